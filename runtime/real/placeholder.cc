@@ -1,0 +1,2 @@
+// Real runtime implementations are added alongside this file.
+namespace weir::real {}
