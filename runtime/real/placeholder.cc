@@ -1,2 +1,0 @@
-// Real runtime implementations are added alongside this file.
-namespace weir::real {}
