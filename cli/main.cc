@@ -1,2 +1,32 @@
+// The single `weir` binary: simulation tools today; coord, broker and client tools as they land.
 #include <cstdio>
-int main() { std::puts("weir"); return 0; }
+#include <string>
+#include <vector>
+
+#include "cli/sim_command.h"
+#include "cli/sim_runner.h"
+
+namespace {
+
+const char* kUsage = R"(weir: a Kafka-compatible log with a ZooKeeper-compatible coordination service
+usage:
+  weir sim run|replay|sweep ...   deterministic simulation (weir sim for details)
+  weir version                    build id of this binary
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "sim") return weir::cli::sim_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "version") {
+    std::printf("weir build %s\n", weir::cli::build_id().c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "unknown command %s\n%s", args[0].c_str(), kUsage);
+  return 2;
+}

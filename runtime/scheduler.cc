@@ -72,7 +72,20 @@ Process* Scheduler::process(ProcessId id) {
   return processes_[id.value()].get();
 }
 
+void Scheduler::pause_process(Process* process) { process->paused_ = true; }
+
+void Scheduler::resume_process(Process* process) {
+  process->paused_ = false;
+  auto parked = std::move(process->parked_);
+  process->parked_.clear();
+  for (Actor* a : parked) {
+    a->queued_ = false;
+    wake(a);
+  }
+}
+
 void Scheduler::kill_process(Process* process) {
+  if (process->paused_) resume_process(process);
   process->killed_ = true;
   for (auto& [id, actor] : process->actors_) cancel(actor);
 }
@@ -185,6 +198,10 @@ bool Scheduler::run_until(TimePoint limit) {
     if (!ready_.empty()) {
       Actor* a = ready_.front();
       ready_.pop_front();
+      if (a->process_->paused_) {
+        a->process_->parked_.push_back(a);  // stays queued_: later wakes are no-ops
+        continue;
+      }
       a->queued_ = false;
       resume(a);
       continue;

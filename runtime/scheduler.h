@@ -62,6 +62,7 @@ class Process {
   const std::string& name() const { return name_; }
   const std::string& machine() const { return machine_; }
   bool killed() const { return killed_; }
+  bool paused() const { return paused_; }
   size_t actor_count() const { return actors_.size(); }
   ProcessContext* context() const { return context_; }
   void set_context(ProcessContext* context) { context_ = context; }
@@ -73,7 +74,9 @@ class Process {
   std::string machine_;
   ProcessContext* context_ = nullptr;
   std::map<ActorId, Actor*> actors_;  // ordered by id: kill order is deterministic
+  std::deque<Actor*> parked_;         // woken while paused, in wake order
   bool killed_ = false;
+  bool paused_ = false;
 };
 
 // Where the scheduler gets time and external events from.
@@ -123,6 +126,9 @@ class Scheduler {
   Process* process(ProcessId id);
   // Cancels every actor of the process; they unwind as the scheduler runs them.
   void kill_process(Process* process);
+  // A paused process's actors are not run (SIGSTOP); wakes are kept and replayed on resume.
+  void pause_process(Process* process);
+  void resume_process(Process* process);
 
   // Creates an actor that starts on the next turn of the loop. Prefer weir::spawn().
   Actor* create_actor(Process* process, std::string_view name, std::function<void()> body);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "runtime/time.h"
 
 namespace weir {
@@ -70,6 +71,10 @@ class TraceEvent {
   }
   TraceEvent& detail(std::string_view key, const std::string& value) {
     return detail(key, std::string_view(value));
+  }
+  // Debian's Abseil has its own string_view type (BUILD-NOTES.md), so accept it explicitly.
+  TraceEvent& detail(std::string_view key, absl::string_view value) {
+    return detail(key, std::string_view(value.data(), value.size()));
   }
   TraceEvent& detail(std::string_view key, bool value);
   TraceEvent& detail(std::string_view key, double value);

@@ -1,0 +1,43 @@
+# Weir's two entry points (see README.md): `make up` and `make test`.
+# Both install missing Debian packages first, then build with CMake + Ninja + ccache.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+SPEC       ?= workloads/specs/standard.textproto
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: up test deps build build-asan bench sweep format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@ninja -C $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWEIR_SANITIZE=ON \
+	  -DWEIR_BENCHMARKS=OFF >/dev/null
+	@ninja -C $(ASAN_BUILD) -j $(JOBS) $$(bash scripts/unit-test-targets.sh)
+
+# The main job: until brokers exist, a sweep of the standard simulation spec.
+up: build
+	@$(BUILD)/cli/weir sim sweep --spec $(SPEC) --seeds 1..16 --jobs $(JOBS)
+
+test: build build-asan
+	@bash scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+sweep: build
+	@$(BUILD)/cli/weir sim sweep --spec $(SPEC) --seeds 1..500 --jobs $(JOBS) --check-determinism
+
+bench: build
+	@$(BUILD)/bench/weir_bench
+
+format:
+	@find runtime sim buggify coord broker workloads cli tests bench -name '*.h' -o -name '*.cc' \
+	  | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) sim-out

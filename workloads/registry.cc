@@ -1,0 +1,36 @@
+#include "workloads/registry.h"
+
+#include "workloads/disk_durability.h"
+#include "workloads/nondeterministic.h"
+#include "workloads/rpc_stress.h"
+
+namespace weir::workloads {
+namespace {
+
+using Factory = absl::StatusOr<std::unique_ptr<Workload>> (*)(std::map<std::string, std::string>);
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> f = {
+      {"DiskDurability", &DiskDurability::create},
+      {"Nondeterministic", &Nondeterministic::create},
+      {"RpcStress", &RpcStress::create},
+  };
+  return f;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Workload>> make_workload(
+    const std::string& name, const std::map<std::string, std::string>& options) {
+  auto it = factories().find(name);
+  if (it == factories().end()) return absl::NotFoundError("unknown workload " + name);
+  return it->second(options);
+}
+
+std::vector<std::string> workload_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : factories()) names.push_back(name);
+  return names;
+}
+
+}  // namespace weir::workloads
