@@ -51,8 +51,10 @@ std::string first_divergence(const std::string& a_path, const std::string& b_pat
     if (!ga && !gb) return "the event streams are identical; the runs differ in scheduling after the last event";
     if (ga != gb || la.substr(0, 16) != lb.substr(0, 16)) {
       auto event = [](const std::string& l) { return l.size() > 17 ? l.substr(17) : "(end of run)"; };
-      return absl::StrCat("first diverging event is #", n, ":\n  run A: ", ga ? event(la) : "(end of run)",
-                          "\n  run B: ", gb ? event(lb) : "(end of run)");
+      const std::string ea = ga ? event(la) : "(end of run)", eb = gb ? event(lb) : "(end of run)";
+      // Equal text with different running hashes: the scheduling diverged just before it.
+      const char* note = ea == eb ? " (same event, but scheduling diverged just before it)" : "";
+      return absl::StrCat("first diverging event is #", n, note, ":\n  run A: ", ea, "\n  run B: ", eb);
     }
   }
 }
