@@ -297,7 +297,9 @@ TEST_F(RealNetworkTest, ConcurrentWritesDoNotInterleave) {
     }
     Bytes got(3 * kMessage);
     RR_TRY(read_exact(*p.server, absl::MakeSpan(got)));
-    RR_TRY(await(when_all(writers)));
+    // Not when_all(): the writers are all done by now, and when_all of ready inputs leaks its
+    // state in future.h (reported to the runtime owner).
+    for (auto& w : writers) RR_TRY(await(w));
     for (size_t m = 0; m < 3; ++m) {
       const uint8_t first = got[m * kMessage];
       for (size_t i = 0; i < kMessage; ++i) {
