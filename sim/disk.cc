@@ -109,8 +109,6 @@ SplitPath split(const std::string& normalized) {
 enum class OpClass { kCached, kSync };
 enum class PageFate { kLost, kKept, kTorn };
 
-}  // namespace
-
 // One file's data: what the page cache shows and what is on the platter.
 struct Inode {
   uint64_t id = 0;
@@ -137,6 +135,8 @@ struct Directory {
   Names current;
   Names durable;
 };
+
+}  // namespace
 
 // The disk's state. Owned by SimDisk; file handles refer to it weakly so that a handle which
 // outlives its disk fails cleanly instead of touching freed memory.
@@ -511,7 +511,9 @@ absl::StatusOr<std::shared_ptr<Inode>> DiskCore::open(const std::string& path, O
   auto entry = dir->second.current.find(where.name);
   if (entry != dir->second.current.end()) {
     if (mode == OpenMode::kCreateExclusive) return errno_status(EEXIST, "file exists", path);
-    return inodes_.at(entry->second);
+    auto node = inodes_.find(entry->second);
+    WEIR_ASSERT_MSG(node != inodes_.end(), "directory entry names a collected inode");
+    return node->second;
   }
   if (mode == OpenMode::kRead || mode == OpenMode::kReadWrite) {
     return errno_status(ENOENT, "no such file", path);
@@ -621,7 +623,9 @@ absl::Status DiskCore::create_directories(const std::string& path) {
     current += "/" + name;
     start = end + 1;
     if (dirs_.count(current) != 0) continue;
-    Directory& up = dirs_.at(parent);
+    auto up_it = dirs_.find(parent);
+    WEIR_ASSERT(up_it != dirs_.end());  // created by the previous turn, or the root
+    Directory& up = up_it->second;
     if (up.current.count(name) != 0) return errno_status(ENOTDIR, "a file is in the way", current);
     if (auto s = reserve_entry("create_directories", current); !s.ok()) return s;
     assign(up.durable, up.current);
@@ -801,8 +805,6 @@ R finish(std::weak_ptr<DiskCore> weak, uint64_t boot, R result, Duration latency
   return result;
 }
 
-}  // namespace
-
 // An open file: a reference to an inode, valid for one boot of its disk. It survives a rename
 // or removal of its name, as a POSIX descriptor does.
 class SimFile final : public IFile {
@@ -832,10 +834,13 @@ class SimFile final : public IFile {
   const std::string& path() const override { return path_; }
 
  private:
-  // The disk if this handle still belongs to its current boot.
+  // The disk if this handle still belongs to its current boot. The SimDisk keeps the core
+  // alive until the caller's next suspension, so the raw pointer is safe until then.
   DiskCore* live() const {
     auto core = core_.lock();
-    return core && core->boot() == boot_ ? core.get() : nullptr;
+    if (!core || core->boot() != boot_) return nullptr;
+    WEIR_ASSERT_MSG(inode_->open_handles > 0, "a live handle on an inode that counts none");
+    return core.get();
   }
   absl::Status write_at(uint64_t offset, absl::Span<const uint8_t> data, bool append);
 
@@ -845,6 +850,8 @@ class SimFile final : public IFile {
   std::string path_;
   bool writable_;
 };
+
+}  // namespace
 
 absl::StatusOr<size_t> SimFile::read(uint64_t offset, absl::Span<uint8_t> buffer) {
   DiskCore* core = live();

@@ -281,8 +281,8 @@ TEST_F(SimDiskTest, UnsyncedSizeRevertsOrStays) {
     run([&] {
       const std::string after = contents(disk, "/f");
       // Size reverted ("base"), or kept with the tail page lost (zeros) or kept.
-      EXPECT_TRUE(after == "base" || after == "base+tail" || after == std::string("base\0\0\0\0\0", 9))
-          << after;
+      const std::string zeros("base\0\0\0\0\0", 9);
+      EXPECT_TRUE(after == "base" || after == "base+tail" || after == zeros) << after;
       outcomes.insert(after);
     });
   }
@@ -314,6 +314,35 @@ TEST_F(SimDiskTest, DirectoryOperationsNeedDirectorySync) {
   EXPECT_EQ(created, (std::set<std::string>{"C", "<missing>"}));
   EXPECT_EQ(renamed, (std::set<std::string>{"R|<missing>", "<missing>|R"}));
   EXPECT_EQ(removed, (std::set<std::string>{"X", "<missing>"}));
+}
+
+// Each directory keeps or reverts on its own, so an unsynced move can duplicate or lose a file.
+TEST_F(SimDiskTest, CrossDirectoryRenameNeedsBothDirectoriesSynced) {
+  for (bool sync_both : {false, true}) {
+    std::set<std::string> outcomes;
+    for (uint64_t seed = 0; seed < 40; ++seed) {
+      DeterministicRandom random(seed);
+      SimDisk disk(random);
+      run([&] {
+        ASSERT_TRUE(disk.create_directories("/x").ok());
+        ASSERT_TRUE(disk.create_directories("/y").ok());
+        put(disk, "/x/f", "F", true, true);
+        ASSERT_TRUE(disk.rename("/x/f", "/y/f").ok());
+        if (sync_both) {
+          ASSERT_TRUE(disk.sync_directory("/x").ok());
+          ASSERT_TRUE(disk.sync_directory("/y").ok());
+        }
+      });
+      disk.crash();
+      run([&] { outcomes.insert(contents(disk, "/x/f") + "|" + contents(disk, "/y/f")); });
+    }
+    if (sync_both) {
+      EXPECT_EQ(outcomes, (std::set<std::string>{"<missing>|F"}));
+    } else {
+      EXPECT_EQ(outcomes, (std::set<std::string>{"F|<missing>", "<missing>|F", "F|F",
+                                                 "<missing>|<missing>"}));
+    }
+  }
 }
 
 TEST_F(SimDiskTest, SyncedDirectoryOperationsSurvive) {
