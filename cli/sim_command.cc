@@ -161,13 +161,11 @@ int replay_command(const Args& args) {
   config.trace_path = args.trace_path;
   config.timeline = args.timeline;
   config.write_replay = false;
+  config.expect_unseed = replay.unseed();
+  config.expect_verdict = replay.verdict();
   RunResult r = run_simulation(config);
   std::printf("%s\n", r.summary_json().c_str());
-  const bool same = r.unseed == replay.unseed() && r.verdict == replay.verdict();
-  std::fprintf(stderr, "replay of seed %llu: %s (unseed %s, recorded %s; verdict %s, recorded %s)\n",
-               static_cast<unsigned long long>(replay.seed()), same ? "reproduced" : "DIVERGED",
-               r.unseed.c_str(), replay.unseed().c_str(), r.verdict.c_str(), replay.verdict().c_str());
-  if (!r.violation.empty()) std::fprintf(stderr, "violation: %s\n", r.violation.c_str());
+  const bool same = report_replay(config, r);
   return same ? r.exit_code : kExitNondeterminism;
 }
 

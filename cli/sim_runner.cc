@@ -83,10 +83,15 @@ void crash_handler(std::string_view message) {
   r.exit_code = kExitCrash;
   r.verdict = "crash";
   r.violation = std::string(message);
-  if (g_active.sim != nullptr) r.unseed = hex64(g_active.sim->unseed().value());
+  if (g_active.sim != nullptr) {
+    r.unseed = hex64(g_active.sim->unseed().value());
+    r.sim_seconds = to_seconds(g_active.sim->now());
+    r.events = g_active.sim->unseed().events();
+  }
   write_replay(*g_active.config, r, g_active.sim, g_active.cluster);
   std::string line = r.summary_json() + "\n";
   (void)!::write(STDOUT_FILENO, line.data(), line.size());
+  if (!g_active.config->expect_unseed.empty()) report_replay(*g_active.config, r);
   if (!r.replay_path.empty()) {
     std::string cmd = absl::StrCat("replay with: ", self_path(), " sim replay ", r.replay_path, "\n");
     (void)!::write(STDERR_FILENO, cmd.data(), cmd.size());
@@ -346,6 +351,17 @@ RunResult run_simulation(const RunConfig& original) {
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
+}
+
+bool report_replay(const RunConfig& config, const RunResult& r) {
+  const bool same = r.unseed == config.expect_unseed && r.verdict == config.expect_verdict;
+  std::fprintf(stderr, "replay of seed %llu: %s (unseed %s, recorded %s; verdict %s, recorded %s)\n",
+               static_cast<unsigned long long>(config.seed), same ? "reproduced" : "DIVERGED",
+               r.unseed.c_str(), config.expect_unseed.c_str(), r.verdict.c_str(),
+               config.expect_verdict.c_str());
+  if (!r.violation.empty()) std::fprintf(stderr, "violation: %s\n", r.violation.c_str());
+  std::fflush(stderr);
+  return same;
 }
 
 std::string self_path() {

@@ -32,6 +32,9 @@ struct RunConfig {
   std::string replay_dir = "sim-out";
   bool timeline = false;                    // print a human timeline to stderr
   bool write_replay = true;
+  // Set when replaying: the run reports whether it reproduced these (also when it crashes).
+  std::string expect_unseed;
+  std::string expect_verdict;
 };
 
 struct RunResult {
@@ -50,6 +53,8 @@ struct RunResult {
 };
 
 absl::StatusOr<sim::Spec> load_spec(const std::string& path);
+// For replays: prints whether `result` reproduced the recorded run; true if it did.
+bool report_replay(const RunConfig& config, const RunResult& result);
 RunResult run_simulation(const RunConfig& config);
 // Absolute path of this binary, and a stable id of its contents.
 std::string self_path();

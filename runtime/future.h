@@ -43,7 +43,11 @@ class StateBase {
   void add_waiter(WaitNode* node) { waiters_.push_back(node); }
   void on_ready(std::function<void()> fn);
   void set_producer(Actor* actor) { producer_ = actor; }
-  void set_keepalive(std::shared_ptr<void> keepalive) { keepalive_ = std::move(keepalive); }
+  // Keeps a combinator alive until this state is ready or abandoned. Ignored when already
+  // ready: the combinator holds a promise of this state, so keeping it would be a cycle.
+  void set_keepalive(std::shared_ptr<void> keepalive) {
+    if (!ready_) keepalive_ = std::move(keepalive);
+  }
   // Suspends the current actor until ready (throws Cancelled).
   void wait();
 

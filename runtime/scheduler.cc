@@ -15,6 +15,7 @@ constexpr size_t kDefaultStackBytes = 1024 * 1024;
 #else
 constexpr size_t kDefaultStackBytes = 256 * 1024;
 #endif
+constexpr uint64_t kPollEveryResumes = 128;
 
 }  // namespace
 
@@ -141,6 +142,9 @@ void Scheduler::check_cancelled() const {
 }
 
 void Scheduler::suspend() {
+  // Cancelled while running (it killed its own process, or left an uncancellable wait):
+  // unwind now rather than sleep until someone happens to wake us.
+  check_cancelled();
   suspend_uncancellable();
   check_cancelled();
 }
@@ -194,7 +198,14 @@ bool Scheduler::run() { return run_until(TimePoint::max()); }
 
 bool Scheduler::run_until(TimePoint limit) {
   stop_ = false;
+  uint64_t since_poll = 0;
   while (!stop_) {
+    // Busy actors must not starve I/O and timers: poll both now and then.
+    if (++since_poll >= kPollEveryResumes && !ready_.empty()) {
+      since_poll = 0;
+      fire_due_timers();
+      source_.wait(source_.now());
+    }
     if (!ready_.empty()) {
       Actor* a = ready_.front();
       ready_.pop_front();

@@ -64,6 +64,7 @@ void SimCluster::heal_everything() {
   for (SimMachine* m : role_machines()) m->disk().set_faults(DiskFaults{});
   for (SimProcess* p : role_processes_) {
     if (p->state() == SimProcess::State::kDead) sim_.boot(p);
+    if (p->state() == SimProcess::State::kPaused) sim_.resume(p);
   }
   record_fault("heal everything");
 }

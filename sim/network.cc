@@ -47,7 +47,25 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   void send(int side, std::vector<uint8_t> bytes, bool fin);
   void schedule_pump(int side);
   void pump(int side);
+  void expedite(int side, TimePoint latest);
 };
+
+// Pulls every chunk due after `latest` forward to it (order is kept: times stay monotonic).
+void ConnectionState::expedite(int side, TimePoint latest) {
+  Pipe& p = pipes[side];
+  bool moved = false;
+  for (auto& chunk : p.in_flight) {
+    if (chunk.deliver_at > latest) {
+      chunk.deliver_at = latest;
+      moved = true;
+    }
+  }
+  p.last_deliver_at = std::min(p.last_deliver_at, std::max(latest, network->scheduler().now()));
+  if (!moved || !p.pump) return;
+  network->scheduler().cancel_timer(*p.pump);
+  p.pump.reset();
+  schedule_pump(side);
+}
 
 void ConnectionState::do_reset(std::string_view why) {
   if (reset) return;
@@ -386,6 +404,10 @@ void SimNetwork::process_killed(ProcessId owner) {
 }
 
 void SimNetwork::clog(const std::string& ip, Duration duration) {
+  // Forget clogs that ended, so the map stays as small as the set of clogged machines.
+  for (auto it = clogged_.begin(); it != clogged_.end();) {
+    it = it->second <= scheduler_.now() ? clogged_.erase(it) : std::next(it);
+  }
   TimePoint& until = clogged_[ip];
   until = std::max(until, scheduler_.now() + duration);
 }
@@ -402,6 +424,13 @@ void SimNetwork::heal_all() {
   partitions_.clear();
   clogged_.clear();
   slow_.clear();
+  // Data held back for a clog that no longer exists moves up, keeping each stream's order.
+  const TimePoint soon = scheduler_.now() + options_.latency_max;
+  for (auto& [id, weak] : connections_) {
+    if (auto c = weak.lock(); c && !c->reset) {
+      for (int side = 0; side < 2; ++side) c->expedite(side, soon);
+    }
+  }
 }
 
 void SimNetwork::set_slow(const std::string& ip, double latency_factor) {

@@ -39,7 +39,7 @@ SimMachine* Simulator::add_machine(const std::string& name) {
                        1e9;
   const Duration origin = random_.uniform_duration(Duration(0), options_.clock_origin_max);
   machines_.push_back(std::make_unique<SimMachine>(
-      name, ip, std::make_unique<SimDisk>(random_),
+      name, ip, std::make_unique<SimDisk>(random_, DiskOptions{.name = name}),
       std::make_unique<SimClock>(scheduler_, 1.0 + drift, origin)));
   TraceEvent(Severity::kInfo, "SimMachineAdded")
       .machine(name, "sim")
@@ -135,10 +135,16 @@ void Simulator::pause(SimProcess* p, Duration duration) {
   p->state_ = SimProcess::State::kPaused;
   p->unpause_timer_ = scheduler_.add_timer(scheduler_.now() + duration, [this, p] {
     p->unpause_timer_.reset();
-    if (p->state_ != SimProcess::State::kPaused) return;
-    p->state_ = SimProcess::State::kRunning;
-    scheduler_.resume_process(p->process_);
+    resume(p);
   });
+}
+
+void Simulator::resume(SimProcess* p) {
+  if (p->state_ != SimProcess::State::kPaused) return;
+  if (p->unpause_timer_) scheduler_.cancel_timer(*p->unpause_timer_);
+  p->unpause_timer_.reset();
+  p->state_ = SimProcess::State::kRunning;
+  scheduler_.resume_process(p->process_);
 }
 
 SimProcess* Simulator::find_process(const std::string& name) const {

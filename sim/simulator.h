@@ -54,6 +54,8 @@ class Simulator {
   void boot_after(SimProcess* process, Duration downtime);
   // SIGSTOP for `duration`, then SIGCONT.
   void pause(SimProcess* process, Duration duration);
+  // SIGCONT now (healing does not wait for a pause to run out).
+  void resume(SimProcess* process);
 
   const std::vector<std::unique_ptr<SimMachine>>& machines() const { return machines_; }
   const std::vector<std::unique_ptr<SimProcess>>& processes() const { return processes_; }

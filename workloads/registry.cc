@@ -1,6 +1,7 @@
 #include "workloads/registry.h"
 
 #include "workloads/disk_durability.h"
+#include "workloads/harness_self_test.h"
 #include "workloads/nondeterministic.h"
 #include "workloads/rpc_stress.h"
 
@@ -12,6 +13,7 @@ using Factory = absl::StatusOr<std::unique_ptr<Workload>> (*)(std::map<std::stri
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> f = {
       {"DiskDurability", &DiskDurability::create},
+      {"HarnessSelfTest", &HarnessSelfTest::create},
       {"Nondeterministic", &Nondeterministic::create},
       {"RpcStress", &RpcStress::create},
   };
