@@ -11,6 +11,9 @@
 #include "runtime/trace.h"
 
 namespace weir::rpc {
+namespace {
+constexpr std::chrono::hours kLongestTimeout(24 * 365);
+}  // namespace
 
 // One live connection to a peer and the calls waiting on it.
 struct ClientConnection {
@@ -126,6 +129,8 @@ absl::Status ClientCore::call(const std::string& address, std::string_view endpo
     return absl::InvalidArgumentError(absl::StrCat(
         "rpc '", av(endpoint), "': request of ", payload.size(), " bytes exceeds the frame limit"));
   }
+  // Far beyond any sensible timeout, and keeps now + limit from overflowing.
+  limit = std::min(limit, Duration(kLongestTimeout));
   ++stats_.calls;
   std::shared_ptr<ClientPeer> peer = peer_for(address);
   const uint64_t token = endpoint_token(endpoint);
@@ -208,6 +213,7 @@ void ClientCore::run_connector(const std::shared_ptr<ClientPeer>& peer) {
       p.connect_waiters.fire_all();
     }
   } finish{*peer};
+  WEIR_ASSERT(peer->connecting);
   Scheduler& s = Scheduler::current();
   if (peer->next_attempt_at > s.now()) delay(peer->next_attempt_at - s.now());
   auto connection = network_.connect(peer->address);
@@ -221,6 +227,8 @@ void ClientCore::run_connector(const std::shared_ptr<ClientPeer>& peer) {
         .detail("Backoff", peer->backoff);
     return;
   }
+  WEIR_ASSERT_MSG(peer->conn == nullptr || peer->conn->link->closed(),
+                  "two live connections to one peer");
   auto conn =
       std::make_shared<ClientConnection>(std::make_shared<Link>(*connection, link_options()));
   peer->conn = conn;

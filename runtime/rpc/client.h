@@ -21,6 +21,8 @@
 
 namespace weir::rpc {
 
+// Limits and timings of an RpcClient; sizes and durations come in here (runtime/ does not
+// read knobs), so layers above can feed them from knobs.
 struct RpcClientOptions {
   // Largest frame accepted from or sent to a server; both sides must agree.
   size_t frame_bytes_max = kDefaultFrameBytesMax;
@@ -36,6 +38,7 @@ struct RpcClientOptions {
   Duration backoff_max = 5s;
 };
 
+// Counters for tests, metrics and workloads' reports.
 struct RpcClientStats {
   uint64_t calls = 0;
   uint64_t timeouts = 0;

@@ -97,6 +97,7 @@ void ServerCore::add_handler(EndpointHandler handler) {
 
 absl::Status ServerCore::start(const std::string& address) {
   WEIR_ASSERT_MSG(!started_, "RpcServer started twice");
+  WEIR_ASSERT_MSG(!stopped_, "RpcServer started after stop()");
   auto listener = network_.listen(address);
   if (!listener.ok()) return listener.status();
   listener_ = std::move(*listener);

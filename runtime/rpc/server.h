@@ -19,6 +19,8 @@
 
 namespace weir::rpc {
 
+// Limits of an RpcServer; sizes come in here (runtime/ does not read knobs), so layers
+// above can feed them from knobs.
 struct RpcServerOptions {
   // Largest frame accepted from or sent to a client; both sides must agree.
   size_t frame_bytes_max = kDefaultFrameBytesMax;
@@ -32,6 +34,7 @@ struct RpcServerOptions {
   size_t connections_max = 4096;
 };
 
+// Counters for tests, metrics and workloads' reports.
 struct RpcServerStats {
   uint64_t connections_accepted = 0;
   uint64_t connections_rejected = 0;
