@@ -72,6 +72,8 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
                   const std::shared_ptr<ClientConnection>& conn);
   absl::Status deliver(ClientConnection& conn, Frame&& frame);
   void fail_pending(ClientConnection& conn, const absl::Status& why);
+  absl::StatusOr<std::shared_ptr<IConnection>> connect_within(const std::string& address,
+                                                              Duration limit);
   void bump_backoff(ClientPeer& peer);
   LinkOptions link_options() const {
     return LinkOptions{options_.frame_bytes_max, options_.send_buffer_bytes_max,
@@ -216,7 +218,7 @@ void ClientCore::run_connector(const std::shared_ptr<ClientPeer>& peer) {
   WEIR_ASSERT(peer->connecting);
   Scheduler& s = Scheduler::current();
   if (peer->next_attempt_at > s.now()) delay(peer->next_attempt_at - s.now());
-  auto connection = network_.connect(peer->address);
+  auto connection = connect_within(peer->address, options_.connect_timeout);
   if (!connection.ok()) {
     ++stats_.connect_failures;
     peer->last_error = connection.status();
@@ -240,6 +242,17 @@ void ClientCore::run_connector(const std::shared_ptr<ClientPeer>& peer) {
   actors_.add(spawn("rpc-client-reader",
                     [self = shared_from_this(), peer, conn] { self->run_reader(peer, conn); }));
   actors_.add(spawn("rpc-client-writer", [conn] { conn->link->run_writer(); }));
+}
+
+absl::StatusOr<std::shared_ptr<IConnection>> ClientCore::connect_within(const std::string& address,
+                                                                        Duration limit) {
+  INetwork* network = &network_;
+  auto attempt =
+      spawn("rpc-connect-attempt", [network, address] { return network->connect(address); });
+  (void)await(weir::timeout(attempt, limit));
+  if (attempt.is_ready()) return attempt.get();
+  return absl::UnavailableError(
+      absl::StrCat("connect to ", address, " timed out after ", to_ms(limit), " ms"));
 }
 
 void ClientCore::bump_backoff(ClientPeer& peer) {

@@ -32,6 +32,8 @@ struct RpcClientOptions {
   // Encoded requests queued for a connection's writer before senders suspend.
   size_t send_buffer_bytes_max = 4 << 20;
   size_t read_chunk_bytes = 32 << 10;
+  // A connect attempt that has not succeeded by then fails (the OS may take minutes).
+  Duration connect_timeout = 5s;
   // Reconnection backoff: doubles per consecutive failure up to backoff_max; each wait is
   // drawn uniformly from [backoff / 2, backoff] (jitter, so peers do not reconnect in step).
   Duration backoff_initial = 50ms;

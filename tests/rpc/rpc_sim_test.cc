@@ -236,6 +236,21 @@ TEST(RpcSimTest, ClientKilledMidCallsThenRebooted) {
   EXPECT_TRUE(c.sim.unseed().first_error().empty());
 }
 
+TEST(RpcSimTest, ConnectTimeoutBoundsAnAttempt) {
+  Cluster c(17);
+  ASSERT_TRUE(run_client(c.sim, c.m2, [&](ProcessContext&) {
+    RpcClientOptions options;
+    options.connect_timeout = 500ms;
+    RpcClient client(options);
+    c.sim.network().partition(c.m2->ip(), c.m1->ip());
+    const TimePoint start = Scheduler::current().now();
+    auto rep = client.call<EchoRequest, EchoReply>(c.address(), "echo", echo_request(1), 10s);
+    EXPECT_TRUE(absl::IsUnavailable(rep.status())) << rep.status();
+    EXPECT_NE(rep.status().message().find("timed out after 500 ms"), absl::string_view::npos);
+    EXPECT_LT(Scheduler::current().now() - start, Duration(700ms));
+  }));
+}
+
 TEST(RpcSimTest, ReconnectBackoffIsBoundedAndGrows) {
   sim::Simulator sim(8);
   auto* m1 = sim.add_machine("m1");
