@@ -11,7 +11,7 @@ trap 'rm -f "$log"' EXIT
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900 2>&1 | tee -a "$log"
 rc1=${PIPESTATUS[0]}
 echo "== unit tests under ASan+UBSan =="
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$asan" --output-on-failure -j "$jobs" -L unit --timeout 900 2>&1 | tee -a "$log"
 rc2=${PIPESTATUS[0]}
 

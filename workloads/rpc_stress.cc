@@ -75,6 +75,10 @@ void caller(rpc::RpcClient& client, uint64_t client_id, const std::vector<std::s
       }
       delay(from_seconds(random.uniform01() * 0.05));
     }
+    if (options.think_ms > 0) {
+      delay(std::chrono::milliseconds(static_cast<int64_t>(random.below(
+          static_cast<uint64_t>(2 * options.think_ms)))));
+    }
   }
 }
 
@@ -92,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Workload>> RpcStress::create(std::map<std::string
   options.callers_per_client = static_cast<int>(o.get_int("callers_per_client", 4, 1, 256));
   options.payload_bytes_max = static_cast<int>(o.get_int("payload_bytes_max", 512, 1, 1 << 20));
   options.call_timeout_ms = o.get_int("call_timeout_ms", 1000, 1, 600000);
+  options.think_ms = o.get_int("think_ms", 0, 0, 600000);
   const std::string bug = o.get_string("bug", "none");
   if (bug == "swap_replies") {
     options.bug = Bug::kSwapReplies;

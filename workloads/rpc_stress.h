@@ -26,6 +26,7 @@ class RpcStress final : public Workload {
     int callers_per_client = 4;
     int payload_bytes_max = 512;
     int64_t call_timeout_ms = 1000;
+    int64_t think_ms = 0;  // pause between a caller's calls (0: back to back)
     Bug bug = Bug::kNone;
   };
 
