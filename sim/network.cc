@@ -72,6 +72,7 @@ void ConnectionState::do_reset(std::string_view why) {
   reset = true;
   ++network->mutable_stats().resets;
   TraceEvent(Severity::kDebug, "SimConnectionReset")
+      .machine("sim", "network")
       .detail("Id", id)
       .detail("A", addresses[0])
       .detail("B", addresses[1])
@@ -354,10 +355,15 @@ absl::StatusOr<std::shared_ptr<IConnection>> SimNetwork::connect(const std::stri
   delay(sample_latency(from_ip, to_ip) + sample_latency(to_ip, from_ip));
   const TimePoint clog = clogged_until(from_ip, to_ip);
   if (clog > scheduler_.now()) delay(clog - scheduler_.now());
-  if (blocked(from_ip, to_ip) || blocked(to_ip, from_ip)) {
-    delay(options_.connect_timeout);
-    ++stats_.connect_timeouts;
-    return absl::UnavailableError("connect to " + to + " timed out");
+  // A handshake needs both directions. SYNs are retransmitted, so a partition that heals
+  // before the connect timeout lets the connection through late.
+  const TimePoint give_up = scheduler_.now() + options_.connect_timeout;
+  while (blocked(from_ip, to_ip) || blocked(to_ip, from_ip)) {
+    if (scheduler_.now() >= give_up) {
+      ++stats_.connect_timeouts;
+      return absl::UnavailableError("connect to " + to + " timed out");
+    }
+    delay(std::min(options_.retransmit_interval, give_up - scheduler_.now()));
   }
   auto it = listeners_.find(to);
   std::shared_ptr<ListenerState> l = it == listeners_.end() ? nullptr : it->second.lock();

@@ -3,6 +3,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
+#include "buggify/code_probe.h"
+#include "buggify/knobs.h"
 #include "runtime/crc32c.h"
 #include "runtime/future.h"
 #include "runtime/hash.h"
@@ -11,6 +14,9 @@
 
 namespace weir::workloads {
 namespace {
+
+// How long a writer waits before recovering again after an I/O error.
+Knob disk_writer_restart_delay_ms("disk_writer_restart_delay_ms", 50, 1, 2000);
 
 constexpr size_t kHeaderBytes = 16;
 constexpr int kRereadsOnBadRecord = 8;  // corrupted reads are transient; torn data is not
@@ -76,7 +82,9 @@ class WriterProcess {
       ++state_.write_errors;
       TraceEvent(Severity::kInfo, "DiskWriterRestart").detail("Status", s.ToString());
       file_.reset();
-      delay(from_seconds(0.05 + ctx_.random->uniform01() * 0.2));
+      CODE_PROBE(true, "disk_durability.writer_restarted_after_error");
+      delay(std::chrono::milliseconds(disk_writer_restart_delay_ms.get()) +
+            from_seconds(ctx_.random->uniform01() * 0.2));
     }
   }
 
@@ -103,6 +111,7 @@ class WriterProcess {
       const uint32_t len = get_u32(header + 4);
       if (*n < kHeaderBytes || len == 0 || len > static_cast<uint32_t>(options_.record_bytes_max) ||
           file_size - offset < kHeaderBytes + len) {
+        CODE_PROBE(attempt > 0, "disk_durability.reread_bad_header");
         continue;  // maybe a corrupted read: try again before calling it a torn tail
       }
       record_.resize(kHeaderBytes + len);
@@ -110,6 +119,8 @@ class WriterProcess {
       if (!m.ok()) return m.status();
       if (*m != record_.size()) continue;
       const bool crc_ok = crc32c(record_.data() + 4, record_.size() - 4) == get_u32(record_.data());
+      CODE_PROBE(!crc_ok, "disk_durability.crc_mismatch");
+      CODE_PROBE(crc_ok && attempt > 0, "disk_durability.reread_cured_corrupt_read");
       if (!crc_ok && options_.bug != DiskDurability::Bug::kSkipCrc) continue;
       verify_content(expect_seq);
       return record_.size();
@@ -142,6 +153,9 @@ class WriterProcess {
       ++seq;
     }
     if (offset < *size) ++state_.torn_tails;
+    CODE_PROBE(offset < *size, "disk_durability.torn_tail_cut");
+    CODE_PROBE(seq > 0 && seq == state_.synced_max, "disk_durability.recovered_exactly_synced");
+    CODE_PROBE(seq > state_.synced_max, "disk_durability.recovered_unsynced_records");
     if (seq < state_.synced_max) {
       ledger_->violation(absl::StrCat(ctx_.name, ": lost synced records: recovered up to seq ", seq,
                                       " but seq ", state_.synced_max, " was acknowledged durable"));
@@ -178,7 +192,9 @@ class WriterProcess {
       offset_ += rec.size();
       ++next_seq_;
       state_.appended_max = seq;
-      if (ctx_.random->coinflip(options_.sync_probability)) {
+      // BUGGIFY: long unsynced runs, so that a crash has more to tear.
+      const double p_sync = BUGGIFY ? options_.sync_probability / 10 : options_.sync_probability;
+      if (ctx_.random->coinflip(p_sync)) {
         if (options_.bug == DiskDurability::Bug::kAckBeforeSync) {
           state_.synced_max = seq;  // the bug: acknowledged, never synced
         } else {

@@ -1,6 +1,9 @@
 #include "workloads/rpc_stress.h"
 
 #include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
+#include "buggify/code_probe.h"
+#include "buggify/knobs.h"
 #include "runtime/future.h"
 #include "runtime/hash.h"
 #include "runtime/rpc/client.h"
@@ -11,6 +14,9 @@
 
 namespace weir::workloads {
 namespace {
+
+// How often the liveness check retries a server it cannot reach yet.
+Knob rpc_stress_recheck_interval_ms("rpc_stress_recheck_interval_ms", 200, 10, 2000);
 
 constexpr uint16_t kPort = 4500;
 constexpr char kEndpoint[] = "rpcstress.echo";
@@ -23,6 +29,8 @@ void serve(ProcessContext& ctx, RpcStress::Options options) {
         ++calls;
         // Some requests take a while, so replies overtake each other on one connection.
         if (ctx.random->coinflip(0.2)) delay(from_seconds(ctx.random->uniform01() * 0.05));
+        // BUGGIFY: a reply slower than the caller's timeout, so late replies get dropped.
+        if (BUGGIFY_WITH_PROB(0.01)) delay(from_seconds(1.0 + ctx.random->uniform01()));
         if (options.bug == RpcStress::Bug::kHang && ctx.random->coinflip(0.02)) delay(1000000s);
         rpc::EchoReply rep;
         rep.set_sequence(req.sequence());
@@ -68,6 +76,8 @@ void caller(rpc::RpcClient& client, uint64_t client_id, const std::vector<std::s
                                        reply->sequence(), ", client ", reply->client_id(), ")"));
       }
     } else {
+      CODE_PROBE(reply.status().code() == absl::StatusCode::kDeadlineExceeded, "rpc_stress.call_timed_out");
+      CODE_PROBE(reply.status().code() == absl::StatusCode::kUnavailable, "rpc_stress.call_unavailable");
       ++ledger->errors[absl::StatusCodeToString(reply.status().code())];
       if (!is_typed_error(reply.status().code())) {
         ledger->violation(absl::StrCat("client ", client_id, " call ", seq,
@@ -163,7 +173,8 @@ Verdict RpcStress::check(ICluster& cluster) {
         rpc::EchoRequest req;
         req.set_client_id(static_cast<uint64_t>(c));
         while (!client.call<rpc::EchoRequest, rpc::EchoReply>(server, kEndpoint, req, 1s).ok()) {
-          delay(200ms);
+          CODE_PROBE(true, "rpc_stress.recheck_retried");
+          delay(std::chrono::milliseconds(rpc_stress_recheck_interval_ms.get()));
         }
       }
     });
