@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/assert.h"
 #include "runtime/scheduler.h"
+#include "runtime/time.h"
 
 namespace weir {
 
@@ -50,6 +51,38 @@ class Channel {
       s.suspend();
     }
     if (items_.empty()) return absl::OutOfRangeError("channel closed");
+    T value = std::move(items_.front());
+    items_.pop_front();
+    senders_.fire_one();
+    return value;
+  }
+
+  // Like receive(), but DeadlineExceeded if nothing arrives within `d` (scheduler time).
+  absl::StatusOr<T> receive_for(Duration d) {
+    Scheduler& s = Scheduler::current();
+    Actor* me = s.current_actor();
+    bool expired = false;
+    const TimerKey timer = s.add_timer(s.now() + d, [&expired, &s, me] {
+      expired = true;
+      s.wake(me);
+    });
+    struct CancelTimer {
+      Scheduler& s;
+      const TimerKey& key;
+      const bool& expired;
+      ~CancelTimer() {
+        if (!expired) s.cancel_timer(key);
+      }
+    } guard{s, timer, expired};
+    while (items_.empty() && !closed_ && !expired) {
+      ActorWaiter waiter(me);
+      receivers_.push_back(&waiter);
+      s.suspend();
+    }
+    if (items_.empty()) {
+      return closed_ ? absl::OutOfRangeError("channel closed")
+                     : absl::DeadlineExceededError("nothing received in time");
+    }
     T value = std::move(items_.front());
     items_.pop_front();
     senders_.fire_one();

@@ -88,7 +88,8 @@ void Scheduler::resume_process(Process* process) {
 void Scheduler::kill_process(Process* process) {
   if (process->paused_) resume_process(process);
   process->killed_ = true;
-  for (auto& [id, actor] : process->actors_) cancel(actor);
+  // Newest first: children unwind before the parents whose stacks own what they use.
+  for (auto it = process->actors_.rbegin(); it != process->actors_.rend(); ++it) cancel(it->second);
 }
 
 Process* Scheduler::current_process() const {
