@@ -298,3 +298,37 @@ TEST_F(SchedulerFairnessTest, CombinatorsOnReadyInputsDoNotLeak) {
 
 }  // namespace
 }  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST_F(SchedulerFairnessTest, KilledProcessUnwindsChildrenBeforeParents) {
+  // A child uses an object on its parent's stack; the kill must unwind the child first.
+  Process* p = scheduler_.create_process("victim", "m");
+  std::vector<std::string> order;
+  struct Noter {
+    std::vector<std::string>* order;
+    std::string name;
+    ~Noter() { order->push_back(name); }
+  };
+  auto parent = spawn_in(p, "parent", [&] {
+    Noter n{&order, "parent"};
+    auto child = spawn("child", [&] {
+      Noter c{&order, "child"};
+      delay(100s);
+    });
+    (void)await(child);
+  });
+  auto killer = spawn("killer", [&] {
+    delay(1s);
+    scheduler_.kill_process(p);
+  });
+  auto tail = spawn("tail", [] { delay(2s); });
+  (void)run_until_ready(tail);
+  ASSERT_EQ(order.size(), 2u);
+  EXPECT_EQ(order[0], "child");
+  EXPECT_EQ(order[1], "parent");
+}
+
+}  // namespace
+}  // namespace weir
