@@ -162,7 +162,9 @@ bool is_known_op_code(int32_t value);
 bool is_known_error_code(int32_t value);
 
 // A peer may send any int as create flags; only these seven mean something.
-constexpr bool is_valid_create_mode(int32_t flags) { return flags >= 0 && flags <= 6; }
+constexpr bool is_valid_create_mode(int32_t flags) {
+  return flags >= 0 && flags <= 6;
+}
 constexpr bool is_ephemeral(CreateMode mode) {
   return mode == CreateMode::kEphemeral || mode == CreateMode::kEphemeralSequential;
 }
@@ -170,10 +172,11 @@ constexpr bool is_sequential(CreateMode mode) {
   return mode == CreateMode::kPersistentSequential || mode == CreateMode::kEphemeralSequential ||
          mode == CreateMode::kPersistentSequentialWithTtl;
 }
-constexpr bool is_container(CreateMode mode) { return mode == CreateMode::kContainer; }
+constexpr bool is_container(CreateMode mode) {
+  return mode == CreateMode::kContainer;
+}
 constexpr bool is_ttl(CreateMode mode) {
-  return mode == CreateMode::kPersistentWithTtl ||
-         mode == CreateMode::kPersistentSequentialWithTtl;
+  return mode == CreateMode::kPersistentWithTtl || mode == CreateMode::kPersistentSequentialWithTtl;
 }
 
 // Printing shows the name and the number ("NoNode(-101)"), so logs of hostile input that

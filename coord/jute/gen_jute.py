@@ -15,6 +15,8 @@ against the schema at a glance; some fields get a stronger C++ type than the sch
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 MODULES = ("org.apache.zookeeper.data", "org.apache.zookeeper.proto")
@@ -312,7 +314,11 @@ def emit_header(records, sizes):
         for f in fields:
             o.append(f'    v("{f.name}", self.{f.name});')
         o.append("  }")
-        o.append(f"  friend bool operator==(const {name}&, const {name}&) = default;")
+        eq = f"  friend bool operator==(const {name}&, const {name}&) = default;"
+        if len(eq) > 100:
+            eq = (f"  friend bool operator==(const {name}&,\n"
+                  f"                         const {name}&) = default;")
+        o.append(eq)
         o.append("};")
         o.append(f"std::ostream& operator<<(std::ostream& os, const {name}& record);")
         o.append("")
@@ -370,10 +376,18 @@ def main():
         (n, f.name) for _, n, fs in records for f in fs}
     if unused:
         sys.exit(f"overrides name fields the schema lacks: {sorted(unused)}")
-    with open(os.path.join(out_dir, "records.h"), "w") as f:
-        f.write(emit_header(records, sizes))
-    with open(os.path.join(out_dir, "records.cc"), "w") as f:
-        f.write(emit_source(records))
+    write_formatted(os.path.join(out_dir, "records.h"), emit_header(records, sizes))
+    write_formatted(os.path.join(out_dir, "records.cc"), emit_source(records))
+
+
+def write_formatted(path, text):
+    """Writes `text`, through the repository's clang-format when it is installed."""
+    clang_format = shutil.which("clang-format")
+    if clang_format:
+        text = subprocess.run([clang_format, "-style=file", f"--assume-filename={path}"],
+                              input=text, capture_output=True, text=True, check=True).stdout
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

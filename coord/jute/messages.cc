@@ -61,14 +61,22 @@ std::optional<size_t> multi_op_alternative(OpCode op) {
   switch (op) {
     case OpCode::kCreate:
     case OpCode::kCreate2:
-    case OpCode::kCreateContainer: return index_of<CreateRequest, V>();
-    case OpCode::kCreateTTL: return index_of<CreateTTLRequest, V>();
-    case OpCode::kDelete: return index_of<DeleteRequest, V>();
-    case OpCode::kSetData: return index_of<SetDataRequest, V>();
-    case OpCode::kCheck: return index_of<CheckVersionRequest, V>();
-    case OpCode::kGetChildren: return index_of<GetChildrenRequest, V>();
-    case OpCode::kGetData: return index_of<GetDataRequest, V>();
-    default: return std::nullopt;
+    case OpCode::kCreateContainer:
+      return index_of<CreateRequest, V>();
+    case OpCode::kCreateTTL:
+      return index_of<CreateTTLRequest, V>();
+    case OpCode::kDelete:
+      return index_of<DeleteRequest, V>();
+    case OpCode::kSetData:
+      return index_of<SetDataRequest, V>();
+    case OpCode::kCheck:
+      return index_of<CheckVersionRequest, V>();
+    case OpCode::kGetChildren:
+      return index_of<GetChildrenRequest, V>();
+    case OpCode::kGetData:
+      return index_of<GetDataRequest, V>();
+    default:
+      return std::nullopt;
   }
 }
 
@@ -77,15 +85,23 @@ std::optional<size_t> multi_op_alternative(OpCode op) {
 std::optional<size_t> multi_result_alternative(OpCode op) {
   using V = MultiResultBody;
   switch (op) {
-    case OpCode::kCreate: return index_of<CreateResponse, V>();
-    case OpCode::kCreate2: return index_of<Create2Response, V>();
+    case OpCode::kCreate:
+      return index_of<CreateResponse, V>();
+    case OpCode::kCreate2:
+      return index_of<Create2Response, V>();
     case OpCode::kDelete:
-    case OpCode::kCheck: return index_of<EmptyBody, V>();
-    case OpCode::kSetData: return index_of<SetDataResponse, V>();
-    case OpCode::kGetChildren: return index_of<GetChildrenResponse, V>();
-    case OpCode::kGetData: return index_of<GetDataResponse, V>();
-    case OpCode::kError: return index_of<ErrorResponse, V>();
-    default: return std::nullopt;
+    case OpCode::kCheck:
+      return index_of<EmptyBody, V>();
+    case OpCode::kSetData:
+      return index_of<SetDataResponse, V>();
+    case OpCode::kGetChildren:
+      return index_of<GetChildrenResponse, V>();
+    case OpCode::kGetData:
+      return index_of<GetDataResponse, V>();
+    case OpCode::kError:
+      return index_of<ErrorResponse, V>();
+    default:
+      return std::nullopt;
   }
 }
 
@@ -94,60 +110,101 @@ std::optional<size_t> request_alternative(OpCode op) {
   switch (op) {
     case OpCode::kCreate:
     case OpCode::kCreate2:
-    case OpCode::kCreateContainer: return index_of<CreateRequest, V>();
-    case OpCode::kCreateTTL: return index_of<CreateTTLRequest, V>();
-    case OpCode::kDelete: return index_of<DeleteRequest, V>();
-    case OpCode::kExists: return index_of<ExistsRequest, V>();
-    case OpCode::kGetData: return index_of<GetDataRequest, V>();
-    case OpCode::kSetData: return index_of<SetDataRequest, V>();
-    case OpCode::kGetACL: return index_of<GetACLRequest, V>();
-    case OpCode::kSetACL: return index_of<SetACLRequest, V>();
-    case OpCode::kGetChildren: return index_of<GetChildrenRequest, V>();
-    case OpCode::kGetChildren2: return index_of<GetChildren2Request, V>();
-    case OpCode::kSync: return index_of<SyncRequest, V>();
-    case OpCode::kCheck: return index_of<CheckVersionRequest, V>();
+    case OpCode::kCreateContainer:
+      return index_of<CreateRequest, V>();
+    case OpCode::kCreateTTL:
+      return index_of<CreateTTLRequest, V>();
+    case OpCode::kDelete:
+      return index_of<DeleteRequest, V>();
+    case OpCode::kExists:
+      return index_of<ExistsRequest, V>();
+    case OpCode::kGetData:
+      return index_of<GetDataRequest, V>();
+    case OpCode::kSetData:
+      return index_of<SetDataRequest, V>();
+    case OpCode::kGetACL:
+      return index_of<GetACLRequest, V>();
+    case OpCode::kSetACL:
+      return index_of<SetACLRequest, V>();
+    case OpCode::kGetChildren:
+      return index_of<GetChildrenRequest, V>();
+    case OpCode::kGetChildren2:
+      return index_of<GetChildren2Request, V>();
+    case OpCode::kSync:
+      return index_of<SyncRequest, V>();
+    case OpCode::kCheck:
+      return index_of<CheckVersionRequest, V>();
     case OpCode::kMulti:
-    case OpCode::kMultiRead: return index_of<MultiRequest, V>();
-    case OpCode::kReconfig: return index_of<ReconfigRequest, V>();
-    case OpCode::kCheckWatches: return index_of<CheckWatchesRequest, V>();
-    case OpCode::kRemoveWatches: return index_of<RemoveWatchesRequest, V>();
-    case OpCode::kAuth: return index_of<AuthPacket, V>();
-    case OpCode::kSetWatches: return index_of<SetWatches, V>();
-    case OpCode::kSetWatches2: return index_of<SetWatches2, V>();
-    case OpCode::kSasl: return index_of<GetSASLRequest, V>();
-    case OpCode::kGetEphemerals: return index_of<GetEphemeralsRequest, V>();
-    case OpCode::kGetAllChildrenNumber: return index_of<GetAllChildrenNumberRequest, V>();
-    case OpCode::kAddWatch: return index_of<AddWatchRequest, V>();
+    case OpCode::kMultiRead:
+      return index_of<MultiRequest, V>();
+    case OpCode::kReconfig:
+      return index_of<ReconfigRequest, V>();
+    case OpCode::kCheckWatches:
+      return index_of<CheckWatchesRequest, V>();
+    case OpCode::kRemoveWatches:
+      return index_of<RemoveWatchesRequest, V>();
+    case OpCode::kAuth:
+      return index_of<AuthPacket, V>();
+    case OpCode::kSetWatches:
+      return index_of<SetWatches, V>();
+    case OpCode::kSetWatches2:
+      return index_of<SetWatches2, V>();
+    case OpCode::kSasl:
+      return index_of<GetSASLRequest, V>();
+    case OpCode::kGetEphemerals:
+      return index_of<GetEphemeralsRequest, V>();
+    case OpCode::kGetAllChildrenNumber:
+      return index_of<GetAllChildrenNumberRequest, V>();
+    case OpCode::kAddWatch:
+      return index_of<AddWatchRequest, V>();
     case OpCode::kPing:
     case OpCode::kCloseSession:
-    case OpCode::kWhoAmI: return index_of<EmptyBody, V>();
-    default: return std::nullopt;
+    case OpCode::kWhoAmI:
+      return index_of<EmptyBody, V>();
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<size_t> response_alternative(OpCode op) {
   using V = ResponseBody;
   switch (op) {
-    case OpCode::kCreate: return index_of<CreateResponse, V>();
+    case OpCode::kCreate:
+      return index_of<CreateResponse, V>();
     case OpCode::kCreate2:
     case OpCode::kCreateTTL:
-    case OpCode::kCreateContainer: return index_of<Create2Response, V>();
-    case OpCode::kExists: return index_of<ExistsResponse, V>();
+    case OpCode::kCreateContainer:
+      return index_of<Create2Response, V>();
+    case OpCode::kExists:
+      return index_of<ExistsResponse, V>();
     case OpCode::kGetData:
-    case OpCode::kReconfig: return index_of<GetDataResponse, V>();
-    case OpCode::kSetData: return index_of<SetDataResponse, V>();
-    case OpCode::kGetACL: return index_of<GetACLResponse, V>();
-    case OpCode::kSetACL: return index_of<SetACLResponse, V>();
-    case OpCode::kGetChildren: return index_of<GetChildrenResponse, V>();
-    case OpCode::kGetChildren2: return index_of<GetChildren2Response, V>();
-    case OpCode::kSync: return index_of<SyncResponse, V>();
+    case OpCode::kReconfig:
+      return index_of<GetDataResponse, V>();
+    case OpCode::kSetData:
+      return index_of<SetDataResponse, V>();
+    case OpCode::kGetACL:
+      return index_of<GetACLResponse, V>();
+    case OpCode::kSetACL:
+      return index_of<SetACLResponse, V>();
+    case OpCode::kGetChildren:
+      return index_of<GetChildrenResponse, V>();
+    case OpCode::kGetChildren2:
+      return index_of<GetChildren2Response, V>();
+    case OpCode::kSync:
+      return index_of<SyncResponse, V>();
     case OpCode::kMulti:
-    case OpCode::kMultiRead: return index_of<MultiResponse, V>();
-    case OpCode::kSasl: return index_of<SetSASLResponse, V>();
-    case OpCode::kGetEphemerals: return index_of<GetEphemeralsResponse, V>();
-    case OpCode::kGetAllChildrenNumber: return index_of<GetAllChildrenNumberResponse, V>();
-    case OpCode::kWhoAmI: return index_of<WhoAmIResponse, V>();
-    case OpCode::kNotification: return index_of<WatcherEvent, V>();
+    case OpCode::kMultiRead:
+      return index_of<MultiResponse, V>();
+    case OpCode::kSasl:
+      return index_of<SetSASLResponse, V>();
+    case OpCode::kGetEphemerals:
+      return index_of<GetEphemeralsResponse, V>();
+    case OpCode::kGetAllChildrenNumber:
+      return index_of<GetAllChildrenNumberResponse, V>();
+    case OpCode::kWhoAmI:
+      return index_of<WhoAmIResponse, V>();
+    case OpCode::kNotification:
+      return index_of<WatcherEvent, V>();
     case OpCode::kDelete:
     case OpCode::kCheck:
     case OpCode::kPing:
@@ -157,8 +214,10 @@ std::optional<size_t> response_alternative(OpCode op) {
     case OpCode::kSetWatches2:
     case OpCode::kCheckWatches:
     case OpCode::kRemoveWatches:
-    case OpCode::kAddWatch: return index_of<EmptyBody, V>();
-    default: return std::nullopt;
+    case OpCode::kAddWatch:
+      return index_of<EmptyBody, V>();
+    default:
+      return std::nullopt;
   }
 }
 
@@ -176,7 +235,9 @@ std::string describe_op(OpCode op) {
 
 }  // namespace
 
-std::ostream& operator<<(std::ostream& os, const EmptyBody&) { return os << "EmptyBody{}"; }
+std::ostream& operator<<(std::ostream& os, const EmptyBody&) {
+  return os << "EmptyBody{}";
+}
 
 // ---- multi ----------------------------------------------------------------------------------
 
@@ -190,8 +251,8 @@ bool multi_result_matches(OpCode type, const MultiResultBody& body) {
 void MultiRequest::encode(Writer& w) const {
   for (const MultiOp& op : ops) {
     WEIR_ASSERT_MSG(multi_op_matches(op.type, op.body), "multi op body does not match its type");
-    MultiHeader{.type = op.type, .done = false, .err = static_cast<ErrorCode>(kMultiUnused)}
-        .encode(w);
+    MultiHeader{.type = op.type, .done = false, .err = static_cast<ErrorCode>(kMultiUnused)}.encode(
+        w);
     encode_variant(op.body, w);
   }
   write_multi_end(w);
@@ -230,9 +291,8 @@ void MultiResponse::encode(Writer& w) const {
   for (const MultiResult& result : results) {
     WEIR_ASSERT_MSG(multi_result_matches(result.type, result.body),
                     "multi result body does not match its type");
-    const ErrorCode err = result.type == OpCode::kError
-                              ? std::get<ErrorResponse>(result.body).err
-                              : ErrorCode::kOk;
+    const ErrorCode err =
+        result.type == OpCode::kError ? std::get<ErrorResponse>(result.body).err : ErrorCode::kOk;
     MultiHeader{.type = result.type, .done = false, .err = err}.encode(w);
     encode_variant(result.body, w);
   }
@@ -290,7 +350,9 @@ std::ostream& operator<<(std::ostream& os, const MultiResponse& m) {
 
 // ---- requests -------------------------------------------------------------------------------
 
-bool is_client_request_op(OpCode op) { return request_alternative(op).has_value(); }
+bool is_client_request_op(OpCode op) {
+  return request_alternative(op).has_value();
+}
 
 bool request_body_matches(OpCode op, const RequestBody& body) {
   return request_alternative(op) == body.index();
@@ -322,8 +384,7 @@ absl::StatusOr<Request> decode_request(std::string_view frame) {
 
 void encode_request(const RequestHeader& header, const RequestBody& body, std::string& out) {
   WEIR_ASSERT_MSG(request_body_matches(header.type, body), "request body does not match its op");
-  out.reserve(out.size() + kFrameLengthBytes + header.encoded_size() +
-              variant_encoded_size(body));
+  out.reserve(out.size() + kFrameLengthBytes + header.encoded_size() + variant_encoded_size(body));
   Writer w(out);
   const size_t token = w.begin_frame();
   header.encode(w);
@@ -376,8 +437,7 @@ void encode_reply(OpCode op, const ReplyHeader& header, const ResponseBody& body
   } else {
     WEIR_ASSERT_MSG(response_body_matches(op, body), "reply body does not match its op");
   }
-  out.reserve(out.size() + kFrameLengthBytes + header.encoded_size() +
-              variant_encoded_size(body));
+  out.reserve(out.size() + kFrameLengthBytes + header.encoded_size() + variant_encoded_size(body));
   Writer w(out);
   const size_t token = w.begin_frame();
   header.encode(w);

@@ -96,9 +96,9 @@ using RequestBody =
     std::variant<EmptyBody, CreateRequest, CreateTTLRequest, DeleteRequest, ExistsRequest,
                  GetDataRequest, SetDataRequest, GetACLRequest, SetACLRequest, GetChildrenRequest,
                  GetChildren2Request, SyncRequest, CheckVersionRequest, MultiRequest,
-                 ReconfigRequest, CheckWatchesRequest, RemoveWatchesRequest, AuthPacket,
-                 SetWatches, SetWatches2, GetSASLRequest, GetEphemeralsRequest,
-                 GetAllChildrenNumberRequest, AddWatchRequest>;
+                 ReconfigRequest, CheckWatchesRequest, RemoveWatchesRequest, AuthPacket, SetWatches,
+                 SetWatches2, GetSASLRequest, GetEphemeralsRequest, GetAllChildrenNumberRequest,
+                 AddWatchRequest>;
 
 // A request after the handshake: what the header's op code says, decoded.
 struct Request {
@@ -130,8 +130,7 @@ using ResponseBody =
     std::variant<EmptyBody, CreateResponse, Create2Response, ExistsResponse, GetDataResponse,
                  SetDataResponse, GetACLResponse, SetACLResponse, GetChildrenResponse,
                  GetChildren2Response, SyncResponse, MultiResponse, SetSASLResponse,
-                 GetEphemeralsResponse, GetAllChildrenNumberResponse, WhoAmIResponse,
-                 WatcherEvent>;
+                 GetEphemeralsResponse, GetAllChildrenNumberResponse, WhoAmIResponse, WatcherEvent>;
 
 struct Reply {
   ReplyHeader header;
@@ -153,8 +152,7 @@ absl::StatusOr<Reply> decode_reply(std::string_view frame, OpCode op);
 absl::StatusOr<int32_t> peek_xid(std::string_view frame);
 // Appends one frame: length, header, body. The body must be EmptyBody when header.err is not
 // Ok, and otherwise match `op`.
-void encode_reply(OpCode op, const ReplyHeader& header, const ResponseBody& body,
-                  std::string& out);
+void encode_reply(OpCode op, const ReplyHeader& header, const ResponseBody& body, std::string& out);
 
 std::ostream& operator<<(std::ostream& os, const RequestBody& body);
 std::ostream& operator<<(std::ostream& os, const ResponseBody& body);

@@ -18,8 +18,12 @@ namespace weir::coord::jute {
 // Quotes and escapes bytes, showing at most 64 of them.
 void print_bytes(std::ostream& os, std::string_view bytes);
 
-inline void print_value(std::ostream& os, const std::string& v) { print_bytes(os, v); }
-inline void print_value(std::ostream& os, bool v) { os << (v ? "true" : "false"); }
+inline void print_value(std::ostream& os, const std::string& v) {
+  print_bytes(os, v);
+}
+inline void print_value(std::ostream& os, bool v) {
+  os << (v ? "true" : "false");
+}
 inline void print_value(std::ostream& os, Zxid v) {
   os << "0x" << std::hex << static_cast<uint64_t>(v.value()) << std::dec;
 }

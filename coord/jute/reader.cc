@@ -8,7 +8,9 @@ namespace weir::coord::jute {
 namespace {
 
 // Strings here come from std::string_view; Debian's Abseil wants its own string_view.
-absl::string_view sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view sv(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 uint64_t load_be(const char* p, size_t n) {
   uint64_t v = 0;

@@ -202,9 +202,7 @@ void SetWatches::decode(Reader& r) {
 }
 
 size_t SetWatches::encoded_size() const {
-  return 8 +
-         ustring_vector_encoded_size(dataWatches) +
-         ustring_vector_encoded_size(existWatches) +
+  return 8 + ustring_vector_encoded_size(dataWatches) + ustring_vector_encoded_size(existWatches) +
          ustring_vector_encoded_size(childWatches);
 }
 
@@ -231,9 +229,7 @@ void SetWatches2::decode(Reader& r) {
 }
 
 size_t SetWatches2::encoded_size() const {
-  return 8 +
-         ustring_vector_encoded_size(dataWatches) +
-         ustring_vector_encoded_size(existWatches) +
+  return 8 + ustring_vector_encoded_size(dataWatches) + ustring_vector_encoded_size(existWatches) +
          ustring_vector_encoded_size(childWatches) +
          ustring_vector_encoded_size(persistentWatches) +
          ustring_vector_encoded_size(persistentRecursiveWatches);
@@ -374,10 +370,8 @@ void ReconfigRequest::decode(Reader& r) {
 }
 
 size_t ReconfigRequest::encoded_size() const {
-  return buffer_encoded_size(joiningServers) +
-         buffer_encoded_size(leavingServers) +
-         buffer_encoded_size(newMembers) +
-         8;
+  return buffer_encoded_size(joiningServers) + buffer_encoded_size(leavingServers) +
+         buffer_encoded_size(newMembers) + 8;
 }
 
 std::ostream& operator<<(std::ostream& os, const ReconfigRequest& record) {
@@ -463,9 +457,7 @@ void CreateRequest::decode(Reader& r) {
 }
 
 size_t CreateRequest::encoded_size() const {
-  return buffer_encoded_size(path) +
-         buffer_encoded_size(data) +
-         record_vector_encoded_size(acl) +
+  return buffer_encoded_size(path) + buffer_encoded_size(data) + record_vector_encoded_size(acl) +
          4;
 }
 
@@ -490,11 +482,8 @@ void CreateTTLRequest::decode(Reader& r) {
 }
 
 size_t CreateTTLRequest::encoded_size() const {
-  return buffer_encoded_size(path) +
-         buffer_encoded_size(data) +
-         record_vector_encoded_size(acl) +
-         4 +
-         8;
+  return buffer_encoded_size(path) + buffer_encoded_size(data) + record_vector_encoded_size(acl) +
+         4 + 8;
 }
 
 std::ostream& operator<<(std::ostream& os, const CreateTTLRequest& record) {

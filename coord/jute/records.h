@@ -36,9 +36,13 @@ struct Id {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -62,9 +66,13 @@ struct ACL {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -97,9 +105,13 @@ struct Stat {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -139,9 +151,13 @@ struct StatPersisted {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -172,9 +188,13 @@ struct ClientInfo {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -202,9 +222,13 @@ struct ConnectRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -235,9 +259,13 @@ struct ConnectResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -266,9 +294,13 @@ struct SetWatches {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -298,9 +330,13 @@ struct SetWatches2 {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -328,9 +364,13 @@ struct RequestHeader {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -355,9 +395,13 @@ struct MultiHeader {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -383,9 +427,13 @@ struct AuthPacket {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -411,9 +459,13 @@ struct ReplyHeader {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -438,9 +490,13 @@ struct GetDataRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -465,9 +521,13 @@ struct SetDataRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -494,9 +554,13 @@ struct ReconfigRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -521,9 +585,13 @@ struct SetDataResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -545,9 +613,13 @@ struct GetSASLRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -569,9 +641,13 @@ struct SetSASLRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -593,9 +669,13 @@ struct SetSASLResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -620,9 +700,13 @@ struct CreateRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -651,9 +735,13 @@ struct CreateTTLRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -680,9 +768,13 @@ struct DeleteRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -706,9 +798,13 @@ struct GetChildrenRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -731,15 +827,20 @@ struct GetAllChildrenNumberRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
     v("path", self.path);
   }
-  friend bool operator==(const GetAllChildrenNumberRequest&, const GetAllChildrenNumberRequest&) = default;
+  friend bool operator==(const GetAllChildrenNumberRequest&,
+                         const GetAllChildrenNumberRequest&) = default;
 };
 std::ostream& operator<<(std::ostream& os, const GetAllChildrenNumberRequest& record);
 
@@ -756,9 +857,13 @@ struct GetChildren2Request {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -782,9 +887,13 @@ struct CheckVersionRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -807,9 +916,13 @@ struct GetMaxChildrenRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -831,9 +944,13 @@ struct GetMaxChildrenResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -856,9 +973,13 @@ struct SetMaxChildrenRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -881,9 +1002,13 @@ struct SyncRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -905,9 +1030,13 @@ struct SyncResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -929,9 +1058,13 @@ struct GetACLRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -955,9 +1088,13 @@ struct SetACLRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -981,9 +1118,13 @@ struct SetACLResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1006,9 +1147,13 @@ struct AddWatchRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1033,9 +1178,13 @@ struct WatcherEvent {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1059,9 +1208,13 @@ struct ErrorResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1083,9 +1236,13 @@ struct CreateResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1108,9 +1265,13 @@ struct Create2Response {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1134,9 +1295,13 @@ struct ExistsRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1159,9 +1324,13 @@ struct ExistsResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1184,9 +1353,13 @@ struct GetDataResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1209,9 +1382,13 @@ struct GetChildrenResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1233,15 +1410,20 @@ struct GetAllChildrenNumberResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
     v("totalNumber", self.totalNumber);
   }
-  friend bool operator==(const GetAllChildrenNumberResponse&, const GetAllChildrenNumberResponse&) = default;
+  friend bool operator==(const GetAllChildrenNumberResponse&,
+                         const GetAllChildrenNumberResponse&) = default;
 };
 std::ostream& operator<<(std::ostream& os, const GetAllChildrenNumberResponse& record);
 
@@ -1258,9 +1440,13 @@ struct GetChildren2Response {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1284,9 +1470,13 @@ struct GetACLResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1310,9 +1500,13 @@ struct CheckWatchesRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1336,9 +1530,13 @@ struct RemoveWatchesRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1361,9 +1559,13 @@ struct GetEphemeralsRequest {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1385,9 +1587,13 @@ struct GetEphemeralsResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1409,9 +1615,13 @@ struct WhoAmIResponse {
   void decode(Reader& r);
   size_t encoded_size() const;
   template <class V>
-  void for_each_field(V&& v) { visit_fields(*this, v); }
+  void for_each_field(V&& v) {
+    visit_fields(*this, v);
+  }
   template <class V>
-  void for_each_field(V&& v) const { visit_fields(*this, v); }
+  void for_each_field(V&& v) const {
+    visit_fields(*this, v);
+  }
   // One visitor body for the const and non-const for_each_field.
   template <class Self, class V>
   static void visit_fields(Self& self, V& v) {
@@ -1424,58 +1634,17 @@ std::ostream& operator<<(std::ostream& os, const WhoAmIResponse& record);
 // Every generated record, for code (and tests) that must cover them all.
 template <class... T>
 struct TypeList {};
-using AllRecords = TypeList<
-    Id,
-    ACL,
-    Stat,
-    StatPersisted,
-    ClientInfo,
-    ConnectRequest,
-    ConnectResponse,
-    SetWatches,
-    SetWatches2,
-    RequestHeader,
-    MultiHeader,
-    AuthPacket,
-    ReplyHeader,
-    GetDataRequest,
-    SetDataRequest,
-    ReconfigRequest,
-    SetDataResponse,
-    GetSASLRequest,
-    SetSASLRequest,
-    SetSASLResponse,
-    CreateRequest,
-    CreateTTLRequest,
-    DeleteRequest,
-    GetChildrenRequest,
-    GetAllChildrenNumberRequest,
-    GetChildren2Request,
-    CheckVersionRequest,
-    GetMaxChildrenRequest,
-    GetMaxChildrenResponse,
-    SetMaxChildrenRequest,
-    SyncRequest,
-    SyncResponse,
-    GetACLRequest,
-    SetACLRequest,
-    SetACLResponse,
-    AddWatchRequest,
-    WatcherEvent,
-    ErrorResponse,
-    CreateResponse,
-    Create2Response,
-    ExistsRequest,
-    ExistsResponse,
-    GetDataResponse,
-    GetChildrenResponse,
-    GetAllChildrenNumberResponse,
-    GetChildren2Response,
-    GetACLResponse,
-    CheckWatchesRequest,
-    RemoveWatchesRequest,
-    GetEphemeralsRequest,
-    GetEphemeralsResponse,
-    WhoAmIResponse>;
+using AllRecords =
+    TypeList<Id, ACL, Stat, StatPersisted, ClientInfo, ConnectRequest, ConnectResponse, SetWatches,
+             SetWatches2, RequestHeader, MultiHeader, AuthPacket, ReplyHeader, GetDataRequest,
+             SetDataRequest, ReconfigRequest, SetDataResponse, GetSASLRequest, SetSASLRequest,
+             SetSASLResponse, CreateRequest, CreateTTLRequest, DeleteRequest, GetChildrenRequest,
+             GetAllChildrenNumberRequest, GetChildren2Request, CheckVersionRequest,
+             GetMaxChildrenRequest, GetMaxChildrenResponse, SetMaxChildrenRequest, SyncRequest,
+             SyncResponse, GetACLRequest, SetACLRequest, SetACLResponse, AddWatchRequest,
+             WatcherEvent, ErrorResponse, CreateResponse, Create2Response, ExistsRequest,
+             ExistsResponse, GetDataResponse, GetChildrenResponse, GetAllChildrenNumberResponse,
+             GetChildren2Response, GetACLResponse, CheckWatchesRequest, RemoveWatchesRequest,
+             GetEphemeralsRequest, GetEphemeralsResponse, WhoAmIResponse>;
 
 }  // namespace weir::coord::jute

@@ -38,7 +38,9 @@ void Writer::write_buffer(std::string_view bytes) {
   out_->append(bytes);
 }
 
-void Writer::write_vector_count(size_t count) { write_int(checked_length(count)); }
+void Writer::write_vector_count(size_t count) {
+  write_int(checked_length(count));
+}
 
 size_t Writer::begin_frame() {
   const size_t token = out_->size();

@@ -45,7 +45,9 @@ void write_record_vector(Writer& w, const std::vector<T>& items) {
 }
 
 // Encoded sizes, for reserving exactly.
-inline size_t buffer_encoded_size(std::string_view bytes) { return 4 + bytes.size(); }
+inline size_t buffer_encoded_size(std::string_view bytes) {
+  return 4 + bytes.size();
+}
 size_t ustring_vector_encoded_size(const std::vector<std::string>& items);
 template <class T>
 size_t record_vector_encoded_size(const std::vector<T>& items) {

@@ -35,10 +35,9 @@ concept Record = requires(T t) {
 
 template <class T>
 inline constexpr bool kIsJuteEnum =
-    std::is_same_v<T, OpCode> || std::is_same_v<T, ErrorCode> ||
-    std::is_same_v<T, CreateMode> || std::is_same_v<T, KeeperState> ||
-    std::is_same_v<T, EventType> || std::is_same_v<T, WatcherType> ||
-    std::is_same_v<T, AddWatchMode>;
+    std::is_same_v<T, OpCode> || std::is_same_v<T, ErrorCode> || std::is_same_v<T, CreateMode> ||
+    std::is_same_v<T, KeeperState> || std::is_same_v<T, EventType> ||
+    std::is_same_v<T, WatcherType> || std::is_same_v<T, AddWatchMode>;
 
 template <Record T>
 void fill(T& record);
@@ -102,14 +101,12 @@ Variant arbitrary_matching(const Pred& matches) {
   }
 }
 
-const std::vector<OpCode> kMultiOps = {OpCode::kCreate,      OpCode::kCreate2,
-                                       OpCode::kCreateContainer, OpCode::kCreateTTL,
-                                       OpCode::kDelete,      OpCode::kSetData,
-                                       OpCode::kCheck,       OpCode::kGetChildren,
-                                       OpCode::kGetData};
-const std::vector<OpCode> kMultiResults = {OpCode::kCreate,  OpCode::kCreate2,
-                                           OpCode::kDelete,  OpCode::kCheck,
-                                           OpCode::kSetData, OpCode::kGetChildren,
+const std::vector<OpCode> kMultiOps = {
+    OpCode::kCreate,    OpCode::kCreate2,     OpCode::kCreateContainer,
+    OpCode::kCreateTTL, OpCode::kDelete,      OpCode::kSetData,
+    OpCode::kCheck,     OpCode::kGetChildren, OpCode::kGetData};
+const std::vector<OpCode> kMultiResults = {OpCode::kCreate,  OpCode::kCreate2, OpCode::kDelete,
+                                           OpCode::kCheck,   OpCode::kSetData, OpCode::kGetChildren,
                                            OpCode::kGetData, OpCode::kError};
 
 void fill(MultiRequest& multi) {
@@ -207,9 +204,11 @@ void check_round_trip(const T& value) {
 }
 
 // One property per record, so a failure names the record and shrinks within it.
-#define JUTE_ROUND_TRIP(T)                                                  \
-  [[maybe_unused]] const bool kRegistered##T = register_round_trip<T>();   \
-  RC_GTEST_PROP(JuteRoundTrip, T, (const T& value)) { check_round_trip(value); }
+#define JUTE_ROUND_TRIP(T)                                               \
+  [[maybe_unused]] const bool kRegistered##T = register_round_trip<T>(); \
+  RC_GTEST_PROP(JuteRoundTrip, T, (const T& value)) {                    \
+    check_round_trip(value);                                             \
+  }
 
 JUTE_ROUND_TRIP(Id)
 JUTE_ROUND_TRIP(ACL)
@@ -402,10 +401,10 @@ std::string mutate(std::string bytes) {
         bytes.resize(at);
         break;
       case 2:  // a big-endian 0x7fffffff or 0xffffffff where a length might be
-        bytes.replace(at, std::min<size_t>(4, bytes.size() - at),
-                      *rc::gen::element(std::string("\x7f\xff\xff\xff"),
-                                        std::string("\xff\xff\xff\xff"),
-                                        std::string("\xff\xff\xff\xfe")));
+        bytes.replace(
+            at, std::min<size_t>(4, bytes.size() - at),
+            *rc::gen::element(std::string("\x7f\xff\xff\xff"), std::string("\xff\xff\xff\xff"),
+                              std::string("\xff\xff\xff\xfe")));
         break;
       default:
         bytes.insert(at, 1, *rc::gen::arbitrary<char>());
@@ -451,8 +450,8 @@ RC_GTEST_PROP(JuteHostile, FrameDecoderOnArbitraryStreams, ()) {
   }
   if (*rc::gen::arbitrary<bool>()) stream = mutate(stream);
 
-  const auto reads = *rc::gen::nonEmpty(rc::gen::container<std::vector<size_t>>(
-      rc::gen::inRange<size_t>(1, 64)));
+  const auto reads =
+      *rc::gen::nonEmpty(rc::gen::container<std::vector<size_t>>(rc::gen::inRange<size_t>(1, 64)));
   FrameDecoder decoder(max);
   std::string reassembled;
   reassembled.reserve(stream.size());
@@ -478,11 +477,11 @@ RC_GTEST_PROP(JuteHostile, FrameDecoderOnArbitraryStreams, ()) {
   size_t at = 0;
   bool bad = false;
   while (at + 4 <= stream.size()) {
-    const auto length = static_cast<int32_t>(
-        (static_cast<uint32_t>(static_cast<uint8_t>(stream[at])) << 24) |
-        (static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 1])) << 16) |
-        (static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 2])) << 8) |
-        static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 3])));
+    const auto length =
+        static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(stream[at])) << 24) |
+                             (static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 1])) << 16) |
+                             (static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 2])) << 8) |
+                             static_cast<uint32_t>(static_cast<uint8_t>(stream[at + 3])));
     if (length < 0 || static_cast<size_t>(length) > max) {
       bad = true;
       break;

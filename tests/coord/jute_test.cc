@@ -31,7 +31,8 @@ class Bytes {
     return *this;
   }
   Bytes& i32(int32_t v) {
-    for (int i = 3; i >= 0; --i) s_.push_back(static_cast<char>(static_cast<uint32_t>(v) >> (8 * i)));
+    for (int i = 3; i >= 0; --i)
+      s_.push_back(static_cast<char>(static_cast<uint32_t>(v) >> (8 * i)));
     return *this;
   }
   const std::string& get() const { return s_; }
@@ -86,15 +87,17 @@ TEST(JuteKnownAnswer, CreateRequestWithAcl) {
   create.data = "hi";
   create.acl = {ACL{.perms = perms::kAll, .id = Id{.scheme = "world", .id = "anyone"}}};
   create.flags = CreateMode::kEphemeralSequential;
+  // clang-format off: one wire field per line
   const std::string body = Bytes()
-                               .b({0, 0, 0, 2}).str("/a")
-                               .b({0, 0, 0, 2}).str("hi")
-                               .b({0, 0, 0, 1})
-                               .b({0, 0, 0, 0x1f})
-                               .b({0, 0, 0, 5}).str("world")
-                               .b({0, 0, 0, 6}).str("anyone")
-                               .b({0, 0, 0, 3})
-                               .get();
+      .b({0, 0, 0, 2}).str("/a")       // path
+      .b({0, 0, 0, 2}).str("hi")       // data
+      .b({0, 0, 0, 1})                 // acl: one entry
+      .b({0, 0, 0, 0x1f})              //   perms
+      .b({0, 0, 0, 5}).str("world")    //   id.scheme
+      .b({0, 0, 0, 6}).str("anyone")   //   id.id
+      .b({0, 0, 0, 3})                 // flags
+      .get();
+  // clang-format on
   EXPECT_EQ(encode_to_string(create), body);
   EXPECT_EQ(create.encoded_size(), body.size());
 
@@ -113,8 +116,11 @@ TEST(JuteKnownAnswer, CreateRequestWithAcl) {
 
 TEST(JuteKnownAnswer, ReplyHeader) {
   const ReplyHeader header{.xid = kPingXid, .zxid = make_zxid(1, 5), .err = ErrorCode::kNoNode};
-  const std::string expected =
-      Bytes().b({0xff, 0xff, 0xff, 0xfe}).b({0, 0, 0, 1, 0, 0, 0, 5}).b({0xff, 0xff, 0xff, 0x9b}).get();
+  const std::string expected = Bytes()
+                                   .b({0xff, 0xff, 0xff, 0xfe})
+                                   .b({0, 0, 0, 1, 0, 0, 0, 5})
+                                   .b({0xff, 0xff, 0xff, 0x9b})
+                                   .get();
   EXPECT_EQ(encode_to_string(header), expected);
   auto decoded = decode_exact<ReplyHeader>(expected);
   ASSERT_TRUE(decoded.ok());
@@ -124,18 +130,20 @@ TEST(JuteKnownAnswer, ReplyHeader) {
 }
 
 TEST(JuteKnownAnswer, WatcherEventNotification) {
-  const WatcherEvent event{.type = EventType::kNodeDataChanged,
-                           .state = KeeperState::kSyncConnected,
-                           .path = "/x"};
+  const WatcherEvent event{
+      .type = EventType::kNodeDataChanged, .state = KeeperState::kSyncConnected, .path = "/x"};
   const std::string event_bytes = Bytes().b({0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 2}).str("/x").get();
   EXPECT_EQ(encode_to_string(event), event_bytes);
 
   std::string frame;
   encode_reply(OpCode::kNotification,
-               ReplyHeader{.xid = kNotificationXid, .zxid = Zxid(-1), .err = ErrorCode::kOk},
-               event, frame);
-  const std::string header_bytes =
-      Bytes().b({0xff, 0xff, 0xff, 0xff}).b({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}).b({0, 0, 0, 0}).get();
+               ReplyHeader{.xid = kNotificationXid, .zxid = Zxid(-1), .err = ErrorCode::kOk}, event,
+               frame);
+  const std::string header_bytes = Bytes()
+                                       .b({0xff, 0xff, 0xff, 0xff})
+                                       .b({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+                                       .b({0, 0, 0, 0})
+                                       .get();
   EXPECT_EQ(frame, framed(header_bytes + event_bytes));
 
   const std::string_view body = std::string_view(frame).substr(4);
@@ -187,17 +195,16 @@ TEST(JuteKnownAnswer, MultiResponseWithError) {
   add_result(multi, OpCode::kDelete, EmptyBody{});
   add_result(multi, OpCode::kError, ErrorResponse{.err = ErrorCode::kNoNode});
   const std::string expected = multi_header(1, false, 0) + Bytes().i32(2).str("/m").get() +
-                               multi_header(2, false, 0) +
-                               multi_header(-1, false, -101) + Bytes().i32(-101).get() +
-                               multi_header(-1, true, -1);
+                               multi_header(2, false, 0) + multi_header(-1, false, -101) +
+                               Bytes().i32(-101).get() + multi_header(-1, true, -1);
   EXPECT_EQ(encode_to_string(multi), expected);
   auto decoded = decode_exact<MultiResponse>(expected);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, multi);
 
   std::string frame;
-  encode_reply(OpCode::kMulti, ReplyHeader{.xid = 3, .zxid = Zxid(9), .err = ErrorCode::kOk},
-               multi, frame);
+  encode_reply(OpCode::kMulti, ReplyHeader{.xid = 3, .zxid = Zxid(9), .err = ErrorCode::kOk}, multi,
+               frame);
   auto reply = decode_reply(std::string_view(frame).substr(4), OpCode::kMulti);
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(std::get<MultiResponse>(reply->body), multi);
@@ -218,8 +225,8 @@ TEST(JuteKnownAnswer, GetDataResponseWithStat) {
   response.stat.numChildren = 10;
   response.stat.pzxid = Zxid(11);
   const auto l64 = [](int v) { return Bytes().i32(0).i32(v).get(); };
-  const std::string expected = Bytes().i32(1).str("v").get() + l64(1) + l64(2) + l64(3) +
-                               l64(4) + Bytes().i32(5).i32(6).i32(7).get() + l64(8) +
+  const std::string expected = Bytes().i32(1).str("v").get() + l64(1) + l64(2) + l64(3) + l64(4) +
+                               Bytes().i32(5).i32(6).i32(7).get() + l64(8) +
                                Bytes().i32(1).i32(10).get() + l64(11);
   EXPECT_EQ(encode_to_string(response), expected);
   EXPECT_EQ(Stat::kMinBytes, 68u);
@@ -402,8 +409,8 @@ TEST(JuteMessages, UnknownOpIsUnimplemented) {
   // The server can still answer the xid.
   EXPECT_EQ(decode_prefix<RequestHeader>(frame)->xid, 12);
 
-  for (OpCode op : {OpCode::kNotification, OpCode::kCreateSession, OpCode::kDeleteContainer,
-                    OpCode::kError}) {
+  for (OpCode op :
+       {OpCode::kNotification, OpCode::kCreateSession, OpCode::kDeleteContainer, OpCode::kError}) {
     EXPECT_FALSE(is_client_request_op(op)) << op;
   }
 }
@@ -424,9 +431,8 @@ TEST(JuteMessages, EmptyBodiesAndTrailingBytes) {
 
 TEST(JuteMessages, ErrorRepliesHaveNoBody) {
   std::string frame;
-  encode_reply(OpCode::kGetData,
-               ReplyHeader{.xid = 4, .zxid = Zxid(10), .err = ErrorCode::kNoNode}, EmptyBody{},
-               frame);
+  encode_reply(OpCode::kGetData, ReplyHeader{.xid = 4, .zxid = Zxid(10), .err = ErrorCode::kNoNode},
+               EmptyBody{}, frame);
   EXPECT_EQ(frame.size(), 4u + 16u);
   auto reply = decode_reply(std::string_view(frame).substr(4), OpCode::kGetData);
   ASSERT_TRUE(reply.ok());
@@ -435,15 +441,15 @@ TEST(JuteMessages, ErrorRepliesHaveNoBody) {
 }
 
 TEST(JuteMessages, MultiRejectsOpsThatCannotBeInAMulti) {
-  const std::string bytes = multi_header(9, false, -1) + Bytes().i32(1).str("/").get() +
-                            multi_header(-1, true, -1);
+  const std::string bytes =
+      multi_header(9, false, -1) + Bytes().i32(1).str("/").get() + multi_header(-1, true, -1);
   auto decoded = decode_exact<MultiRequest>(bytes);
   ASSERT_FALSE(decoded.ok());
   EXPECT_NE(decoded.status().message().find("sync"), std::string::npos) << decoded.status();
 
   // An unterminated multi is truncated input, not a hang or a crash.
-  auto unterminated = decode_exact<MultiRequest>(
-      multi_header(2, false, -1) + Bytes().i32(1).str("/").i32(0).get());
+  auto unterminated =
+      decode_exact<MultiRequest>(multi_header(2, false, -1) + Bytes().i32(1).str("/").i32(0).get());
   ASSERT_FALSE(unterminated.ok());
   EXPECT_NE(unterminated.status().message().find("MultiRequest.header"), std::string::npos);
 }
@@ -487,7 +493,8 @@ TEST(JuteConstants, NamesAndCreateModes) {
 
 TEST(JuteConstants, PrintingEscapesBytes) {
   std::ostringstream os;
-  os << CreateRequest{.path = "/a\"b", .data = std::string("\0\xff", 2), .flags = CreateMode::kEphemeral};
+  os << CreateRequest{
+      .path = "/a\"b", .data = std::string("\0\xff", 2), .flags = CreateMode::kEphemeral};
   EXPECT_EQ(os.str(),
             "CreateRequest{path=\"/a\\\"b\", data=\"\\x00\\xff\", acl=[], flags=EPHEMERAL(1)}");
   std::ostringstream long_data;
