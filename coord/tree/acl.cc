@@ -39,6 +39,13 @@ std::optional<IpAddress> parse_ipv4(std::string_view text) {
   return a;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Parses hex groups separated by ':' into `groups`; false if any group is malformed.
 bool parse_hex_groups(std::string_view text, std::vector<uint16_t>* groups) {
   if (text.empty()) return true;
@@ -48,11 +55,8 @@ bool parse_hex_groups(std::string_view text, std::vector<uint16_t>* groups) {
     if (g.empty() || g.size() > 4) return false;
     uint16_t v = 0;
     for (char c : g) {
-      int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      else return false;
+      const int d = hex_digit(c);
+      if (d < 0) return false;
       v = static_cast<uint16_t>(v * 16 + d);
     }
     groups->push_back(v);
@@ -155,7 +159,9 @@ bool is_valid_acl_id(const Id& id) {
   return false;
 }
 
-bool is_authenticated_scheme(std::string_view scheme) { return scheme == "digest"; }
+bool is_authenticated_scheme(std::string_view scheme) {
+  return scheme == "digest";
+}
 
 ErrorCode fixup_acl(const AclList& requested, absl::Span<const Id> auth, AclList* out) {
   out->clear();

@@ -12,13 +12,17 @@
 namespace weir::coord {
 namespace {
 
-absl::string_view to_absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view to_absl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 constexpr uint64_t kNodeSeed = 0x6e6f64652d747265ULL;
 constexpr uint64_t kDataSeed = 0x646174612d747265ULL;
 constexpr uint64_t kSessionSeed = 0x73657373696f6e73ULL;
 
-uint64_t u64(int64_t v) { return static_cast<uint64_t>(v); }
+uint64_t u64(int64_t v) {
+  return static_cast<uint64_t>(v);
+}
 
 }  // namespace
 
@@ -41,7 +45,9 @@ DataTree::Node DataTree::make_node(std::string data, AclList acl, const Stat& st
   return n;
 }
 
-uint64_t DataTree::hash_data(std::string_view data) { return hash_bytes(kDataSeed, data); }
+uint64_t DataTree::hash_data(std::string_view data) {
+  return hash_bytes(kDataSeed, data);
+}
 
 // ---- Mutation primitives ----
 
@@ -100,7 +106,8 @@ DataTree::Node DataTree::unlink_node(const std::string& path) {
   parent->children.erase(child);
   rehash(parent_name, *parent);
   if (recording_) {
-    undo_.push_back([this, path, saved = std::make_shared<Node>(node)] { link_node(path, *saved); });
+    undo_.push_back(
+        [this, path, saved = std::make_shared<Node>(node)] { link_node(path, *saved); });
   }
   return node;
 }
@@ -125,10 +132,18 @@ void DataTree::index_owner(const std::string& path, int64_t owner, bool add) {
       }
       return;
     case OwnerKind::kContainer:
-      if (add) containers_.insert(path); else WEIR_ASSERT(containers_.erase(path) == 1);
+      if (add) {
+        containers_.insert(path);
+      } else {
+        WEIR_ASSERT(containers_.erase(path) == 1);
+      }
       return;
     case OwnerKind::kTtl:
-      if (add) ttls_.insert(path); else WEIR_ASSERT(ttls_.erase(path) == 1);
+      if (add) {
+        ttls_.insert(path);
+      } else {
+        WEIR_ASSERT(ttls_.erase(path) == 1);
+      }
       return;
   }
 }
@@ -279,7 +294,8 @@ void DataTree::check_invariants() const {
     sum += n->hash;
     const int64_t owner = n->stat.ephemeral_owner;
     switch (owner_kind(owner)) {
-      case OwnerKind::kNone: break;
+      case OwnerKind::kNone:
+        break;
       case OwnerKind::kSession:
         ++session_owned;
         WEIR_ASSERT_MSG(n->children.empty(), path);  // ephemerals cannot have children

@@ -12,7 +12,9 @@
 namespace weir::coord {
 namespace {
 
-OpResult fail(ErrorCode err) { return OpResult{err, {}, {}}; }
+OpResult fail(ErrorCode err) {
+  return OpResult{err, {}, {}};
+}
 
 int32_t wrapping_increment(int32_t v) {
   return static_cast<int32_t>(static_cast<uint32_t>(v) + 1u);
@@ -191,8 +193,7 @@ OpResult DataTree::do_check(const Txn& txn, const CheckOp& op) {
   return OpResult{ErrorCode::kOk, {}, make_stat(*node)};
 }
 
-OpResult DataTree::do_delete_container(const Txn& txn, const DeleteContainerOp& op,
-                                       Triggers& out) {
+OpResult DataTree::do_delete_container(const Txn& txn, const DeleteContainerOp& op, Triggers& out) {
   if (!is_valid_path(op.path) || is_special_path(op.path)) return fail(ErrorCode::kBadArguments);
   const Node* node = find(op.path);
   if (node == nullptr) return fail(ErrorCode::kNoNode);

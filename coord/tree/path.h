@@ -16,7 +16,9 @@ namespace weir::coord {
 // rejects). Bytes that are not valid UTF-8 are rejected too (Java would decode them to U+FFFD).
 // The error message says what is wrong and where.
 absl::Status validate_path(std::string_view path);
-inline bool is_valid_path(std::string_view path) { return validate_path(path).ok(); }
+inline bool is_valid_path(std::string_view path) {
+  return validate_path(path).ok();
+}
 
 // "/a/b" -> "/a", "/a" -> "/". The argument must contain a '/'; the root is its own parent.
 std::string_view parent_path(std::string_view path);

@@ -1,53 +1,66 @@
 #include "coord/tree/types.h"
 
+#include <iterator>
+
 namespace weir::coord {
 
+namespace {
+
+struct ErrorName {
+  ErrorCode code;
+  std::string_view name;
+};
+
+constexpr ErrorName kErrorNames[] = {
+    {ErrorCode::kOk, "Ok"},
+    {ErrorCode::kSystemError, "SystemError"},
+    {ErrorCode::kRuntimeInconsistency, "RuntimeInconsistency"},
+    {ErrorCode::kDataInconsistency, "DataInconsistency"},
+    {ErrorCode::kConnectionLoss, "ConnectionLoss"},
+    {ErrorCode::kMarshallingError, "MarshallingError"},
+    {ErrorCode::kUnimplemented, "Unimplemented"},
+    {ErrorCode::kOperationTimeout, "OperationTimeout"},
+    {ErrorCode::kBadArguments, "BadArguments"},
+    {ErrorCode::kUnknownSession, "UnknownSession"},
+    {ErrorCode::kNewConfigNoQuorum, "NewConfigNoQuorum"},
+    {ErrorCode::kReconfigInProgress, "ReconfigInProgress"},
+    {ErrorCode::kAPIError, "APIError"},
+    {ErrorCode::kNoNode, "NoNode"},
+    {ErrorCode::kNoAuth, "NoAuth"},
+    {ErrorCode::kBadVersion, "BadVersion"},
+    {ErrorCode::kNoChildrenForEphemerals, "NoChildrenForEphemerals"},
+    {ErrorCode::kNodeExists, "NodeExists"},
+    {ErrorCode::kNotEmpty, "NotEmpty"},
+    {ErrorCode::kSessionExpired, "SessionExpired"},
+    {ErrorCode::kInvalidCallback, "InvalidCallback"},
+    {ErrorCode::kInvalidACL, "InvalidACL"},
+    {ErrorCode::kAuthFailed, "AuthFailed"},
+    {ErrorCode::kSessionMoved, "SessionMoved"},
+    {ErrorCode::kNotReadOnly, "NotReadOnly"},
+    {ErrorCode::kEphemeralOnLocalSession, "EphemeralOnLocalSession"},
+    {ErrorCode::kNoWatcher, "NoWatcher"},
+    {ErrorCode::kRequestTimeout, "RequestTimeout"},
+    {ErrorCode::kReconfigDisabled, "ReconfigDisabled"},
+    {ErrorCode::kSessionClosedRequireSaslAuth, "SessionClosedRequireSaslAuth"},
+    {ErrorCode::kQuotaExceeded, "QuotaExceeded"},
+    {ErrorCode::kThrottledOp, "ThrottledOp"},
+};
+
+constexpr std::string_view kEventNames[] = {"Unknown", "NodeCreated", "NodeDeleted",
+                                            "NodeDataChanged", "NodeChildrenChanged"};
+
+}  // namespace
+
 std::string_view error_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kOk: return "Ok";
-    case ErrorCode::kSystemError: return "SystemError";
-    case ErrorCode::kRuntimeInconsistency: return "RuntimeInconsistency";
-    case ErrorCode::kDataInconsistency: return "DataInconsistency";
-    case ErrorCode::kConnectionLoss: return "ConnectionLoss";
-    case ErrorCode::kMarshallingError: return "MarshallingError";
-    case ErrorCode::kUnimplemented: return "Unimplemented";
-    case ErrorCode::kOperationTimeout: return "OperationTimeout";
-    case ErrorCode::kBadArguments: return "BadArguments";
-    case ErrorCode::kUnknownSession: return "UnknownSession";
-    case ErrorCode::kNewConfigNoQuorum: return "NewConfigNoQuorum";
-    case ErrorCode::kReconfigInProgress: return "ReconfigInProgress";
-    case ErrorCode::kAPIError: return "APIError";
-    case ErrorCode::kNoNode: return "NoNode";
-    case ErrorCode::kNoAuth: return "NoAuth";
-    case ErrorCode::kBadVersion: return "BadVersion";
-    case ErrorCode::kNoChildrenForEphemerals: return "NoChildrenForEphemerals";
-    case ErrorCode::kNodeExists: return "NodeExists";
-    case ErrorCode::kNotEmpty: return "NotEmpty";
-    case ErrorCode::kSessionExpired: return "SessionExpired";
-    case ErrorCode::kInvalidCallback: return "InvalidCallback";
-    case ErrorCode::kInvalidACL: return "InvalidACL";
-    case ErrorCode::kAuthFailed: return "AuthFailed";
-    case ErrorCode::kSessionMoved: return "SessionMoved";
-    case ErrorCode::kNotReadOnly: return "NotReadOnly";
-    case ErrorCode::kEphemeralOnLocalSession: return "EphemeralOnLocalSession";
-    case ErrorCode::kNoWatcher: return "NoWatcher";
-    case ErrorCode::kRequestTimeout: return "RequestTimeout";
-    case ErrorCode::kReconfigDisabled: return "ReconfigDisabled";
-    case ErrorCode::kSessionClosedRequireSaslAuth: return "SessionClosedRequireSaslAuth";
-    case ErrorCode::kQuotaExceeded: return "QuotaExceeded";
-    case ErrorCode::kThrottledOp: return "ThrottledOp";
+  for (const ErrorName& e : kErrorNames) {
+    if (e.code == code) return e.name;
   }
   return "Unknown";
 }
 
 std::string_view event_name(EventType type) {
-  switch (type) {
-    case EventType::kNodeCreated: return "NodeCreated";
-    case EventType::kNodeDeleted: return "NodeDeleted";
-    case EventType::kNodeDataChanged: return "NodeDataChanged";
-    case EventType::kNodeChildrenChanged: return "NodeChildrenChanged";
-  }
-  return "Unknown";
+  const auto i = static_cast<size_t>(type);
+  return i < std::size(kEventNames) ? kEventNames[i] : kEventNames[0];
 }
 
 std::ostream& operator<<(std::ostream& os, const Stat& s) {

@@ -82,10 +82,16 @@ struct Acl {
 
 using AclList = std::vector<Acl>;
 
-inline Id world_anyone() { return Id{"world", "anyone"}; }
+inline Id world_anyone() {
+  return Id{"world", "anyone"};
+}
 // ZooDefs.Ids.OPEN_ACL_UNSAFE and READ_ACL_UNSAFE.
-inline AclList open_acl() { return {Acl{Perms::kAll, world_anyone()}}; }
-inline AclList read_acl() { return {Acl{Perms::kRead, world_anyone()}}; }
+inline AclList open_acl() {
+  return {Acl{Perms::kAll, world_anyone()}};
+}
+inline AclList read_acl() {
+  return {Acl{Perms::kRead, world_anyone()}};
+}
 
 // The jute Stat record, field for field. dataLength and numChildren are derived from the node
 // when a Stat is produced; the tree never stores them.
@@ -116,7 +122,9 @@ enum class CreateMode : int32_t {
   kPersistentSequentialWithTtl = 6,
 };
 
-inline bool valid_create_mode(int32_t flags) { return flags >= 0 && flags <= 6; }
+inline bool valid_create_mode(int32_t flags) {
+  return flags >= 0 && flags <= 6;
+}
 inline bool is_sequential(CreateMode m) {
   return m == CreateMode::kPersistentSequential || m == CreateMode::kEphemeralSequential ||
          m == CreateMode::kPersistentSequentialWithTtl;
@@ -124,7 +132,9 @@ inline bool is_sequential(CreateMode m) {
 inline bool is_ephemeral(CreateMode m) {
   return m == CreateMode::kEphemeral || m == CreateMode::kEphemeralSequential;
 }
-inline bool is_container(CreateMode m) { return m == CreateMode::kContainer; }
+inline bool is_container(CreateMode m) {
+  return m == CreateMode::kContainer;
+}
 inline bool is_ttl(CreateMode m) {
   return m == CreateMode::kPersistentWithTtl || m == CreateMode::kPersistentSequentialWithTtl;
 }

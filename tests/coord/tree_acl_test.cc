@@ -67,7 +67,8 @@ TEST(TreeAcl, FixupExpandsAuthAndRejectsBadLists) {
 }
 
 TEST(TreeAcl, CheckAclSemantics) {
-  const AclList acl{{Perms::kRead, world_anyone()}, {Perms::kWrite | Perms::kAdmin, kAlice},
+  const AclList acl{{Perms::kRead, world_anyone()},
+                    {Perms::kWrite | Perms::kAdmin, kAlice},
                     {Perms::kDelete, {"ip", "10.0.0.0/8"}}};
   const std::vector<Id> nobody;
   const std::vector<Id> alice{kAlice};
@@ -105,10 +106,10 @@ class TreeAclOps : public ::testing::Test {
 
 TEST_F(TreeAclOps, WritesNeedTheirPermission) {
   EXPECT_EQ(t.create("/p/d", "", 0, open_acl(), 0, bob).err, ErrorCode::kNoAuth);  // CREATE
-  EXPECT_EQ(t.remove("/p/c", -1, 0, bob).err, ErrorCode::kNoAuth);                // DELETE on /p
-  EXPECT_EQ(t.set("/p", "z", -1, 0, bob).err, ErrorCode::kNoAuth);                // WRITE
-  EXPECT_EQ(t.set_acl("/p", open_acl(), -1, bob).err, ErrorCode::kNoAuth);        // ADMIN
-  EXPECT_EQ(t.apply(CheckOp{"/p/c", -1}, 0, bob).err, ErrorCode::kNoAuth);        // READ
+  EXPECT_EQ(t.remove("/p/c", -1, 0, bob).err, ErrorCode::kNoAuth);                 // DELETE on /p
+  EXPECT_EQ(t.set("/p", "z", -1, 0, bob).err, ErrorCode::kNoAuth);                 // WRITE
+  EXPECT_EQ(t.set_acl("/p", open_acl(), -1, bob).err, ErrorCode::kNoAuth);         // ADMIN
+  EXPECT_EQ(t.apply(CheckOp{"/p/c", -1}, 0, bob).err, ErrorCode::kNoAuth);         // READ
   EXPECT_EQ(t.stat("/p").version, 0);
   EXPECT_EQ(t.create("/p/d", "", 0, open_acl(), 0, alice).err, ErrorCode::kOk);
   EXPECT_EQ(t.set("/p", "z", -1, 0, alice).err, ErrorCode::kOk);
@@ -135,8 +136,8 @@ TEST_F(TreeAclOps, ReadsNeedReadAndGetAclMasksWithoutAdmin) {
   EXPECT_EQ(t.tree.get_data("/p", bob).err, ErrorCode::kOk);
   auto masked = t.tree.get_acl("/p", bob);
   ASSERT_EQ(masked.err, ErrorCode::kOk);
-  EXPECT_EQ(masked.acl, (AclList{{Perms::kAll, {"digest", "alice:x"}},
-                                 {Perms::kRead, {"digest", "bob:x"}}}));
+  EXPECT_EQ(masked.acl,
+            (AclList{{Perms::kAll, {"digest", "alice:x"}}, {Perms::kRead, {"digest", "bob:x"}}}));
   auto full = t.tree.get_acl("/p", alice);
   EXPECT_EQ(full.acl, (AclList{{Perms::kAll, kAlice}, {Perms::kRead, kBob}}));
   // ADMIN alone suffices for getACL.

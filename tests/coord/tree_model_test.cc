@@ -39,8 +39,10 @@ class Model {
     TxnResult r;
     if (auto* m = std::get_if<MultiOp>(&txn.op)) return apply_multi(txn, *m);
     if (auto* s = std::get_if<CreateSessionOp>(&txn.op)) {
-      if (txn.session_id == 0) r.err = r.op.err = ErrorCode::kBadArguments;
-      else sessions_[txn.session_id] = s->timeout_ms;
+      if (txn.session_id == 0)
+        r.err = r.op.err = ErrorCode::kBadArguments;
+      else
+        sessions_[txn.session_id] = s->timeout_ms;
       return r;
     }
     if (std::holds_alternative<CloseSessionOp>(txn.op)) {
@@ -84,8 +86,8 @@ class Model {
     return false;
   }
   static bool valid(const std::string& p) {
-    return p == "/" || (!p.empty() && p[0] == '/' && p.back() != '/' &&
-                        p.find("//") == std::string::npos);
+    return p == "/" ||
+           (!p.empty() && p[0] == '/' && p.back() != '/' && p.find("//") == std::string::npos);
   }
   static std::string parent(const std::string& p) {
     const size_t slash = p.rfind('/');
@@ -134,8 +136,12 @@ class Model {
     if (pn.stat.ephemeral_owner != 0) return {ErrorCode::kNoChildrenForEphemerals};
     pn.stat.cversion++;
     pn.stat.pzxid = t.zxid;
-    Stat s{.czxid = t.zxid, .mzxid = t.zxid, .ctime = t.time_ms, .mtime = t.time_ms,
-           .ephemeral_owner = is_ephemeral(mode) ? t.session_id : 0, .pzxid = t.zxid};
+    Stat s{.czxid = t.zxid,
+           .mzxid = t.zxid,
+           .ctime = t.time_ms,
+           .mtime = t.time_ms,
+           .ephemeral_owner = is_ephemeral(mode) ? t.session_id : 0,
+           .pzxid = t.zxid};
     nodes_[path] = {op.data, acl, s};
     trig.push_back({path, EventType::kNodeCreated});
     trig.push_back({par, EventType::kNodeChildrenChanged});
@@ -222,8 +228,8 @@ class Model {
     TxnResult r;
     Model scratch = *this;
     for (size_t i = 0; i < m.ops.size(); ++i) {
-      OpResult o = std::visit([&](const auto& op) { return scratch.one(txn, op, r.triggers); },
-                              m.ops[i]);
+      OpResult o =
+          std::visit([&](const auto& op) { return scratch.one(txn, op, r.triggers); }, m.ops[i]);
       if (o.err == ErrorCode::kOk) {
         r.multi.push_back(o);
         continue;
@@ -248,7 +254,9 @@ const Id kBob{"digest", "bob:b"};
 
 // A uniform choice in [lo, hi): gen::inRange alone narrows its range at small sizes, which
 // would skew which operations a short sequence tries.
-int pick(int lo, int hi) { return *rc::gen::resize(rc::kNominalSize, rc::gen::inRange(lo, hi)); }
+int pick(int lo, int hi) {
+  return *rc::gen::resize(rc::kNominalSize, rc::gen::inRange(lo, hi));
+}
 
 // Generators draw on the model's state, so that most operations can succeed: paths of
 // existing nodes, their current versions, sessions that are open.
@@ -258,8 +266,8 @@ std::string gen_path(const Model& m) {
     if (!p.starts_with("/zookeeper/")) existing.push_back(p);
   }
   if (pick(0, 2) == 0) return *rc::gen::elementOf(existing);
-  return *rc::gen::element<std::string>("/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z", "/a/y/z",
-                                        "/", "/zookeeper", "/a/", "bad", "/a//x");
+  return *rc::gen::element<std::string>("/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z", "/a/y/z", "/",
+                                        "/zookeeper", "/a/", "bad", "/a//x");
 }
 std::string gen_seq_prefix() {
   return *rc::gen::element<std::string>("/a/s-", "/b/", "/s", "/a/x/q");
@@ -290,11 +298,16 @@ std::vector<Id> gen_auth() {
 MultiSubOp gen_sub_op(const Model& m, int kind) {
   std::string path = gen_path(m);
   switch (kind) {
-    case 0: return CreateOp{path, gen_data(), gen_acl(), pick(0, 4)};
-    case 1: return CreateOp{gen_seq_prefix(), "", open_acl(), *rc::gen::element(2, 3)};
-    case 2: return DeleteOp{path, gen_version(m, path)};
-    case 3: return SetDataOp{path, gen_data(), gen_version(m, path)};
-    default: return CheckOp{path, gen_version(m, path)};
+    case 0:
+      return CreateOp{path, gen_data(), gen_acl(), pick(0, 4)};
+    case 1:
+      return CreateOp{gen_seq_prefix(), "", open_acl(), *rc::gen::element(2, 3)};
+    case 2:
+      return DeleteOp{path, gen_version(m, path)};
+    case 3:
+      return SetDataOp{path, gen_data(), gen_version(m, path)};
+    default:
+      return CheckOp{path, gen_version(m, path)};
   }
 }
 

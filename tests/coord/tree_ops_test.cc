@@ -72,7 +72,7 @@ TEST(TreeCreate, Errors) {
   for (const char* bad : {"", "a", "/a/", "/a//b", "/a/.", "/a/../b"}) {
     EXPECT_EQ(t.create(bad).err, ErrorCode::kBadArguments) << bad;
   }
-  EXPECT_EQ(t.create("/f", "", 7).err, ErrorCode::kBadArguments);   // no such CreateMode
+  EXPECT_EQ(t.create("/f", "", 7).err, ErrorCode::kBadArguments);  // no such CreateMode
   EXPECT_EQ(t.create("/f", "", -1).err, ErrorCode::kBadArguments);
   EXPECT_EQ(t.create("/f", "", 0, open_acl(), 0, {}, 100).err, ErrorCode::kBadArguments);
   EXPECT_EQ(t.create("/f", "", kTtl).err, ErrorCode::kBadArguments);  // TTL mode needs a ttl
@@ -91,7 +91,7 @@ TEST(TreeCreate, SequentialNamesComeFromParentCversion) {
   ASSERT_EQ(t.create("/q").err, ErrorCode::kOk);
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000000");
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000001");
-  ASSERT_EQ(t.create("/q/plain").err, ErrorCode::kOk);  // any create bumps cversion
+  ASSERT_EQ(t.create("/q/plain").err, ErrorCode::kOk);         // any create bumps cversion
   ASSERT_EQ(t.remove("/q/n-0000000000").err, ErrorCode::kOk);  // a delete does not
   EXPECT_EQ(t.stat("/q").cversion, 3);
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000003");
@@ -212,11 +212,17 @@ TEST(TreeMulti, AppliesAllInOrderAndSeesEarlierOps) {
   EXPECT_EQ(r.multi[3].path, "/q/s-0000000001");
   EXPECT_EQ(r.multi[4].stat.version, 1);
   EXPECT_EQ(r.multi[0].stat.czxid, t.zxid);  // one zxid for the whole multi
-  EXPECT_EQ(r.triggers, (std::vector<T>{{"/m", kCreated}, {"/", kChildren}, {"/m/c", kCreated},
-                                        {"/m", kChildren}, {"/q/s-0000000000", kCreated},
-                                        {"/q", kChildren}, {"/q/s-0000000001", kCreated},
-                                        {"/q", kChildren}, {"/m", kChanged},
-                                        {"/m/c", kDeleted}, {"/m", kChildren}}));
+  EXPECT_EQ(r.triggers, (std::vector<T>{{"/m", kCreated},
+                                        {"/", kChildren},
+                                        {"/m/c", kCreated},
+                                        {"/m", kChildren},
+                                        {"/q/s-0000000000", kCreated},
+                                        {"/q", kChildren},
+                                        {"/q/s-0000000001", kCreated},
+                                        {"/q", kChildren},
+                                        {"/m", kChanged},
+                                        {"/m/c", kDeleted},
+                                        {"/m", kChildren}}));
   EXPECT_EQ(t.data("/m"), "2");
   EXPECT_EQ(t.stat("/m").cversion, 1);
   EXPECT_EQ(t.children("/m"), std::vector<std::string>{});
@@ -277,9 +283,12 @@ TEST(TreeSession, CloseDeletesEphemeralsInOneTxn) {
   ASSERT_EQ(t.create("/p/other", "", kEphemeral, open_acl(), 2).err, ErrorCode::kOk);
   auto r = t.close_session(1);
   ASSERT_EQ(r.err, ErrorCode::kOk);
-  EXPECT_EQ(r.triggers,
-            (std::vector<T>{{"/p/a", kDeleted}, {"/p", kChildren}, {"/p/b", kDeleted},
-                            {"/p", kChildren}, {"/z", kDeleted}, {"/", kChildren}}));
+  EXPECT_EQ(r.triggers, (std::vector<T>{{"/p/a", kDeleted},
+                                        {"/p", kChildren},
+                                        {"/p/b", kDeleted},
+                                        {"/p", kChildren},
+                                        {"/z", kDeleted},
+                                        {"/", kChildren}}));
   EXPECT_EQ(t.children("/p"), std::vector<std::string>{"other"});
   EXPECT_EQ(t.stat("/p").pzxid, t.zxid);
   EXPECT_EQ(t.tree.sessions().count(1), 0u);
@@ -340,7 +349,8 @@ TEST(TreeContainer, ContainersAndTtlNodes) {
 TEST(TreeRead, ChildrenSortedCountsAndBadPaths) {
   TreeDriver t;
   ASSERT_EQ(t.create("/a").err, ErrorCode::kOk);
-  for (const char* c : {"/a/z", "/a/b", "/a/m", "/a/b0"}) ASSERT_EQ(t.create(c).err, ErrorCode::kOk);
+  for (const char* c : {"/a/z", "/a/b", "/a/m", "/a/b0"})
+    ASSERT_EQ(t.create(c).err, ErrorCode::kOk);
   ASSERT_EQ(t.create("/a/m/deep").err, ErrorCode::kOk);
   auto r = t.tree.get_children("/a", {});
   ASSERT_EQ(r.err, ErrorCode::kOk);

@@ -145,12 +145,21 @@ std::string error_of(const std::string& image) {
 }
 
 // The error names the problem (and so the test knows which check fired).
-MATCHER_P(Says, text, "") { return arg.find(text) != std::string::npos; }
+MATCHER_P(Says, text, "") {
+  return arg.find(text) != std::string::npos;
+}
 
 TEST(TreeSnapshot, StructuralDamageIsDetected) {
   // The hand-made encoder agrees with the real one.
-  auto good = SnapshotImage().fixed(uint64_t{1}).fixed(int64_t{5}).fixed(int32_t{100})
-                  .fixed(uint64_t{6}).system_nodes().node("/a").node("/a/e", 5).seal();
+  auto good = SnapshotImage()
+                  .fixed(uint64_t{1})
+                  .fixed(int64_t{5})
+                  .fixed(int32_t{100})
+                  .fixed(uint64_t{6})
+                  .system_nodes()
+                  .node("/a")
+                  .node("/a/e", 5)
+                  .seal();
   ASSERT_EQ(error_of(good), "ok");
   auto with_nodes = [](auto add) {
     SnapshotImage img;
@@ -174,9 +183,9 @@ TEST(TreeSnapshot, StructuralDamageIsDetected) {
   const std::string pad(200, '\0');
   EXPECT_THAT(error_of(SnapshotImage().fixed(~uint64_t{0}).seal()), Says("truncated payload"));
   EXPECT_THAT(error_of(nodes_only(uint64_t{1} << 60).seal()), Says("truncated payload"));
-  EXPECT_THAT(error_of(nodes_only(1).bytes("/").bytes("").fixed(uint64_t{1} << 61).bytes(pad)
-                           .seal()),
-              Says("truncated node"));
+  EXPECT_THAT(
+      error_of(nodes_only(1).bytes("/").bytes("").fixed(uint64_t{1} << 61).bytes(pad).seal()),
+      Says("truncated node"));
   EXPECT_THAT(error_of(nodes_only(1).fixed(uint32_t{0xffffffff}).bytes(pad).seal()),
               Says("truncated node"));
   // Sessions: bad ids, duplicates; an ephemeral child of an ephemeral.
@@ -190,9 +199,9 @@ TEST(TreeSnapshot, StructuralDamageIsDetected) {
               Says("bad session"));
   EXPECT_THAT(error_of(sessions({3, 3}).fixed(uint64_t{4}).system_nodes().seal()),
               Says("duplicate session"));
-  EXPECT_THAT(error_of(sessions({3}).fixed(uint64_t{6}).system_nodes().node("/e", 3).node("/e/f")
-                           .seal()),
-              Says("child of an ephemeral"));
+  EXPECT_THAT(
+      error_of(sessions({3}).fixed(uint64_t{6}).system_nodes().node("/e", 3).node("/e/f").seal()),
+      Says("child of an ephemeral"));
 }
 
 TEST(TreeSnapshot, MutatedImagesNeverCrash) {
