@@ -391,5 +391,59 @@ TEST(CoordClientSim, OutstandingRequestsAreBounded) {
   }));
 }
 
+TEST(CoordClientSim, CloseWhileDisconnectedEndsTheSession) {
+  FakeEnsemble e(14);
+  ASSERT_TRUE(e.run([&](ProcessContext&) {
+    auto c = connect(e, short_timeouts());
+    e.zk->refuse = true;
+    e.zk->current->io->close();
+    ASSERT_TRUE(await(c->await_state(SessionState::kConnecting, 5s)).ok());
+    Future<DataResult> waiting = c->get_data("/x");
+    EXPECT_TRUE(await(c->close()).ok());
+    EXPECT_EQ(c->state(), SessionState::kClosed);
+    EXPECT_FALSE(await(waiting).ok());
+    e.zk->refuse = false;
+    delay(5s);  // nothing reconnects a closed client
+    EXPECT_EQ(c->state(), SessionState::kClosed);
+    EXPECT_EQ(c->stats().connects, 1u);
+  }));
+}
+
+TEST(CoordClientSim, DestroyingTheClientFailsWhatIsPending) {
+  FakeEnsemble e(15);
+  e.zk->handler = [](FakeZk&, FakeConn&, const jute::Request& req) {
+    return testing::path_of(req.body) == "/never";
+  };
+  ASSERT_TRUE(e.run([&](ProcessContext&) {
+    auto c = connect(e, short_timeouts());
+    Future<DataResult> pending = c->get_data("/never");
+    Future<void> state = c->await_state(SessionState::kExpired, 60s);
+    delay(100ms);
+    c.reset();
+    EXPECT_FALSE(await(pending).ok());
+    EXPECT_FALSE(await(state).ok());
+  }));
+}
+
+// The failover path under several seeds (server order, latencies and backoffs all vary).
+TEST(CoordClientSim, FailoverAcrossSeeds) {
+  for (uint64_t seed = 100; seed < 110; ++seed) {
+    FakeEnsemble e(seed);
+    ASSERT_TRUE(e.run([&](ProcessContext&) {
+      auto c = connect(e, short_timeouts());
+      for (int round = 0; round < 5; ++round) {
+        const std::string before = c->connected_server();
+        e.zk->current->io->close();
+        ASSERT_TRUE(await(c->await_state(SessionState::kDisconnected, 5s)).ok());
+        auto r = await(c->get_data("/x"));
+        ASSERT_TRUE(r.ok()) << seed << " " << r.status();
+        EXPECT_NE(c->connected_server(), before);
+      }
+      EXPECT_EQ(c->stats().connects, 6u);
+      EXPECT_EQ(c->session_id(), e.zk->session);
+    })) << seed;
+  }
+}
+
 }  // namespace
 }  // namespace weir::coord::client
