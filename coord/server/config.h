@@ -1,0 +1,55 @@
+// A coord server's configuration, read from a zoo.cfg-style file. It exists so that operators
+// can reuse ZooKeeper's vocabulary (tickTime, initLimit, dataDir, server.N=...) and so that the
+// simulator and the binary build the same ServerConfig.
+//
+// Keys (unknown keys are ignored, as ZooKeeper warns and ignores them):
+//   tickTime=2000            ms; the session and ZAB time unit
+//   initLimit=10 syncLimit=5 ticks
+//   dataDir=/var/lib/weir    myid (if no --id) and zab/ live here
+//   clientPort=2181          used for the client address when server.N gives none
+//   minSessionTimeout / maxSessionTimeout   ms; default 2 and 20 ticks
+//   maxClientCnxns=1024      connections per server
+//   sessionPortOffset=1      session RPCs listen on host:(peerPort + offset)
+//   server.N=host:peerPort:clientPort[:observer]   (also host:peerPort:x;clientPort)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "coord/jute/frame.h"
+#include "coord/zab/config.h"
+#include "runtime/filesystem.h"
+
+namespace weir::coord::server {
+
+struct ServerConfig {
+  int64_t my_id = 0;
+  zab::EnsembleConfig ensemble;
+  zab::ZabOptions zab;
+  std::string data_dir;
+  int32_t min_session_timeout_ms = 0;  // 0: 2 ticks
+  int32_t max_session_timeout_ms = 0;  // 0: 20 ticks
+  int session_port_offset = 1;
+  size_t connections_max = 1024;
+  size_t outstanding_requests_max = 1000;  // per connection; the reader waits beyond it
+  size_t frame_bytes_max = jute::kDefaultMaxFrameBytes;
+  size_t send_queue_bytes_max = 16 << 20;  // per connection; a slower reader is disconnected
+  Duration request_timeout = 10s;          // a write not applied by then closes the connection
+
+  int32_t min_timeout_ms() const;
+  int32_t max_timeout_ms() const;
+  const zab::ServerSpec& me() const;
+  // Where `id`'s session tracker RPCs go (its peer host, peer port + session_port_offset).
+  std::string session_address(int64_t id) const;
+};
+
+// Parses the file text; `my_id` overrides (and otherwise must come from load_myid).
+absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<int64_t> my_id);
+// Reads `<data_dir>/myid` (a decimal number, whitespace allowed).
+absl::StatusOr<int64_t> load_myid(IFileSystem& fs, const std::string& data_dir);
+
+}  // namespace weir::coord::server

@@ -1,0 +1,286 @@
+#include "coord/server/coord_server.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "coord/server/session.pb.h"
+#include "coord/server/txn_codec.h"
+#include "runtime/future.h"
+#include "runtime/trace.h"
+
+namespace weir::coord::server {
+namespace {
+
+constexpr char kTouchEndpoint[] = "coord.touch_sessions";
+constexpr char kVersion[] = "3.8.0-weir";
+
+bool is_four_letter_word(std::string_view w) {
+  return w == "ruok" || w == "srvr" || w == "stat" || w == "mntr" || w == "cons" || w == "isro";
+}
+
+}  // namespace
+
+CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
+    : config_(std::move(config)),
+      ctx_(ctx),
+      machine_(watches_),
+      rpc_client_(*ctx.network, *ctx.random),
+      session_rpc_(*ctx.network) {
+  WEIR_ASSERT_MSG(config_.ensemble.find(config_.my_id) != nullptr, "server id not in ensemble");
+  peer_ = std::make_unique<zab::ZabPeer>(config_.my_id, config_.ensemble, config_.zab, machine_, ctx_);
+  machine_.set_session_hook([this](int64_t id, int32_t timeout) { on_session(id, timeout); });
+  machine_.set_local_filter([this](int64_t id) { return local_sessions_.contains(id); });
+}
+
+CoordServer::~CoordServer() {
+  connection_actors_.clear();
+  background_.clear();
+  for (auto& [id, conn] : connections_) conn->close();
+  if (listener_) listener_->close();
+}
+
+absl::Status CoordServer::run() {
+  session_rpc_.handle<TouchSessions, TouchReply>(kTouchEndpoint, [this](const TouchSessions& r) {
+    TouchReply reply;
+    reply.set_leading(peer_->state() == zab::PeerState::kLeading);
+    for (int64_t id : r.sessions()) touch(id);
+    return reply;
+  });
+  if (absl::Status s = session_rpc_.start(config_.session_address(config_.my_id)); !s.ok()) {
+    TraceEvent(Severity::kWarn, "CoordSessionPortFailed").detail("Status", s.ToString());
+  }
+  auto listener = ctx_.network->listen(config_.me().client_address);
+  if (!listener.ok()) return listener.status();
+  listener_ = std::move(*listener);
+  TraceEvent(Severity::kInfo, "CoordServerListening")
+      .detail("Id", config_.my_id)
+      .detail("Address", listener_->address());
+  background_.add(spawn("coord-accept", [this] { return accept_loop(*listener_); }));
+  background_.add(spawn("coord-tracker", [this] { tracker_loop(); }));
+  background_.add(spawn("coord-touch-flush", [this] { touch_flush_loop(); }));
+  const absl::Status status = peer_->run();
+  TraceEvent(Severity::kWarn, "CoordServerStopped").detail("Status", status.ToString());
+  listener_->close();
+  session_rpc_.stop();
+  connection_actors_.clear();
+  background_.clear();
+  return status;
+}
+
+absl::Status CoordServer::accept_loop(IListener& listener) {
+  while (true) {
+    auto io = listener.accept();
+    if (!io.ok()) return io.status();
+    if (connections_.size() >= config_.connections_max) {
+      ++stats_.connections_rejected;
+      TraceEvent(Severity::kWarn, "CoordConnectionRejected").detail("Peer", (*io)->peer_address());
+      (*io)->close();
+      continue;
+    }
+    ++stats_.connections_accepted;
+    auto conn = std::make_shared<Connection>();
+    conn->id = next_conn_id_++;
+    conn->io = std::move(*io);
+    conn->peer = conn->io->peer_address();
+    conn->established = Scheduler::current().now();
+    const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
+    conn->auth.push_back(Id{"ip", host});
+    connections_[conn->id] = conn;
+    connection_actors_.add(spawn("coord-conn", [this, conn] { serve_connection(conn); }));
+  }
+}
+
+void CoordServer::serve_connection(std::shared_ptr<Connection> conn) {
+  struct Finish {
+    CoordServer* server;
+    Connection* conn;
+    ~Finish() { server->finish_connection(*conn); }
+  } finish{this, conn.get()};
+  std::string head(4, '\0');
+  if (!read_exact(*conn->io, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(head.data()), 4)).ok()) return;
+  if (is_four_letter_word(head)) {
+    const std::string text = four_letter(head);
+    (void)conn->io->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    return;
+  }
+  jute::FrameDecoder decoder(config_.frame_bytes_max);
+  if (absl::Status s = decoder.feed(head); !s.ok()) {
+    ++stats_.malformed_frames;
+    TraceEvent(Severity::kWarn, "CoordMalformedFrame").detail("Peer", conn->peer).detail("Reason", s.ToString());
+    return;
+  }
+  if (!handshake(conn, decoder)) return;
+  watches_.add_connection(conn->id, [this, c = conn.get()](EventType type, const std::string& path) {
+    notify(*c, type, path);
+  });
+  Future<void> writer = spawn("coord-conn-writer", [this, conn] { write_loop(conn); });
+  Future<void> responder = spawn("coord-conn-responder", [this, conn] { respond_loop(conn); });
+  read_requests(conn, decoder);
+  if (conn->flush_then_close) (void)await(timeout(writer, 2s));
+}
+
+void CoordServer::finish_connection(Connection& conn) {
+  conn.close();
+  watches_.remove_connection(conn.id);
+  for (const Pending& p : conn.pending) {
+    if (p.kind == Pending::Kind::kWrite) machine_.forget_result(p.zxid);
+  }
+  if (conn.session_id != 0) {
+    auto it = local_sessions_.find(conn.session_id);
+    if (it != local_sessions_.end() && --it->second <= 0) local_sessions_.erase(it);
+  }
+  connections_.erase(conn.id);
+}
+
+void CoordServer::touch(int64_t session) {
+  auto it = sessions_.find(session);
+  if (it != sessions_.end()) {
+    it->second.deadline = Scheduler::current().now() + std::chrono::milliseconds(it->second.timeout_ms);
+  }
+  if (peer_->state() != zab::PeerState::kLeading) touched_.insert(session);
+}
+
+void CoordServer::on_session(int64_t session, int32_t timeout_ms) {
+  if (timeout_ms > 0) {
+    sessions_[session] = Tracked{timeout_ms, Scheduler::current().now() + std::chrono::milliseconds(timeout_ms)};
+    return;
+  }
+  sessions_.erase(session);
+  expiring_.erase(session);
+  // Its clients learn of the expiry by reconnecting (they get a zero-timeout ConnectResponse).
+  for (auto& [id, conn] : connections_) {
+    if (conn->session_id == session && !conn->client_closing) conn->close();
+  }
+}
+
+void CoordServer::tracker_loop() {
+  while (true) {
+    delay(config_.zab.tick);
+    const bool leading = peer_->state() == zab::PeerState::kLeading;
+    const TimePoint now = Scheduler::current().now();
+    if (leading && !was_leading_) {
+      // A new leader does not know when followers last heard from clients: full grace period.
+      for (auto& [id, t] : sessions_) t.deadline = now + std::chrono::milliseconds(t.timeout_ms);
+    }
+    was_leading_ = leading;
+    if (!leading) continue;
+    for (const auto& [id, t] : sessions_) {
+      if (t.deadline > now || expiring_.contains(id)) continue;
+      expiring_.insert(id);
+      background_.add(spawn("coord-expire", [this, id = id] { expire(id); }));
+    }
+  }
+}
+
+void CoordServer::expire(int64_t session) {
+  Txn txn;
+  txn.session_id = session;
+  txn.op = CloseSessionOp{};
+  TraceEvent(Severity::kInfo, "CoordSessionExpiring").detail("Session", session);
+  auto zxid = peer_->submit(encode_txn(txn), config_.request_timeout);
+  absl::Status s = zxid.ok() ? peer_->wait_applied(*zxid, config_.request_timeout) : zxid.status();
+  if (s.ok()) {
+    ++stats_.sessions_expired;
+  } else {
+    expiring_.erase(session);  // the next tick tries again (if still leading)
+  }
+}
+
+void CoordServer::touch_flush_loop() {
+  while (true) {
+    delay(config_.zab.tick);
+    if (touched_.empty()) continue;
+    const int64_t leader = peer_->leader_id();
+    if (leader < 0 || leader == config_.my_id) {
+      touched_.clear();
+      continue;
+    }
+    TouchSessions req;
+    req.set_from(config_.my_id);
+    for (int64_t id : touched_) req.add_sessions(id);
+    touched_.clear();
+    auto reply = rpc_client_.call<TouchSessions, TouchReply>(config_.session_address(leader),
+                                                             kTouchEndpoint, req, config_.zab.tick * 2);
+    if (!reply.ok()) {
+      TraceEvent(Severity::kInfo, "CoordTouchFailed").detail("Leader", leader).detail("Status", reply.status().ToString());
+    }
+  }
+}
+
+absl::Status CoordServer::sync_barrier() {
+  Txn txn;
+  txn.auth.push_back(Id{"super", ""});
+  txn.op = CheckOp{"/", -1};
+  auto zxid = peer_->submit(encode_txn(txn), config_.request_timeout);
+  if (!zxid.ok()) return zxid.status();
+  return peer_->wait_applied(*zxid, config_.request_timeout);
+}
+
+std::string CoordServer::mode_name() const {
+  if (config_.ensemble.servers().size() == 1) return "standalone";
+  switch (peer_->state()) {
+    case zab::PeerState::kLeading:
+      return "leader";
+    case zab::PeerState::kFollowing:
+      return "follower";
+    case zab::PeerState::kObserving:
+      return "observer";
+    case zab::PeerState::kLooking:
+      break;
+  }
+  return "looking";
+}
+
+std::string CoordServer::four_letter(std::string_view command) const {
+  const std::string mode = mode_name();
+  const bool serving = mode != "looking";
+  if (command == "ruok") return "imok";
+  if (command == "isro") return "rw";
+  if (!serving && command != "cons") {
+    return "This ZooKeeper instance is not currently serving requests\n";
+  }
+  size_t outstanding = 0;
+  for (const auto& [id, c] : connections_) outstanding += c->pending.size();
+  const std::string zxid = absl::StrFormat("0x%x", static_cast<uint64_t>(machine_.last_applied().value()));
+  std::string clients;
+  for (const auto& [id, c] : connections_) {
+    absl::StrAppend(&clients, " /", c->peer, "[1](queued=", c->pending.size(), ",recved=", c->received,
+                    ",sent=", c->sent, ",sid=", absl::StrFormat("0x%x", static_cast<uint64_t>(c->session_id)),
+                    ",to=", c->timeout_ms, ")\n");
+  }
+  if (command == "cons") return clients + "\n";
+  if (command == "mntr") {
+    std::string out;
+    auto line = [&out](const char* k, const auto& v) { absl::StrAppend(&out, k, "\t", v, "\n"); };
+    line("zk_version", kVersion);
+    line("zk_server_state", mode);
+    line("zk_avg_latency", 0);
+    line("zk_max_latency", 0);
+    line("zk_min_latency", 0);
+    line("zk_packets_received", stats_.packets_received);
+    line("zk_packets_sent", stats_.packets_sent);
+    line("zk_num_alive_connections", connections_.size());
+    line("zk_outstanding_requests", outstanding);
+    line("zk_znode_count", machine_.tree().node_count());
+    line("zk_watch_count", watches_.watch_count());
+    size_t ephemerals = 0;
+    for (const auto& [sid, to] : machine_.tree().sessions()) ephemerals += machine_.tree().ephemerals(sid).size();
+    line("zk_ephemerals_count", ephemerals);
+    line("zk_approximate_data_size", 0);
+    line("zk_open_file_descriptor_count", connections_.size());
+    line("zk_last_zxid", zxid);
+    line("zk_expired_sessions", stats_.sessions_expired);
+    return out;
+  }
+  std::string out = absl::StrCat("Zookeeper version: ", kVersion, ", built for weir\n");
+  if (command == "stat") absl::StrAppend(&out, "Clients:\n", clients, "\n");
+  absl::StrAppend(&out, "Latency min/avg/max: 0/0.0/0\n", "Received: ", stats_.packets_received, "\n",
+                  "Sent: ", stats_.packets_sent, "\n", "Connections: ", connections_.size(), "\n",
+                  "Outstanding: ", outstanding, "\n", "Zxid: ", zxid, "\n", "Mode: ", mode, "\n",
+                  "Node count: ", machine_.tree().node_count(), "\n");
+  return out;
+}
+
+}  // namespace weir::coord::server

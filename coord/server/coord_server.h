@@ -1,0 +1,121 @@
+// A coord server: one ZAB peer replicating a TreeMachine, a ZooKeeper-protocol client listener,
+// the session tracker and the watch manager, all on one process's runtime. It exists so that the
+// real binary (`weir coord`) and simulated ensembles run exactly the same server.
+//
+//   CoordServer server(config, ctx);     // config from parse_config(), ctx the process's
+//   absl::Status s = server.run();      // until cancelled, or a storage error (restart it)
+//
+// Request handling (see README.md): each connection reads requests in order; writes become
+// Txns submitted to ZAB as they arrive (so one connection's writes pipeline), reads wait in the
+// connection's FIFO for the writes before them, and a write waits for the reads before it to be
+// served, so a session always sees its own order. Replies and watch notifications share one
+// bounded send queue, and notifications are queued inside the apply that fires them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "coord/jute/frame.h"
+#include "coord/jute/messages.h"
+#include "coord/server/config.h"
+#include "coord/server/connection.h"
+#include "coord/server/tree_machine.h"
+#include "coord/server/watch_manager.h"
+#include "coord/zab/peer.h"
+#include "runtime/actor_collection.h"
+#include "runtime/network.h"
+#include "runtime/process_context.h"
+#include "runtime/rpc/client.h"
+#include "runtime/rpc/server.h"
+
+namespace weir::coord::server {
+
+// Counters for 4lw commands and tests.
+struct ServerStats {
+  uint64_t packets_received = 0;
+  uint64_t packets_sent = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_rejected = 0;
+  uint64_t malformed_frames = 0;
+  uint64_t sessions_expired = 0;
+};
+
+class CoordServer {
+ public:
+  CoordServer(ServerConfig config, ProcessContext& ctx);
+  ~CoordServer();
+  CoordServer(const CoordServer&) = delete;
+  CoordServer& operator=(const CoordServer&) = delete;
+
+  // Serves clients and runs ZAB until cancelled or ZAB fails (its status is returned).
+  absl::Status run();
+
+  const ServerConfig& config() const { return config_; }
+  zab::ZabPeer& peer() { return *peer_; }
+  const DataTree& tree() const { return machine_.tree(); }
+  const ServerStats& stats() const { return stats_; }
+  size_t connection_count() const { return connections_.size(); }
+  // The text a four-letter word answers (ruok, srvr, stat, mntr, cons; "" if unknown).
+  std::string four_letter(std::string_view command) const;
+
+  // Reply-header zxid: what this server has applied.
+  Zxid applied_zxid() const { return machine_.last_applied(); }
+
+ private:
+  // coord_server.cc: lifecycle, session tracker, four-letter words.
+  absl::Status accept_loop(IListener& listener);
+  void serve_connection(std::shared_ptr<Connection> conn);
+  void finish_connection(Connection& conn);
+  void tracker_loop();
+  void touch_flush_loop();
+  void expire(int64_t session);
+  void on_session(int64_t session, int32_t timeout_ms);
+  void touch(int64_t session);
+  std::string mode_name() const;
+  absl::Status sync_barrier();
+
+  // server_requests.cc: the ZooKeeper protocol of one connection.
+  bool handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
+  bool attach_session(Connection& conn, const jute::ConnectRequest& req);
+  void read_requests(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
+  bool handle_frame(Connection& conn, std::string_view frame);
+  void submit_write(Connection& conn, jute::Request request, Txn txn, bool close_after);
+  void respond_loop(std::shared_ptr<Connection> conn);
+  void write_loop(std::shared_ptr<Connection> conn);
+  void serve_local(Connection& conn, const jute::Request& request);
+  void serve_set_watches(Connection& conn, const jute::Request& request);
+  void reply_write(Connection& conn, const Pending& p, const TxnResult& result);
+  void send(Connection& conn, jute::OpCode op, int32_t xid, jute::ErrorCode err,
+            const jute::ResponseBody& body);
+  void notify(Connection& conn, EventType type, const std::string& path);
+
+  ServerConfig config_;
+  ProcessContext& ctx_;
+  WatchManager watches_;
+  TreeMachine machine_;
+  std::unique_ptr<zab::ZabPeer> peer_;
+  rpc::RpcClient rpc_client_;
+  rpc::RpcServer session_rpc_;
+  ServerStats stats_;
+  uint64_t next_conn_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<Connection>> connections_;
+  // Session tracker: deadlines on every server, acted on only by the leader.
+  struct Tracked {
+    int32_t timeout_ms = 0;
+    TimePoint deadline;
+  };
+  std::map<int64_t, Tracked> sessions_;
+  std::set<int64_t> expiring_;  // CloseSession proposed, not yet applied
+  std::set<int64_t> touched_;   // since the last flush to the leader
+  std::map<int64_t, int> local_sessions_;  // session -> connections here
+  bool was_leading_ = false;
+  std::unique_ptr<IListener> listener_;
+  ActorCollection connection_actors_;  // declared after what they use: dies first
+  ActorCollection background_;
+};
+
+}  // namespace weir::coord::server

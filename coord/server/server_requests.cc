@@ -1,0 +1,583 @@
+// The ZooKeeper client protocol of one connection: handshake, request FIFO, replies, watches.
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "coord/jute/codec.h"
+#include "coord/server/coord_server.h"
+#include "coord/server/txn_codec.h"
+#include "coord/tree/acl.h"
+#include "runtime/future.h"
+#include "runtime/trace.h"
+
+namespace weir::coord::server {
+namespace {
+
+using jute::OpCode;
+using JErr = jute::ErrorCode;
+
+JErr to_jute(ErrorCode e) { return static_cast<JErr>(static_cast<int32_t>(e)); }
+
+jute::Stat to_jute(const Stat& s) {
+  jute::Stat out;
+  out.czxid = Zxid(s.czxid);
+  out.mzxid = Zxid(s.mzxid);
+  out.ctime = s.ctime;
+  out.mtime = s.mtime;
+  out.version = s.version;
+  out.cversion = s.cversion;
+  out.aversion = s.aversion;
+  out.ephemeralOwner = SessionId(s.ephemeral_owner);
+  out.dataLength = s.data_length;
+  out.numChildren = s.num_children;
+  out.pzxid = Zxid(s.pzxid);
+  return out;
+}
+
+AclList from_jute(const std::vector<jute::ACL>& acl) {
+  AclList out;
+  out.reserve(acl.size());
+  for (const jute::ACL& a : acl) out.push_back(Acl{a.perms, Id{a.id.scheme, a.id.id}});
+  return out;
+}
+
+std::vector<jute::ACL> to_jute(const AclList& acl) {
+  std::vector<jute::ACL> out;
+  for (const Acl& a : acl) out.push_back(jute::ACL{a.perms, jute::Id{a.id.scheme, a.id.id}});
+  return out;
+}
+
+CreateOp create_op(const jute::CreateRequest& r) {
+  return CreateOp{r.path, r.data, from_jute(r.acl), static_cast<int32_t>(r.flags), -1};
+}
+CreateOp create_op(const jute::CreateTTLRequest& r) {
+  return CreateOp{r.path, r.data, from_jute(r.acl), static_cast<int32_t>(r.flags), r.ttl};
+}
+
+bool is_write(OpCode op) {
+  switch (op) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+    case OpCode::kCreateTTL:
+    case OpCode::kDelete:
+    case OpCode::kSetData:
+    case OpCode::kSetACL:
+    case OpCode::kCheck:
+    case OpCode::kMulti:
+    case OpCode::kSync:
+    case OpCode::kCloseSession:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The Txn of a write request; nullopt for a multi holding ops a write multi cannot carry.
+std::optional<TxnOp> txn_op(const jute::Request& req) {
+  const auto& b = req.body;
+  switch (req.header.type) {
+    case OpCode::kCreate:
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+      return create_op(std::get<jute::CreateRequest>(b));
+    case OpCode::kCreateTTL:
+      return create_op(std::get<jute::CreateTTLRequest>(b));
+    case OpCode::kDelete: {
+      const auto& r = std::get<jute::DeleteRequest>(b);
+      return DeleteOp{r.path, r.version};
+    }
+    case OpCode::kSetData: {
+      const auto& r = std::get<jute::SetDataRequest>(b);
+      return SetDataOp{r.path, r.data, r.version};
+    }
+    case OpCode::kSetACL: {
+      const auto& r = std::get<jute::SetACLRequest>(b);
+      return SetAclOp{r.path, from_jute(r.acl), r.version};
+    }
+    case OpCode::kCheck: {
+      const auto& r = std::get<jute::CheckVersionRequest>(b);
+      return CheckOp{r.path, r.version};
+    }
+    case OpCode::kSync:
+      return CheckOp{"/", -1};
+    case OpCode::kCloseSession:
+      return CloseSessionOp{};
+    default:
+      break;
+  }
+  WEIR_ASSERT(req.header.type == OpCode::kMulti);
+  MultiOp multi;
+  for (const jute::MultiOp& op : std::get<jute::MultiRequest>(b).ops) {
+    if (const auto* c = std::get_if<jute::CreateRequest>(&op.body)) {
+      multi.ops.push_back(create_op(*c));
+    } else if (const auto* t = std::get_if<jute::CreateTTLRequest>(&op.body)) {
+      multi.ops.push_back(create_op(*t));
+    } else if (const auto* d = std::get_if<jute::DeleteRequest>(&op.body)) {
+      multi.ops.push_back(DeleteOp{d->path, d->version});
+    } else if (const auto* s = std::get_if<jute::SetDataRequest>(&op.body)) {
+      multi.ops.push_back(SetDataOp{s->path, s->data, s->version});
+    } else if (const auto* k = std::get_if<jute::CheckVersionRequest>(&op.body)) {
+      multi.ops.push_back(CheckOp{k->path, k->version});
+    } else {
+      return std::nullopt;
+    }
+  }
+  return multi;
+}
+
+jute::MultiResult multi_result(const jute::MultiOp& op, const OpResult& r, bool failed) {
+  if (failed) return {OpCode::kError, jute::ErrorResponse{to_jute(r.err)}};
+  switch (op.type) {
+    case OpCode::kCreate:
+      return {op.type, jute::CreateResponse{r.path}};
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+    case OpCode::kCreateTTL:
+      return {op.type, jute::Create2Response{r.path, to_jute(r.stat)}};
+    case OpCode::kSetData:
+      return {op.type, jute::SetDataResponse{to_jute(r.stat)}};
+    default:
+      return {op.type, jute::EmptyBody{}};
+  }
+}
+
+void warn_malformed(ServerStats& stats, const Connection& conn, const absl::Status& s) {
+  ++stats.malformed_frames;
+  TraceEvent(Severity::kWarn, "CoordMalformedFrame").detail("Peer", conn.peer).detail("Reason", s.ToString());
+}
+
+absl::Status write_all(IConnection& io, const std::string& bytes) {
+  return io.write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace
+
+// ---- handshake ------------------------------------------------------------------------------
+
+bool CoordServer::handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder) {
+  std::vector<uint8_t> buf(4096);
+  std::optional<std::string_view> frame;
+  while (!(frame = decoder.pop())) {
+    auto n = conn->io->read(absl::Span<uint8_t>(buf));
+    if (!n.ok() || *n == 0) return false;
+    if (absl::Status s = decoder.feed(absl::Span<const uint8_t>(buf.data(), *n)); !s.ok()) {
+      warn_malformed(stats_, *conn, s);
+      return false;
+    }
+  }
+  auto req = jute::decode_prefix<jute::ConnectRequest>(*frame);
+  if (!req.ok()) {
+    warn_malformed(stats_, *conn, req.status());
+    return false;
+  }
+  ++stats_.packets_received;
+  ++conn->received;
+  if (req->lastZxidSeen > machine_.last_applied()) {
+    // The client saw a newer state elsewhere: catch up first, or refuse as ZooKeeper does.
+    if (!sync_barrier().ok() || req->lastZxidSeen > machine_.last_applied()) {
+      TraceEvent(Severity::kInfo, "CoordClientAhead").detail("Peer", conn->peer);
+      return false;
+    }
+  }
+  const bool attached = attach_session(*conn, *req);
+  jute::ConnectResponse rsp;
+  rsp.protocolVersion = 0;
+  rsp.timeOut = attached ? conn->timeout_ms : 0;
+  rsp.sessionId = SessionId(attached ? conn->session_id : 0);
+  rsp.passwd = attached ? *machine_.password(conn->session_id) : std::string(16, '\0');
+  if (req->readOnly.has_value()) rsp.readOnly = false;
+  std::string out;
+  jute::append_frame(out, rsp);
+  ++stats_.packets_sent;
+  ++conn->sent;
+  if (!write_all(*conn->io, out).ok() || !attached) return false;
+  return !conn->closed;
+}
+
+// Creates or reattaches the session; false means "expired" (or no quorum to create one).
+bool CoordServer::attach_session(Connection& conn, const jute::ConnectRequest& req) {
+  const int32_t timeout = std::clamp(req.timeOut, config_.min_timeout_ms(), config_.max_timeout_ms());
+  int64_t id = req.sessionId.value();
+  if (id == 0) {
+    const uint64_t low = ctx_.random->next_u64() & ((uint64_t{1} << 48) - 1);
+    id = static_cast<int64_t>((static_cast<uint64_t>(config_.my_id) << 56) | low);
+    std::string password(16, '\0');
+    for (char& c : password) c = static_cast<char>(ctx_.random->below(256));
+    Txn txn;
+    txn.session_id = id;
+    txn.op = CreateSessionOp{timeout};
+    ++local_sessions_[id];
+    conn.session_id = id;  // finish_connection undoes the local count from here on
+    auto zxid = peer_->submit(encode_txn(txn, password), config_.request_timeout);
+    absl::Status s = zxid.ok() ? peer_->wait_applied(*zxid, config_.request_timeout) : zxid.status();
+    if (!s.ok() || machine_.password(id) != password) {
+      TraceEvent(Severity::kInfo, "CoordSessionCreateFailed").detail("Status", s.ToString());
+      return false;
+    }
+    conn.timeout_ms = timeout;
+    TraceEvent(Severity::kInfo, "CoordSessionCreated").detail("Session", id).detail("TimeoutMs", timeout);
+    return true;
+  }
+  // A session created through another server may not have reached this one yet.
+  if (!machine_.password(id).has_value()) (void)sync_barrier();
+  auto password = machine_.password(id);
+  if (!password.has_value() || *password != req.passwd || expiring_.contains(id)) {
+    TraceEvent(Severity::kInfo, "CoordSessionRefused").detail("Session", id);
+    return false;
+  }
+  ++local_sessions_[id];
+  conn.session_id = id;
+  conn.timeout_ms = timeout;
+  touch(id);
+  return true;
+}
+
+// ---- reading requests -----------------------------------------------------------------------
+
+void CoordServer::read_requests(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder) {
+  std::vector<uint8_t> buf(64 << 10);
+  while (!conn->closed) {
+    while (auto frame = decoder.pop()) {
+      if (!handle_frame(*conn, *frame)) return;
+    }
+    auto n = conn->io->read(absl::Span<uint8_t>(buf));
+    if (!n.ok() || *n == 0 || conn->closed) return;
+    if (absl::Status s = decoder.feed(absl::Span<const uint8_t>(buf.data(), *n)); !s.ok()) {
+      warn_malformed(stats_, *conn, s);
+      return;
+    }
+  }
+}
+
+bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
+  ++stats_.packets_received;
+  ++conn.received;
+  touch(conn.session_id);
+  auto req = jute::decode_request(frame);
+  if (!req.ok()) {
+    auto header = jute::decode_prefix<jute::RequestHeader>(frame);
+    if (!absl::IsUnimplemented(req.status()) || !header.ok()) {
+      warn_malformed(stats_, conn, req.status());
+      return false;
+    }
+    req = jute::Request{*header, jute::EmptyBody{}, 0};
+    req->header.type = OpCode::kError;  // answered with Unimplemented below
+  }
+  wait_for(conn.pending_changed, [&] { return conn.closed || conn.pending.size() < config_.outstanding_requests_max; });
+  if (conn.closed) return false;
+  Pending p;
+  p.request = std::move(*req);
+  const OpCode op = p.request.header.type;
+  if (op == OpCode::kError || op == OpCode::kMultiRead || op == OpCode::kReconfig ||
+      op == OpCode::kSasl || op == OpCode::kAddWatch || op == OpCode::kCheckWatches ||
+      op == OpCode::kRemoveWatches) {
+    p.kind = Pending::Kind::kReply;
+    p.err = JErr::kUnimplemented;
+  } else if (op == OpCode::kAuth) {
+    const auto& auth = std::get<jute::AuthPacket>(p.request.body);
+    p.kind = Pending::Kind::kReply;
+    if (auth.scheme == "digest") {
+      Id id{"digest", digest_auth_id(auth.auth)};
+      if (std::find(conn.auth.begin(), conn.auth.end(), id) == conn.auth.end()) conn.auth.push_back(id);
+    } else {
+      p.err = JErr::kAuthFailed;
+      p.close_after = true;
+    }
+  } else if (is_write(op)) {
+    auto txn_op_or = txn_op(p.request);
+    if (!txn_op_or.has_value()) {
+      p.kind = Pending::Kind::kReply;
+      p.err = JErr::kUnimplemented;
+    } else {
+      Txn txn;
+      txn.session_id = op == OpCode::kSync ? 0 : conn.session_id;
+      txn.auth = op == OpCode::kSync ? std::vector<Id>{Id{"super", ""}} : conn.auth;
+      txn.op = std::move(*txn_op_or);
+      submit_write(conn, std::move(p.request), std::move(txn), op == OpCode::kCloseSession);
+      return !conn.closed;
+    }
+  } else {
+    p.kind = Pending::Kind::kLocal;
+    ++conn.unserved_reads;
+  }
+  conn.pending.push_back(std::move(p));
+  conn.pending_changed.fire_all();
+  return true;
+}
+
+void CoordServer::submit_write(Connection& conn, jute::Request request, Txn txn, bool close_after) {
+  // A write must not overtake a read queued before it: that read would see the write.
+  wait_for(conn.pending_changed, [&] { return conn.closed || conn.unserved_reads == 0; });
+  if (conn.closed) return;
+  if (close_after) conn.client_closing = true;
+  Pending p;
+  p.request = std::move(request);
+  p.close_after = close_after;
+  auto zxid = peer_->submit(encode_txn(txn), config_.request_timeout);
+  if (zxid.ok()) {
+    p.kind = Pending::Kind::kWrite;
+    p.zxid = *zxid;
+    machine_.expect_result(*zxid);
+  } else {
+    TraceEvent(Severity::kInfo, "CoordSubmitFailed").detail("Peer", conn.peer).detail("Status", zxid.status().ToString());
+    p.kind = Pending::Kind::kFailed;
+  }
+  conn.pending.push_back(std::move(p));
+  conn.pending_changed.fire_all();
+}
+
+// ---- replying -------------------------------------------------------------------------------
+
+void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
+  while (true) {
+    wait_for(conn->pending_changed, [&] { return conn->closed || !conn->pending.empty(); });
+    if (conn->closed) return;
+    Pending& p = conn->pending.front();
+    const int32_t xid = p.request.header.xid;
+    switch (p.kind) {
+      case Pending::Kind::kLocal:
+        serve_local(*conn, p.request);
+        --conn->unserved_reads;
+        break;
+      case Pending::Kind::kReply:
+        send(*conn, p.request.header.type, xid, p.err, jute::EmptyBody{});
+        break;
+      case Pending::Kind::kFailed:
+        conn->close();  // the client sees ConnectionLoss and retries elsewhere
+        return;
+      case Pending::Kind::kWrite: {
+        const absl::Status s = peer_->wait_applied(p.zxid, config_.request_timeout);
+        std::optional<TxnResult> result = s.ok() ? machine_.take_result(p.zxid) : std::nullopt;
+        if (!result.has_value()) {
+          machine_.forget_result(p.zxid);
+          TraceEvent(Severity::kInfo, "CoordWriteLost").detail("Peer", conn->peer).detail("Status", s.ToString());
+          conn->close();
+          return;
+        }
+        reply_write(*conn, p, *result);
+        break;
+      }
+    }
+    const bool close_after = p.close_after;
+    conn->pending.pop_front();
+    conn->pending_changed.fire_all();
+    if (close_after) {
+      conn->flush_then_close = true;
+      conn->send_changed.fire_all();
+      return;
+    }
+  }
+}
+
+void CoordServer::reply_write(Connection& conn, const Pending& p, const TxnResult& result) {
+  const jute::RequestHeader& h = p.request.header;
+  if (h.type == OpCode::kMulti) {
+    jute::MultiResponse rsp;
+    const auto& ops = std::get<jute::MultiRequest>(p.request.body).ops;
+    const bool failed = result.err != ErrorCode::kOk;
+    for (size_t i = 0; i < ops.size() && i < result.multi.size(); ++i) {
+      rsp.results.push_back(multi_result(ops[i], result.multi[i], failed));
+    }
+    send(conn, h.type, h.xid, JErr::kOk, rsp);
+    return;
+  }
+  if (h.type == OpCode::kSync) {
+    send(conn, h.type, h.xid, JErr::kOk, jute::SyncResponse{std::get<jute::SyncRequest>(p.request.body).path});
+    return;
+  }
+  if (h.type == OpCode::kCloseSession) {
+    send(conn, h.type, h.xid, JErr::kOk, jute::EmptyBody{});
+    return;
+  }
+  const OpResult& r = result.op;
+  if (r.err != ErrorCode::kOk) {
+    send(conn, h.type, h.xid, to_jute(r.err), jute::EmptyBody{});
+    return;
+  }
+  switch (h.type) {
+    case OpCode::kCreate:
+      send(conn, h.type, h.xid, JErr::kOk, jute::CreateResponse{r.path});
+      return;
+    case OpCode::kCreate2:
+    case OpCode::kCreateContainer:
+    case OpCode::kCreateTTL:
+      send(conn, h.type, h.xid, JErr::kOk, jute::Create2Response{r.path, to_jute(r.stat)});
+      return;
+    case OpCode::kSetData:
+      send(conn, h.type, h.xid, JErr::kOk, jute::SetDataResponse{to_jute(r.stat)});
+      return;
+    case OpCode::kSetACL:
+      send(conn, h.type, h.xid, JErr::kOk, jute::SetACLResponse{to_jute(r.stat)});
+      return;
+    default:
+      send(conn, h.type, h.xid, JErr::kOk, jute::EmptyBody{});
+      return;
+  }
+}
+
+void CoordServer::serve_local(Connection& conn, const jute::Request& req) {
+  const DataTree& tree = machine_.tree();
+  const int32_t xid = req.header.xid;
+  const OpCode op = req.header.type;
+  switch (op) {
+    case OpCode::kPing:
+      send(conn, op, jute::kPingXid, JErr::kOk, jute::EmptyBody{});
+      return;
+    case OpCode::kExists: {
+      const auto& r = std::get<jute::ExistsRequest>(req.body);
+      ExistsResult res = tree.exists(r.path, conn.auth);
+      // exists on a missing node watches for its creation.
+      if (r.watch && (res.err == ErrorCode::kOk || res.err == ErrorCode::kNoNode)) watches_.add_data_watch(conn.id, r.path);
+      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      return send(conn, op, xid, JErr::kOk, jute::ExistsResponse{to_jute(res.stat)});
+    }
+    case OpCode::kGetData: {
+      const auto& r = std::get<jute::GetDataRequest>(req.body);
+      GetDataResult res = tree.get_data(r.path, conn.auth);
+      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      if (r.watch) watches_.add_data_watch(conn.id, r.path);
+      return send(conn, op, xid, JErr::kOk, jute::GetDataResponse{res.data ? *res.data : "", to_jute(res.stat)});
+    }
+    case OpCode::kGetChildren:
+    case OpCode::kGetChildren2: {
+      std::string path;
+      bool watch = false;
+      if (op == OpCode::kGetChildren) {
+        const auto& r = std::get<jute::GetChildrenRequest>(req.body);
+        path = r.path, watch = r.watch;
+      } else {
+        const auto& r = std::get<jute::GetChildren2Request>(req.body);
+        path = r.path, watch = r.watch;
+      }
+      GetChildrenResult res = tree.get_children(path, conn.auth);
+      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      if (watch) watches_.add_child_watch(conn.id, path);
+      if (op == OpCode::kGetChildren) return send(conn, op, xid, JErr::kOk, jute::GetChildrenResponse{res.children});
+      return send(conn, op, xid, JErr::kOk, jute::GetChildren2Response{res.children, to_jute(res.stat)});
+    }
+    case OpCode::kGetACL: {
+      GetAclResult res = tree.get_acl(std::get<jute::GetACLRequest>(req.body).path, conn.auth);
+      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      return send(conn, op, xid, JErr::kOk, jute::GetACLResponse{to_jute(res.acl), to_jute(res.stat)});
+    }
+    case OpCode::kGetEphemerals: {
+      const auto& r = std::get<jute::GetEphemeralsRequest>(req.body);
+      return send(conn, op, xid, JErr::kOk, jute::GetEphemeralsResponse{tree.ephemerals(conn.session_id, r.prefixPath)});
+    }
+    case OpCode::kGetAllChildrenNumber: {
+      CountResult res = tree.all_children_number(std::get<jute::GetAllChildrenNumberRequest>(req.body).path, conn.auth);
+      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      return send(conn, op, xid, JErr::kOk, jute::GetAllChildrenNumberResponse{static_cast<int32_t>(res.count)});
+    }
+    case OpCode::kWhoAmI: {
+      jute::WhoAmIResponse rsp;
+      for (const Id& id : conn.auth) rsp.clientInfo.push_back(jute::ClientInfo{id.scheme, id.id});
+      return send(conn, op, xid, JErr::kOk, rsp);
+    }
+    case OpCode::kSetWatches:
+    case OpCode::kSetWatches2:
+      return serve_set_watches(conn, req);
+    default:
+      return send(conn, op, xid, JErr::kUnimplemented, jute::EmptyBody{});
+  }
+}
+
+// Re-registers a reconnecting client's watches; a change after `relativeZxid` (the last zxid
+// the client saw) fires at once, because the client missed it.
+void CoordServer::serve_set_watches(Connection& conn, const jute::Request& req) {
+  Zxid rel;
+  const std::vector<std::string>* data = nullptr;
+  const std::vector<std::string>* exist = nullptr;
+  const std::vector<std::string>* child = nullptr;
+  if (const auto* w = std::get_if<jute::SetWatches>(&req.body)) {
+    rel = w->relativeZxid, data = &w->dataWatches, exist = &w->existWatches, child = &w->childWatches;
+  } else {
+    const auto& w2 = std::get<jute::SetWatches2>(req.body);
+    rel = w2.relativeZxid, data = &w2.dataWatches, exist = &w2.existWatches, child = &w2.childWatches;
+  }
+  const DataTree& tree = machine_.tree();
+  const std::vector<Id> super{Id{"super", ""}};
+  for (const std::string& path : *data) {
+    ExistsResult r = tree.exists(path, super);
+    if (r.err != ErrorCode::kOk) {
+      notify(conn, EventType::kNodeDeleted, path);
+    } else if (r.stat.mzxid > rel.value()) {
+      notify(conn, EventType::kNodeDataChanged, path);
+    } else {
+      watches_.add_data_watch(conn.id, path);
+    }
+  }
+  for (const std::string& path : *exist) {
+    if (tree.exists(path, super).err == ErrorCode::kOk) {
+      notify(conn, EventType::kNodeCreated, path);
+    } else {
+      watches_.add_data_watch(conn.id, path);
+    }
+  }
+  for (const std::string& path : *child) {
+    ExistsResult r = tree.exists(path, super);
+    if (r.err != ErrorCode::kOk) {
+      notify(conn, EventType::kNodeDeleted, path);
+    } else if (r.stat.pzxid > rel.value()) {
+      notify(conn, EventType::kNodeChildrenChanged, path);
+    } else {
+      watches_.add_child_watch(conn.id, path);
+    }
+  }
+  send(conn, req.header.type, jute::kSetWatchesXid, JErr::kOk, jute::EmptyBody{});
+}
+
+void CoordServer::send(Connection& conn, OpCode op, int32_t xid, JErr err, const jute::ResponseBody& body) {
+  if (conn.closed) return;
+  jute::ReplyHeader header{xid, machine_.last_applied(), err};
+  if (err != JErr::kOk) {
+    jute::encode_reply(op, header, jute::EmptyBody{}, conn.send_buf);
+  } else {
+    jute::encode_reply(op, header, body, conn.send_buf);
+  }
+  ++stats_.packets_sent;
+  ++conn.sent;
+  conn.send_changed.fire_all();
+  if (conn.send_buf.size() > config_.send_queue_bytes_max) {
+    TraceEvent(Severity::kWarn, "CoordSendQueueFull").detail("Peer", conn.peer).detail("Bytes", conn.send_buf.size());
+    conn.close();
+  }
+}
+
+void CoordServer::notify(Connection& conn, EventType type, const std::string& path) {
+  jute::WatcherEvent event;
+  event.type = static_cast<jute::EventType>(static_cast<int32_t>(type));
+  event.state = jute::KeeperState::kSyncConnected;
+  event.path = path;
+  if (conn.closed) return;
+  jute::ReplyHeader header{jute::kNotificationXid, Zxid(-1), JErr::kOk};
+  jute::encode_reply(OpCode::kNotification, header, event, conn.send_buf);
+  ++stats_.packets_sent;
+  ++conn.sent;
+  conn.send_changed.fire_all();
+  if (conn.send_buf.size() > config_.send_queue_bytes_max) {
+    TraceEvent(Severity::kWarn, "CoordSendQueueFull").detail("Peer", conn.peer).detail("Bytes", conn.send_buf.size());
+    conn.close();
+  }
+}
+
+void CoordServer::write_loop(std::shared_ptr<Connection> conn) {
+  std::string out;
+  while (true) {
+    wait_for(conn->send_changed, [&] { return conn->closed || !conn->send_buf.empty() || conn->flush_then_close; });
+    if (conn->closed) return;
+    if (conn->send_buf.empty()) {
+      conn->close();  // flush_then_close, and everything is flushed
+      return;
+    }
+    out.clear();
+    std::swap(out, conn->send_buf);
+    if (!write_all(*conn->io, out).ok()) {
+      conn->close();
+      return;
+    }
+  }
+}
+
+}  // namespace weir::coord::server

@@ -1,0 +1,145 @@
+#include "coord/server/tree_machine.h"
+
+#include <cstring>
+#include <utility>
+
+#include "coord/server/txn_codec.h"
+#include "runtime/assert.h"
+#include "runtime/trace.h"
+
+namespace weir::coord::server {
+namespace {
+
+// Snapshot image: magic, session password table, then the tree's own self-checking image.
+constexpr std::string_view kSnapshotMagic = "WTM1";
+
+void put_u32(std::string& s, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& s, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+bool get_uint(std::string_view& s, size_t n, uint64_t* v) {
+  if (s.size() < n) return false;
+  *v = 0;
+  for (size_t i = 0; i < n; ++i) *v |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
+  s.remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+void TreeMachine::apply(Zxid zxid, int64_t time_ms, std::string_view payload) {
+  WEIR_ASSERT_MSG(zxid > last_, "txns applied out of order");
+  EncodedTxn decoded;
+  if (absl::Status s = decode_txn(payload, &decoded); !s.ok()) {
+    // A payload no server can read applies as nothing everywhere; the submitter hears an error.
+    TraceEvent(Severity::kWarn, "CoordTxnUndecodable").detail("Zxid", zxid).detail("Status", s.ToString());
+    last_ = zxid;
+    TxnResult failed;
+    failed.err = ErrorCode::kMarshallingError;
+    failed.op.err = ErrorCode::kMarshallingError;
+    publish(zxid, 0, std::move(failed));
+    return;
+  }
+  Txn& txn = decoded.txn;
+  txn.zxid = zxid.value();
+  txn.time_ms = time_ms;
+  TxnResult result = tree_.apply(txn);
+  last_ = zxid;
+  const bool ok = result.err == ErrorCode::kOk;
+  if (ok && std::holds_alternative<CreateSessionOp>(txn.op)) {
+    passwords_[txn.session_id] = decoded.password;
+    if (session_hook_) session_hook_(txn.session_id, std::get<CreateSessionOp>(txn.op).timeout_ms);
+  } else if (ok && std::holds_alternative<CloseSessionOp>(txn.op)) {
+    passwords_.erase(txn.session_id);
+    if (session_hook_) session_hook_(txn.session_id, 0);
+  }
+  for (const WatchTrigger& t : result.triggers) watches_.trigger(t);
+  publish(zxid, txn.session_id, std::move(result));
+}
+
+void TreeMachine::publish(Zxid zxid, int64_t session, TxnResult result) {
+  auto it = expected_.find(zxid.value());
+  if (it != expected_.end()) {
+    it->second = std::move(result);
+  } else if (session != 0 && is_local_ && is_local_(session)) {
+    unclaimed_[zxid.value()] = std::move(result);
+    if (unclaimed_.size() > kUnclaimedMax) unclaimed_.erase(unclaimed_.begin());
+  }
+}
+
+void TreeMachine::expect_result(Zxid zxid) {
+  auto it = unclaimed_.find(zxid.value());
+  if (it != unclaimed_.end()) {
+    expected_[zxid.value()] = std::move(it->second);
+    unclaimed_.erase(it);
+    return;
+  }
+  expected_.insert({zxid.value(), std::nullopt});
+}
+
+std::optional<TxnResult> TreeMachine::take_result(Zxid zxid) {
+  auto it = expected_.find(zxid.value());
+  if (it == expected_.end() || !it->second.has_value()) return std::nullopt;
+  std::optional<TxnResult> out = std::move(it->second);
+  expected_.erase(it);
+  return out;
+}
+
+std::optional<std::string> TreeMachine::password(int64_t session) const {
+  if (!tree_.sessions().contains(session)) return std::nullopt;
+  auto it = passwords_.find(session);
+  if (it == passwords_.end()) return std::string();
+  return it->second;
+}
+
+std::string TreeMachine::snapshot() const {
+  std::string out(kSnapshotMagic);
+  put_u32(out, static_cast<uint32_t>(passwords_.size()));
+  for (const auto& [id, pw] : passwords_) {
+    put_u64(out, static_cast<uint64_t>(id));
+    put_u32(out, static_cast<uint32_t>(pw.size()));
+    out.append(pw);
+  }
+  out.append(tree_.serialize());
+  return out;
+}
+
+absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
+  if (!snapshot.starts_with(kSnapshotMagic)) return absl::DataLossError("tree snapshot: bad magic");
+  snapshot.remove_prefix(kSnapshotMagic.size());
+  uint64_t count = 0;
+  if (!get_uint(snapshot, 4, &count) || count * 12 > snapshot.size()) {
+    return absl::DataLossError("tree snapshot: bad password table");
+  }
+  std::map<int64_t, std::string> passwords;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t id = 0, len = 0;
+    if (!get_uint(snapshot, 8, &id) || !get_uint(snapshot, 4, &len) || len > snapshot.size()) {
+      return absl::DataLossError("tree snapshot: truncated password table");
+    }
+    passwords[static_cast<int64_t>(id)] = std::string(snapshot.substr(0, len));
+    snapshot.remove_prefix(len);
+  }
+  absl::StatusOr<DataTree> tree = DataTree::deserialize(snapshot);
+  if (!tree.ok()) return tree.status();
+  tree_ = std::move(*tree);
+  passwords_ = std::move(passwords);
+  last_ = zxid;
+  // Every waiter's txn is now either inside the snapshot or lost: they learn it from ZAB.
+  for (auto& [z, result] : expected_) {
+    if (!result.has_value() && z <= zxid.value()) {
+      TxnResult unknown;
+      unknown.err = ErrorCode::kConnectionLoss;
+      unknown.op.err = ErrorCode::kConnectionLoss;
+      result = unknown;
+    }
+  }
+  if (session_hook_) {
+    for (const auto& [id, timeout] : tree_.sessions()) session_hook_(id, timeout);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weir::coord::server
