@@ -1,0 +1,198 @@
+// Sessions, watches, bad input and four-letter words of CoordServer in simulation.
+#include <gtest/gtest.h>
+
+#include "tests/coord/server_test_util.h"
+
+namespace weir::coord::server::testing {
+namespace {
+
+std::string four_letter(const std::string& address, const std::string& word) {
+  auto io = current_context().network->connect(address);
+  if (!io.ok()) return "connect failed";
+  (void)(*io)->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(word.data()), word.size()));
+  std::string out;
+  std::vector<uint8_t> buf(4096);
+  while (true) {
+    auto n = (*io)->read(absl::Span<uint8_t>(buf));
+    if (!n.ok() || *n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  return out;
+}
+
+TEST(CoordServerWatches, FireOnceAndBeforeLaterReplies) {
+  Ensemble e(11);
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto w = RawClient::connect(e.clients[1], 4000);
+    auto m = RawClient::connect(e.clients[2], 4000);
+    ASSERT_TRUE(w.ok() && m.ok());
+    auto& watcher = **w;
+    auto& mutator = **m;
+    ASSERT_EQ(mutator.create("/w", "0")->header.err, ErrorCode::kOk);
+    ASSERT_EQ(watcher.err(OpCode::kSync, jute::SyncRequest{"/w"}), ErrorCode::kOk);
+    ASSERT_EQ(watcher.err(OpCode::kGetData, jute::GetDataRequest{"/w", true}), ErrorCode::kOk);
+    ASSERT_EQ(watcher.err(OpCode::kGetChildren, jute::GetChildrenRequest{"/w", true}), ErrorCode::kOk);
+    ASSERT_EQ(watcher.err(OpCode::kExists, jute::ExistsRequest{"/w/new", true}), ErrorCode::kNoNode);
+    ASSERT_EQ(mutator.err(OpCode::kSetData, jute::SetDataRequest{"/w", "1", -1}), ErrorCode::kOk);
+    ASSERT_EQ(mutator.err(OpCode::kSetData, jute::SetDataRequest{"/w", "2", -1}), ErrorCode::kOk);
+    ASSERT_EQ(mutator.create("/w/new", "")->header.err, ErrorCode::kOk);
+    // The watcher's next read, after a sync, must come after every event it caused.
+    watcher.log.clear();
+    ASSERT_EQ(watcher.err(OpCode::kSync, jute::SyncRequest{"/w"}), ErrorCode::kOk);
+    auto g = watcher.call(OpCode::kGetData, jute::GetDataRequest{"/w", false});
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(std::get<jute::GetDataResponse>(g->body).data, "2");
+    ASSERT_EQ(watcher.events.size(), 3u);  // one data change (not two), the creation, the child
+    EXPECT_EQ(watcher.events[0].type, jute::EventType::kNodeDataChanged);
+    EXPECT_EQ(watcher.events[0].path, "/w");
+    EXPECT_EQ(watcher.events[1].type, jute::EventType::kNodeCreated);
+    EXPECT_EQ(watcher.events[1].path, "/w/new");
+    EXPECT_EQ(watcher.events[2].type, jute::EventType::kNodeChildrenChanged);
+    EXPECT_EQ(watcher.events[2].path, "/w");
+    ASSERT_GE(watcher.log.size(), 5u);
+    EXPECT_TRUE(watcher.log[0].starts_with("event")) << watcher.log[0];
+    EXPECT_EQ(watcher.log[1].substr(0, 5), "event");
+    EXPECT_EQ(watcher.log[2].substr(0, 5), "event");
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(CoordServerWatches, OwnWriteFiresBeforeItsReply) {
+  Ensemble e(12);
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto c = RawClient::connect(e.clients[0], 4000);
+    ASSERT_TRUE(c.ok());
+    auto& cl = **c;
+    ASSERT_EQ(cl.create("/o", "0")->header.err, ErrorCode::kOk);
+    ASSERT_EQ(cl.err(OpCode::kExists, jute::ExistsRequest{"/o", true}), ErrorCode::kOk);
+    cl.log.clear();
+    ASSERT_EQ(cl.err(OpCode::kDelete, jute::DeleteRequest{"/o", -1}), ErrorCode::kOk);
+    ASSERT_EQ(cl.log.size(), 2u);
+    EXPECT_EQ(cl.log[0], "event 2 /o");
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(CoordServerSessions, EphemeralsLiveWhilePingingAndVanishOnExpiry) {
+  Ensemble e(21);
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto a = RawClient::connect(e.clients[1], 1000);  // a follower or the leader, either way
+    auto b = RawClient::connect(e.clients[2], 1000);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ((*a)->create("/ea", "", jute::CreateMode::kEphemeral)->header.err, ErrorCode::kOk);
+    ASSERT_EQ((*b)->create("/eb", "", jute::CreateMode::kEphemeral)->header.err, ErrorCode::kOk);
+    // a keeps pinging for 5 s (5 timeouts); b goes silent.
+    for (int i = 0; i < 15; ++i) {
+      ASSERT_TRUE((*a)->ping().ok());
+      delay(330ms);
+    }
+    auto check = RawClient::connect(e.clients[0], 4000);
+    ASSERT_TRUE(check.ok());
+    ASSERT_EQ((*check)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}), ErrorCode::kOk);
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/eb", false}), ErrorCode::kNoNode);
+    // b's session is gone: reattaching gets a zero timeout.
+    auto again = RawClient::connect(e.clients[2], 1000, (*b)->session.sessionId.value(), (*b)->session.passwd);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ((*again)->session.timeOut, 0);
+    EXPECT_EQ((*again)->session.sessionId.value(), 0);
+    // closeSession removes a's ephemeral at once.
+    ASSERT_EQ((*a)->err(OpCode::kCloseSession, jute::EmptyBody{}), ErrorCode::kOk);
+    ASSERT_EQ((*check)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}), ErrorCode::kNoNode);
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(CoordServerSessions, ReconnectToAnotherServerKeepsTheSession) {
+  Ensemble e(22);
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto a = RawClient::connect(e.clients[0], 2000);
+    ASSERT_TRUE(a.ok());
+    ASSERT_EQ((*a)->create("/mine", "", jute::CreateMode::kEphemeral)->header.err, ErrorCode::kOk);
+    ASSERT_EQ((*a)->err(OpCode::kExists, jute::ExistsRequest{"/mine", true}), ErrorCode::kOk);
+    const auto session = (*a)->session;
+    const int64_t seen = (*a)->last_zxid;
+    (*a)->close();
+    delay(500ms);
+    auto wrong = RawClient::connect(e.clients[1], 2000, session.sessionId.value(), std::string(16, 'x'));
+    ASSERT_TRUE(wrong.ok());
+    EXPECT_EQ((*wrong)->session.timeOut, 0);
+    auto b = RawClient::connect(e.clients[2], 2000, session.sessionId.value(), session.passwd, seen);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ((*b)->session.sessionId, session.sessionId);
+    EXPECT_GT((*b)->session.timeOut, 0);
+    // setWatches: the node changed while we were away -> the event comes at once.
+    auto other = RawClient::connect(e.clients[1], 2000);
+    ASSERT_TRUE(other.ok()) << other.status();
+    EXPECT_NE((*other)->session.timeOut, 0);
+    ASSERT_EQ((*other)->err(OpCode::kSetData, jute::SetDataRequest{"/mine", "changed", -1}), ErrorCode::kOk);
+    ASSERT_EQ((*b)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
+    jute::SetWatches sw;
+    sw.relativeZxid = Zxid(seen);
+    sw.dataWatches = {"/mine"};
+    auto r = (*b)->call(OpCode::kSetWatches, sw, jute::kSetWatchesXid);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ((*b)->events.size(), 1u);
+    EXPECT_EQ((*b)->events[0].type, jute::EventType::kNodeDataChanged);
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE((*b)->ping().ok());
+      delay(500ms);
+    }
+    // (other stopped pinging, so its session has expired; b's kept /mine alive.)
+    auto check = RawClient::connect(e.clients[1], 2000);
+    ASSERT_TRUE(check.ok());
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/mine", false}), ErrorCode::kOk);
+    EXPECT_FALSE((*other)->ping().ok());
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(CoordServerInput, MalformedFrameClosesOnlyThatConnection) {
+  Ensemble e(31);
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto good = RawClient::connect(e.clients[0], 4000);
+    auto bad = RawClient::connect(e.clients[0], 4000);
+    ASSERT_TRUE(good.ok() && bad.ok());
+    ASSERT_TRUE((*bad)->write(std::string("\x00\x00\x00\x05garbage", 11)).ok());
+    EXPECT_FALSE((*bad)->next_frame().ok());
+    auto huge = RawClient::connect(e.clients[0], 4000);
+    ASSERT_TRUE((*huge)->write(std::string("\x7f\x00\x00\x00", 4)).ok());
+    EXPECT_FALSE((*huge)->next_frame().ok());
+    // An unknown op is answered, not dropped.
+    std::string unknown;
+    jute::append_frame(unknown, jute::RequestHeader{99, static_cast<OpCode>(77)});
+    ASSERT_TRUE((*good)->write(unknown).ok());
+    auto frame = (*good)->next_frame();
+    ASSERT_TRUE(frame.ok());
+    auto header = jute::decode_prefix<jute::ReplyHeader>(*frame);
+    ASSERT_TRUE(header.ok());
+    EXPECT_EQ(header->xid, 99);
+    EXPECT_EQ(header->err, ErrorCode::kUnimplemented);
+    EXPECT_EQ((*good)->create("/still", "ok")->header.err, ErrorCode::kOk);
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(CoordServerFourLetterWords, RuokAndSrvr) {
+  Ensemble e(41);
+  bool done = e.run([&] {
+    e.wait_ready();
+    EXPECT_EQ(four_letter(e.clients[0], "ruok"), "imok");
+    const std::string srvr = four_letter(e.clients[e.leader_index()], "srvr");
+    EXPECT_NE(srvr.find("Zookeeper version:"), std::string::npos) << srvr;
+    EXPECT_NE(srvr.find("Mode: leader"), std::string::npos) << srvr;
+    EXPECT_NE(four_letter(e.clients[0], "mntr").find("zk_znode_count\t"), std::string::npos);
+    auto c = RawClient::connect(e.clients[1], 4000);
+    EXPECT_NE(four_letter(e.clients[1], "cons").find("sid=0x"), std::string::npos);
+  });
+  EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace weir::coord::server::testing
