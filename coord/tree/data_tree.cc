@@ -262,13 +262,14 @@ std::vector<std::string> DataTree::expiry_candidates(int64_t now_ms,
     if (!n->children.empty()) continue;
     // A container that never had a child is kept, or it could vanish right after creation.
     const bool used = n->stat.cversion > 0;
-    if (used || (max_never_used_ms > 0 && now_ms - n->stat.mtime > max_never_used_ms)) {
+    if (used || (max_never_used_ms > 0 && elapsed_ms(now_ms, n->stat.mtime) > max_never_used_ms)) {
       out.insert(p);
     }
   }
   for (const std::string& p : ttls_) {
     const Node* n = find(p);
-    if (n->children.empty() && now_ms - n->stat.mtime > ttl_of_owner(n->stat.ephemeral_owner)) {
+    if (n->children.empty() &&
+        elapsed_ms(now_ms, n->stat.mtime) > ttl_of_owner(n->stat.ephemeral_owner)) {
       out.insert(p);
     }
   }

@@ -205,7 +205,7 @@ OpResult DataTree::do_delete_container(const Txn& txn, const DeleteContainerOp& 
   if (kind != OwnerKind::kContainer && kind != OwnerKind::kTtl) {
     return fail(ErrorCode::kBadVersion);
   }
-  if (kind == OwnerKind::kTtl && txn.time_ms - node->stat.mtime <= ttl_of_owner(owner)) {
+  if (kind == OwnerKind::kTtl && elapsed_ms(txn.time_ms, node->stat.mtime) <= ttl_of_owner(owner)) {
     return fail(ErrorCode::kBadVersion);
   }
   remove_leaf(op.path, txn.zxid, out);

@@ -174,6 +174,12 @@ OwnerKind owner_kind(int64_t ephemeral_owner);
 inline int64_t ttl_owner(int64_t ttl_ms) {
   return static_cast<int64_t>(kExtendedOwnerMask | static_cast<uint64_t>(ttl_ms));
 }
+// now - then, saturated: times come from transactions and snapshots and may be anything.
+inline int64_t elapsed_ms(int64_t now, int64_t then) {
+  int64_t d;
+  if (__builtin_sub_overflow(now, then, &d)) return now > then ? INT64_MAX : INT64_MIN;
+  return d;
+}
 inline int64_t ttl_of_owner(int64_t owner) {
   return static_cast<int64_t>(static_cast<uint64_t>(owner) & ~kExtendedOwnerMask);
 }
