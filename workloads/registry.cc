@@ -4,6 +4,7 @@
 #include "workloads/harness_self_test.h"
 #include "workloads/nondeterministic.h"
 #include "workloads/rpc_stress.h"
+#include "workloads/zab_safety.h"
 
 namespace weir::workloads {
 namespace {
@@ -16,6 +17,7 @@ const std::map<std::string, Factory>& factories() {
       {"HarnessSelfTest", &HarnessSelfTest::create},
       {"Nondeterministic", &Nondeterministic::create},
       {"RpcStress", &RpcStress::create},
+      {"ZabSafety", &ZabSafety::create},
   };
   return f;
 }

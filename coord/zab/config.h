@@ -1,0 +1,50 @@
+// The shape of a coord ensemble as ZAB needs it: who votes, who observes, where each server's
+// peer and client ports are, and the timing limits (in ticks, as ZooKeeper counts them).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/time.h"
+
+namespace weir::coord::zab {
+
+struct ServerSpec {
+  int64_t id = 0;
+  std::string peer_address;    // ZAB and election RPCs
+  std::string client_address;  // the ZooKeeper wire protocol
+  bool observer = false;
+};
+
+struct ZabOptions {
+  Duration tick = 200ms;
+  int init_limit = 10;  // ticks a follower may take to connect and sync
+  int sync_limit = 5;   // ticks without contact before leader or follower gives up
+  Duration finalize_wait = 200ms;  // how long a decided election waits for better votes
+  int64_t fetch_bytes_max = 1 << 20;
+  int64_t snapshot_every_txns = 10000;
+  size_t pending_proposals_max = 10000;  // uncommitted txns the leader holds before refusing
+};
+
+class EnsembleConfig {
+ public:
+  EnsembleConfig() = default;
+  explicit EnsembleConfig(std::vector<ServerSpec> servers);
+
+  const std::vector<ServerSpec>& servers() const { return servers_; }
+  const ServerSpec* find(int64_t id) const;
+  bool is_voter(int64_t id) const;
+  size_t voter_count() const { return voters_.size(); }
+  // True if `ids` contains a majority of the voters (non-voters are ignored).
+  bool is_quorum(const std::set<int64_t>& ids) const;
+  std::vector<int64_t> voter_ids() const { return {voters_.begin(), voters_.end()}; }
+
+ private:
+  std::vector<ServerSpec> servers_;
+  std::set<int64_t> voters_;
+};
+
+}  // namespace weir::coord::zab

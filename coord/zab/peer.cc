@@ -1,0 +1,336 @@
+#include "coord/zab/peer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
+#include "buggify/code_probe.h"
+#include "coord/zab/leader.h"
+#include "coord/zab/wait.h"
+#include "runtime/trace.h"
+
+namespace weir::coord::zab {
+
+absl::Span<const uint8_t> as_bytes(std::string_view s) {
+  return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+size_t ZabPeer::Replica::after(Zxid z) const {
+  auto it = std::upper_bound(history.begin(), history.end(), z.value(),
+                             [](int64_t v, const Txn& t) { return v < t.zxid(); });
+  return static_cast<size_t>(it - history.begin());
+}
+
+bool ZabPeer::Replica::contains(Zxid z) const {
+  const size_t i = after(z);
+  return i > 0 && history[i - 1].zxid() == z.value();
+}
+
+ZabPeer::ZabPeer(int64_t my_id, EnsembleConfig config, ZabOptions options, IStateMachine& machine,
+                 ProcessContext& ctx)
+    : my_id_(my_id),
+      config_(std::move(config)),
+      options_(options),
+      machine_(machine),
+      ctx_(ctx),
+      replica_(std::make_unique<Replica>()),
+      client_(*ctx.network, *ctx.random),
+      server_(*ctx.network),
+      election_(my_id, config_, client_, options) {}
+
+ZabPeer::~ZabPeer() {
+  server_.stop();
+  applied_changed_.fire_all();
+}
+
+absl::Status ZabPeer::recover() {
+  const std::string dir = ctx_.data_dir + "/zab";
+  if (auto s = ctx_.fs->create_directories(dir + "/snap"); !s.ok()) return s;
+  auto epochs = EpochStore::open(*ctx_.fs, dir, {});
+  if (!epochs.ok()) return epochs.status();
+  epochs_ = std::move(*epochs);
+  auto snapshots = SnapshotStore::open(*ctx_.fs, dir + "/snap", {});
+  if (!snapshots.ok()) return snapshots.status();
+  snapshots_ = std::move(*snapshots);
+  auto latest = snapshots_->load_latest();
+  if (!latest.ok()) return latest.status();
+  if (latest->has_value()) {
+    const Snapshot& snap = **latest;
+    const std::string_view bytes(reinterpret_cast<const char*>(snap.data.data()), snap.data.size());
+    if (auto s = machine_.restore(snap.zxid, bytes); !s.ok()) return s;
+    replica_->base = snap.zxid;
+    if (observer_ != nullptr) observer_->on_restored(my_id_, snap.zxid);
+  }
+  auto log = TxnLog::open(*ctx_.fs, dir + "/log", {});
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
+  auto entries = log_->read_from(replica_->base, INT64_MAX);
+  if (!entries.ok()) return entries.status();
+  for (const auto& e : *entries) {
+    Txn txn;
+    if (!txn.ParseFromArray(e.payload.data(), static_cast<int>(e.payload.size())) ||
+        txn.zxid() != e.zxid.value()) {
+      return absl::DataLossError("unparsable txn in the log at zxid " + std::to_string(e.zxid.value()));
+    }
+    replica_->history.push_back(std::move(txn));
+  }
+  TraceEvent(Severity::kInfo, "ZabRecovered")
+      .detail("SnapshotZxid", replica_->base.value())
+      .detail("LastLogged", replica_->last_logged().value())
+      .detail("AcceptedEpoch", epochs_->accepted_epoch())
+      .detail("CurrentEpoch", epochs_->current_epoch());
+  return absl::OkStatus();
+}
+
+void ZabPeer::register_endpoints() {
+  server_.handle<Notification, Notification>(
+      "zab.notify", [this](const Notification& n) { return election_.on_notification(n); });
+  auto leading = [this]() -> absl::StatusOr<std::shared_ptr<Leader>> {
+    if (leader_ == nullptr) return absl::UnavailableError("not leading");
+    return leader_;
+  };
+  server_.handle<FollowerInfo, LeaderInfo>("zab.follower_info", [leading](const FollowerInfo& r)
+                                                                   -> absl::StatusOr<LeaderInfo> {
+    auto l = leading();
+    if (!l.ok()) return l.status();
+    return (*l)->on_follower_info(r);
+  });
+  server_.handle<AckEpoch, SyncReply>("zab.ack_epoch", [leading](const AckEpoch& r)
+                                                           -> absl::StatusOr<SyncReply> {
+    auto l = leading();
+    if (!l.ok()) return l.status();
+    return (*l)->on_ack_epoch(r);
+  });
+  server_.handle<AckNewLeader, UpToDate>("zab.ack_newleader", [leading](const AckNewLeader& r)
+                                                                  -> absl::StatusOr<UpToDate> {
+    auto l = leading();
+    if (!l.ok()) return l.status();
+    return (*l)->on_ack_newleader(r);
+  });
+  server_.handle<Fetch, FetchReply>("zab.fetch", [leading](const Fetch& r) -> absl::StatusOr<FetchReply> {
+    auto l = leading();
+    if (!l.ok()) return l.status();
+    return (*l)->on_fetch(r);
+  });
+  server_.handle<Submit, SubmitReply>("zab.submit", [leading](const Submit& r)
+                                                        -> absl::StatusOr<SubmitReply> {
+    auto l = leading();
+    if (!l.ok()) return l.status();
+    auto zxid = (*l)->propose(r.payload());
+    if (!zxid.ok()) return zxid.status();
+    SubmitReply out;
+    out.set_zxid(zxid->value());
+    return out;
+  });
+}
+
+Vote ZabPeer::my_vote() const {
+  Vote v;
+  v.set_leader(my_id_);
+  v.set_zxid(replica_->last_logged().value());
+  v.set_epoch(epochs_->current_epoch());
+  return v;
+}
+
+absl::Status ZabPeer::run() {
+  if (auto s = recover(); !s.ok()) return s;
+  register_endpoints();
+  const ServerSpec* me = config_.find(my_id_);
+  WEIR_ASSERT_MSG(me != nullptr, "this server is not in its own ensemble config");
+  if (auto s = server_.start(me->peer_address); !s.ok()) return s;
+  while (true) {
+    state_ = PeerState::kLooking;
+    leader_id_ = -1;
+    const Vote vote = election_.look_for_leader(my_vote());
+    leader_id_ = vote.leader();
+    absl::Status ended;
+    if (vote.leader() == my_id_) {
+      state_ = PeerState::kLeading;
+      auto leader = std::make_shared<Leader>(*this);
+      leader_ = leader;
+      ended = leader->lead();
+      leader_.reset();
+      leader->stop();
+    } else {
+      state_ = config_.is_voter(my_id_) ? PeerState::kFollowing : PeerState::kObserving;
+      ended = follow(vote.leader());
+    }
+    TraceEvent(Severity::kInfo, "ZabRoleEnded")
+        .detail("Leader", vote.leader())
+        .detail("Status", ended.ToString());
+    if (absl::IsDataLoss(ended) || absl::IsInternal(ended) || absl::IsResourceExhausted(ended) ||
+        absl::IsUnknown(ended)) {
+      return ended;  // storage trouble: the process restarts from what is durable
+    }
+    // Desynchronize retries so that peers do not keep colliding.
+    delay(from_seconds(ctx_.random->uniform01() * to_seconds(options_.tick)));
+  }
+}
+
+absl::Status ZabPeer::follow(int64_t leader) {
+  const ServerSpec* spec = config_.find(leader);
+  if (spec == nullptr) return absl::InvalidArgumentError("elected leader not in the ensemble");
+  if (auto s = sync_with(leader, *spec); !s.ok()) return s;
+  return fetch_loop(*spec, following_epoch_);
+}
+
+// Discovery and synchronization, follower side.
+absl::Status ZabPeer::sync_with(int64_t leader, const ServerSpec& spec) {
+  const Duration init = options_.tick * options_.init_limit;
+  FollowerInfo info;
+  info.set_sid(my_id_);
+  info.set_accepted_epoch(epochs_->accepted_epoch());
+  info.set_last_zxid(replica_->last_logged().value());
+  info.set_observer(!config_.is_voter(my_id_));
+  auto li = client_.call<FollowerInfo, LeaderInfo>(spec.peer_address, "zab.follower_info", info, init);
+  if (!li.ok()) return li.status();
+  const uint32_t epoch = static_cast<uint32_t>(li->new_epoch());
+  if (epoch < epochs_->accepted_epoch()) {
+    return absl::FailedPreconditionError(absl::StrCat("leader ", leader, " offers stale epoch ", epoch));
+  }
+  if (epoch > epochs_->accepted_epoch()) {
+    if (auto s = epochs_->set_accepted_epoch(epoch); !s.ok()) return s;
+  }
+  AckEpoch ack;
+  ack.set_sid(my_id_);
+  ack.set_new_epoch(epoch);
+  ack.set_current_epoch(epochs_->current_epoch());
+  ack.set_last_zxid(replica_->last_logged().value());
+  auto sync = client_.call<AckEpoch, SyncReply>(spec.peer_address, "zab.ack_epoch", ack, init);
+  if (!sync.ok()) return sync.status();
+  if (auto s = install(*sync); !s.ok()) return s;
+  // NEWLEADER: our history is now the leader's; the epoch becomes current before we ack.
+  if (auto s = epochs_->set_current_epoch(epoch); !s.ok()) return s;
+  AckNewLeader nl;
+  nl.set_sid(my_id_);
+  nl.set_epoch(epoch);
+  nl.set_last_zxid(replica_->last_logged().value());
+  auto up = client_.call<AckNewLeader, UpToDate>(spec.peer_address, "zab.ack_newleader", nl, init);
+  if (!up.ok()) return up.status();
+  following_epoch_ = epoch;
+  TraceEvent(Severity::kInfo, "ZabFollowing")
+      .detail("Leader", leader)
+      .detail("Epoch", epoch)
+      .detail("Mode", SyncReply::Mode_Name(sync->mode()));
+  return apply_to(std::min(Zxid(up->committed_zxid()), replica_->last_logged()));
+}
+
+absl::Status ZabPeer::install(const SyncReply& sync) {
+  if (sync.mode() == SyncReply::TRUNC) {
+    const Zxid to(sync.trunc_zxid());
+    if (to < machine_.last_applied()) {
+      TraceEvent(Severity::kWarnAlways, "ZabTruncBelowApplied").detail("To", to.value());
+      return absl::FailedPreconditionError("leader asks to truncate committed txns");
+    }
+    if (auto s = log_->truncate_after(to); !s.ok()) return s;
+    replica_->history.erase(replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(to)),
+                            replica_->history.end());
+    if (replica_->last_logged() != to) {
+      CODE_PROBE(true, "zab.trunc_point_missing");
+      return absl::FailedPreconditionError("truncation point is not in this server's log");
+    }
+  } else if (sync.mode() == SyncReply::SNAP) {
+    const Zxid at(sync.snapshot_zxid());
+    if (auto s = machine_.restore(at, sync.snapshot()); !s.ok()) return s;
+    if (auto s = snapshots_->save(at, as_bytes(sync.snapshot())); !s.ok()) return s;
+    if (auto s = log_->truncate_after(Zxid(0)); !s.ok()) return s;
+    replica_->history.clear();
+    replica_->base = at;
+    if (observer_ != nullptr) observer_->on_restored(my_id_, at);
+  }
+  if (auto s = append_and_sync(sync.txns()); !s.ok()) return s;
+  return apply_to(std::min(Zxid(sync.committed_zxid()), replica_->last_logged()));
+}
+
+absl::Status ZabPeer::append_and_sync(const google::protobuf::RepeatedPtrField<Txn>& txns) {
+  if (txns.empty()) return absl::OkStatus();
+  for (const Txn& t : txns) {
+    if (Zxid(t.zxid()) <= replica_->last_logged()) {
+      return absl::FailedPreconditionError("leader sent a txn out of order");
+    }
+    if (auto s = log_->append(Zxid(t.zxid()), as_bytes(t.SerializeAsString())); !s.ok()) return s;
+    replica_->history.push_back(t);
+  }
+  return log_->sync();  // only now may the leader count these as ours (the next Fetch)
+}
+
+absl::Status ZabPeer::fetch_loop(const ServerSpec& spec, uint32_t epoch) {
+  const Duration limit = options_.tick * options_.sync_limit;
+  Zxid known_committed = machine_.last_applied();
+  while (true) {
+    Fetch f;
+    f.set_sid(my_id_);
+    f.set_epoch(epoch);
+    f.set_last_logged_zxid(replica_->last_logged().value());
+    f.set_bytes_max(options_.fetch_bytes_max);
+    f.set_known_committed_zxid(known_committed.value());
+    auto reply = client_.call<Fetch, FetchReply>(spec.peer_address, "zab.fetch", f, limit);
+    if (!reply.ok()) return reply.status();
+    if (auto s = append_and_sync(reply->txns()); !s.ok()) return s;
+    known_committed = Zxid(reply->committed_zxid());
+    if (auto s = apply_to(std::min(known_committed, replica_->last_logged())); !s.ok()) return s;
+  }
+}
+
+absl::Status ZabPeer::apply_to(Zxid commit) {
+  for (size_t i = replica_->after(machine_.last_applied()); i < replica_->history.size(); ++i) {
+    const Txn& t = replica_->history[i];
+    if (Zxid(t.zxid()) > commit) break;
+    machine_.apply(Zxid(t.zxid()), t.time_ms(), t.payload());
+    if (observer_ != nullptr) observer_->on_applied(my_id_, Zxid(t.zxid()), t.payload());
+  }
+  applied_changed_.fire_all();
+  maybe_snapshot();
+  return absl::OkStatus();
+}
+
+// Snapshots bound recovery time and the in-memory history. Taken between applies; the
+// history keeps everything after the snapshot.
+void ZabPeer::maybe_snapshot() {
+  const size_t applied = replica_->after(machine_.last_applied());
+  if (snapshotting_ || static_cast<int64_t>(applied) < options_.snapshot_every_txns) return;
+  snapshotting_ = true;
+  const Zxid at = machine_.last_applied();
+  const std::string bytes = machine_.snapshot();
+  background_.add(spawn("zab-snapshot", [this, at, bytes] {
+    struct Done {
+      bool& flag;
+      ~Done() { flag = false; }
+    } done{snapshotting_};
+    if (!snapshots_->save(at, as_bytes(bytes)).ok()) return;
+    replica_->history.erase(replica_->history.begin(),
+                            replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(at)));
+    replica_->base = std::max(replica_->base, at);
+    (void)log_->purge_before(at);
+    TraceEvent(Severity::kInfo, "ZabSnapshot").detail("Zxid", at.value());
+  }));
+}
+
+absl::StatusOr<Zxid> ZabPeer::submit(std::string payload, Duration timeout) {
+  if (auto leader = leader_) return leader->propose(std::move(payload));
+  if (state_ == PeerState::kLooking || leader_id_ < 0) {
+    return absl::UnavailableError("no leader");
+  }
+  const ServerSpec* spec = config_.find(leader_id_);
+  Submit req;
+  req.set_sid(my_id_);
+  req.set_payload(std::move(payload));
+  auto reply = client_.call<Submit, SubmitReply>(spec->peer_address, "zab.submit", req, timeout);
+  if (!reply.ok()) return reply.status();
+  return Zxid(reply->zxid());
+}
+
+absl::Status ZabPeer::wait_applied(Zxid zxid, Duration timeout) {
+  const TimePoint deadline = Scheduler::current().now() + timeout;
+  if (!wait_until(applied_changed_, [&] { return machine_.last_applied() >= zxid; }, deadline)) {
+    return absl::DeadlineExceededError("not applied in time");
+  }
+  // Applying a later zxid does not mean ours was applied: a new leader may have dropped it.
+  if (zxid > replica_->base && !replica_->contains(zxid)) {
+    CODE_PROBE(true, "zab.submitted_txn_dropped_by_new_leader");
+    return absl::AbortedError("txn dropped by a leader change");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weir::coord::zab
