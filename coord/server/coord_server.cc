@@ -35,6 +35,7 @@ CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
 }
 
 CoordServer::~CoordServer() {
+  *alive_ = false;
   connection_actors_.clear();
   background_.clear();
   for (auto& [id, conn] : connections_) conn->close();
@@ -95,9 +96,16 @@ absl::Status CoordServer::accept_loop(IListener& listener) {
 void CoordServer::serve_connection(std::shared_ptr<Connection> conn) {
   struct Finish {
     CoordServer* server;
-    Connection* conn;
-    ~Finish() { server->finish_connection(*conn); }
-  } finish{this, conn.get()};
+    std::shared_ptr<bool> alive;
+    std::shared_ptr<Connection> conn;
+    ~Finish() {
+      if (*alive) {
+        server->finish_connection(*conn);
+      } else {
+        conn->close();
+      }
+    }
+  } finish{this, alive_, conn};
   std::string head(4, '\0');
   if (!read_exact(*conn->io, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(head.data()), 4)).ok()) return;
   if (is_four_letter_word(head)) {

@@ -113,6 +113,8 @@ class CoordServer {
   std::set<int64_t> touched_;   // since the last flush to the leader
   std::map<int64_t, int> local_sessions_;  // session -> connections here
   bool was_leading_ = false;
+  // Cancelled connection actors unwind after this object is gone: their cleanup checks it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<IListener> listener_;
   ActorCollection connection_actors_;  // declared after what they use: dies first
   ActorCollection background_;
