@@ -23,6 +23,8 @@ class Reader {
   explicit Reader(std::string_view data) : data_(data) {}
   explicit Reader(absl::Span<const uint8_t> data)
       : data_(reinterpret_cast<const char*>(data.data()), data.size()) {}
+  // The Reader only views its input: a temporary string would die before the first read.
+  explicit Reader(std::string&&) = delete;
 
   // `field` names what is being read ("ConnectRequest.passwd") for the error message.
   int32_t read_int(std::string_view field);

@@ -296,7 +296,8 @@ TEST(JuteReader, NullAndNegativeLengths) {
   EXPECT_FALSE(decode_exact<SyncRequest>(Bytes().i32(-2).get()).ok());
   EXPECT_FALSE(decode_exact<GetChildrenResponse>(Bytes().i32(-7).get()).ok());
 
-  Reader r(Bytes().i32(-1).i32(0).get());
+  const std::string bytes = Bytes().i32(-1).i32(0).get();
+  Reader r(bytes);
   bool is_null = false;
   EXPECT_EQ(r.read_buffer_view("a", &is_null), "");
   EXPECT_TRUE(is_null);
@@ -305,7 +306,8 @@ TEST(JuteReader, NullAndNegativeLengths) {
 }
 
 TEST(JuteReader, ErrorsAreSticky) {
-  Reader r(Bytes().b({0, 0}).get());
+  const std::string bytes = Bytes().b({0, 0}).get();
+  Reader r(bytes);
   EXPECT_EQ(r.read_int("first"), 0);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.position(), 0u);
@@ -452,6 +454,27 @@ TEST(JuteMessages, MultiRejectsOpsThatCannotBeInAMulti) {
       decode_exact<MultiRequest>(multi_header(2, false, -1) + Bytes().i32(1).str("/").i32(0).get());
   ASSERT_FALSE(unterminated.ok());
   EXPECT_NE(unterminated.status().message().find("MultiRequest.header"), std::string::npos);
+}
+
+// The worst case for in-memory expansion: a maximal frame of the smallest possible ops. Memory
+// stays a fixed multiple of the frame (no claimed length is ever trusted).
+TEST(JuteMessages, MaximalMultiOfTinyOpsStaysBounded) {
+  MultiRequest multi;
+  constexpr size_t kDeleteOpBytes = MultiHeader::kMinBytes + DeleteRequest::kMinBytes;
+  for (size_t size = MultiRequest::kMinBytes + RequestHeader::kMinBytes;
+       size + kDeleteOpBytes <= kDefaultMaxFrameBytes; size += kDeleteOpBytes) {
+    add_op(multi, OpCode::kDelete, DeleteRequest{});
+  }
+  std::string frame;
+  encode_request(RequestHeader{.xid = 1, .type = OpCode::kMulti}, multi, frame);
+  const std::string_view body = std::string_view(frame).substr(4);
+  ASSERT_LE(body.size(), kDefaultMaxFrameBytes);
+  testing::start_allocation_tracking();
+  auto request = decode_request(body);
+  const size_t largest = testing::stop_allocation_tracking();
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(std::get<MultiRequest>(request->body).ops.size(), multi.ops.size());
+  EXPECT_LE(largest, 32 * body.size());
 }
 
 TEST(JuteMessages, CreateVariantsShareARecordButNotAReply) {
