@@ -8,7 +8,7 @@ SPEC       ?= workloads/specs/standard.textproto
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: up test deps build build-asan bench sweep format clean
+.PHONY: up test test-asan-all deps build build-asan bench sweep format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,6 +28,12 @@ up: build
 
 test: build build-asan
 	@bash scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+# Every module's unit tests under ASan+UBSan (slower to build than `make test` allows).
+test-asan-all: export WEIR_ASAN_EXTRA_MODULES = coord
+test-asan-all: build-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ctest --test-dir $(ASAN_BUILD) -L unit \
+	  --output-on-failure -j $(JOBS)
 
 sweep: build
 	@$(BUILD)/cli/weir sim sweep --spec $(SPEC) --seeds 1..500 --jobs $(JOBS) --check-determinism
