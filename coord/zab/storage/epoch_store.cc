@@ -32,7 +32,8 @@ std::string EpochStore::path(const char* name) const { return absl::StrCat(dir_,
 
 absl::StatusOr<std::unique_ptr<EpochStore>> EpochStore::open(IFileSystem& fs, std::string dir,
                                                              EpochStoreOptions options) {
-  if (options.read_attempts_max < 2) {
+  if (options.read_attempts_max < kReadAgreementsRequired ||
+      options.read_attempts_max > kReadAttemptsLimit) {
     return absl::InvalidArgumentError("EpochStoreOptions out of range");
   }
   std::unique_ptr<EpochStore> store(new EpochStore(fs, std::move(dir), options));

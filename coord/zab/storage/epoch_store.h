@@ -16,9 +16,9 @@
 namespace weir::coord::zab {
 
 struct EpochStoreOptions {
-  // How often a damaged-looking file is read again before it counts as damaged on disk (the
-  // disk may return a transiently corrupted read).
-  int read_attempts_max = 8;
+  // How often a damaged-looking file may be read before open gives up with Unavailable; it
+  // counts as damaged only once several reads agree (3..32, see storage_io.h).
+  int read_attempts_max = 12;
 };
 
 // One file per value (acceptedEpoch, currentEpoch), replaced atomically: a temporary file with

@@ -44,7 +44,8 @@ SnapshotStore::~SnapshotStore() = default;
 absl::StatusOr<std::unique_ptr<SnapshotStore>> SnapshotStore::open(IFileSystem& fs,
                                                                    std::string dir,
                                                                    SnapshotStoreOptions options) {
-  if (options.retain < 1 || options.read_attempts_max < 2) {
+  if (options.retain < 1 || options.read_attempts_max < kReadAgreementsRequired ||
+      options.read_attempts_max > kReadAttemptsLimit) {
     return absl::InvalidArgumentError("SnapshotStoreOptions out of range");
   }
   std::unique_ptr<SnapshotStore> store(new SnapshotStore(fs, std::move(dir), options));

@@ -30,8 +30,9 @@ struct SnapshotStoreOptions {
   uint64_t snapshot_bytes_max = 1ull << 30;
   // How many snapshots save() keeps (the newest, by zxid); at least 1.
   int retain = 3;
-  // How often a damaged-looking snapshot is read again before it counts as damaged on disk.
-  int read_attempts_max = 8;
+  // How often a damaged-looking file may be read before open gives up with Unavailable; it
+  // counts as damaged only once several reads agree (3..32, see storage_io.h).
+  int read_attempts_max = 12;
 };
 
 // A serialized data tree and the zxid of the last transaction applied to it.

@@ -47,19 +47,29 @@ inline uint64_t fingerprint_of(absl::Span<const uint8_t> bytes) {
   return (static_cast<uint64_t>(bytes.size()) << 32) ^ crc32c(bytes.data(), bytes.size());
 }
 
-// Runs `attempt` until it reads valid bytes (true), or until two consecutive attempts saw the
-// same invalid bytes (false: the damage is on the disk, not on the way). Reads that never
-// agree within attempts_max give Unavailable: the caller must not treat the data as damaged.
+// How many attempts must see the very same invalid bytes before they count as damage on the
+// disk. Two corrupted reads rarely flip the same bit, three almost never.
+inline constexpr int kReadAgreementsRequired = 3;
+// Bounds read_attempts_max options.
+inline constexpr int kReadAttemptsLimit = 32;
+
+// Runs `attempt` until it reads valid bytes (true), or until kReadAgreementsRequired attempts
+// saw the same invalid bytes (false: the damage is on the disk, not on the way). Reads that
+// never agree within attempts_max give Unavailable: the caller must not treat the data as
+// damaged. attempts_max is at most kReadAttemptsLimit.
 template <class Attempt>
 absl::StatusOr<bool> read_until_stable(int attempts_max, const std::string& what,
                                        Attempt&& attempt) {
-  std::optional<uint64_t> previous;
-  for (int i = 0; i < attempts_max; ++i) {
+  uint64_t seen_before[kReadAttemptsLimit];
+  const int attempts = attempts_max < kReadAttemptsLimit ? attempts_max : kReadAttemptsLimit;
+  for (int i = 0; i < attempts; ++i) {
     absl::StatusOr<ReadAttempt> seen = attempt();
     if (!seen.ok()) return seen.status();
     if (seen->valid) return true;
-    if (previous.has_value() && *previous == seen->fingerprint) return false;
-    previous = seen->fingerprint;
+    int agreements = 1;
+    for (int j = 0; j < i; ++j) agreements += seen_before[j] == seen->fingerprint ? 1 : 0;
+    if (agreements >= kReadAgreementsRequired) return false;
+    seen_before[i] = seen->fingerprint;
   }
   return absl::UnavailableError("reads never agreed (unstable device?): " + what);
 }

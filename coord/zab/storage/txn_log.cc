@@ -127,7 +127,8 @@ class RecordReader {
 absl::Status validate(const TxnLogOptions& o) {
   if (o.segment_bytes_max < kHeaderBytes || o.write_buffer_bytes == 0 ||
       o.read_buffer_bytes < kHeaderBytes || o.index_interval_bytes == 0 ||
-      o.read_attempts_max < 2 || o.payload_bytes_max > UINT32_MAX - kHeaderBytes) {
+      o.read_attempts_max < kReadAgreementsRequired || o.read_attempts_max > kReadAttemptsLimit ||
+      o.payload_bytes_max > UINT32_MAX - kHeaderBytes) {
     return absl::InvalidArgumentError("TxnLogOptions out of range");
   }
   return absl::OkStatus();

@@ -46,9 +46,10 @@ struct TxnLogOptions {
   // One in-memory index entry (zxid, offset) per this many bytes of segment, so that
   // read_from and truncate_after start scanning near their target.
   uint64_t index_interval_bytes = 64u << 10;
-  // How often a record that fails validation is read again before it counts as damaged on
-  // disk: the disk may return a transiently corrupted read (at least 2).
-  int read_attempts_max = 8;
+  // How often a record that fails validation may be read before recovery gives up with
+  // Unavailable: it counts as damaged on disk only once several reads agree on its bytes, since
+  // the disk may return a transiently corrupted read (3..32, see storage_io.h).
+  int read_attempts_max = 12;
   // See the header comment. Turning it off is unsafe whenever a log is reopened after an I/O
   // error without a power cycle in between; it exists for the test that shows why.
   bool rewrite_last_segment_on_open = true;
