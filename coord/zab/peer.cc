@@ -158,13 +158,24 @@ absl::Status ZabPeer::run() {
     TraceEvent(Severity::kInfo, "ZabRoleEnded")
         .detail("Leader", vote.leader())
         .detail("Status", ended.ToString());
+    if (!log_->failure().ok()) return quiesce(log_->failure());  // a failed log must be reopened
     if (absl::IsDataLoss(ended) || absl::IsInternal(ended) || absl::IsResourceExhausted(ended) ||
         absl::IsUnknown(ended)) {
-      return ended;  // storage trouble: the process restarts from what is durable
+      return quiesce(ended);  // storage trouble: the process restarts from what is durable
     }
     // Desynchronize retries so that peers do not keep colliding.
     delay(from_seconds(ctx_.random->uniform01() * to_seconds(options_.tick)));
   }
+}
+
+// Before run() hands back an error the caller will destroy this peer: cancel the actors that
+// use it (RPC handlers, snapshot writers) and let them unwind first. A destructor cannot wait.
+absl::Status ZabPeer::quiesce(absl::Status why) {
+  server_.stop();
+  background_.clear();
+  leader_.reset();
+  delay(10ms);
+  return why;
 }
 
 absl::Status ZabPeer::follow(int64_t leader) {
@@ -237,6 +248,8 @@ absl::Status ZabPeer::install(const SyncReply& sync) {
     replica_->history.clear();
     replica_->base = at;
     if (observer_ != nullptr) observer_->on_restored(my_id_, at);
+    settle_pending(Zxid(0));  // whatever the snapshot covers, we cannot tell it was ours
+    applied_changed_.fire_all();
   }
   if (auto s = append_and_sync(sync.txns()); !s.ok()) return s;
   return apply_to(std::min(Zxid(sync.committed_zxid()), replica_->last_logged()));
@@ -278,6 +291,7 @@ absl::Status ZabPeer::apply_to(Zxid commit) {
     if (Zxid(t.zxid()) > commit) break;
     machine_.apply(Zxid(t.zxid()), t.time_ms(), t.payload());
     if (observer_ != nullptr) observer_->on_applied(my_id_, Zxid(t.zxid()), t.payload());
+    settle_pending(Zxid(t.zxid()));
   }
   applied_changed_.fire_all();
   maybe_snapshot();
@@ -301,7 +315,11 @@ void ZabPeer::maybe_snapshot() {
     replica_->history.erase(replica_->history.begin(),
                             replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(at)));
     replica_->base = std::max(replica_->base, at);
-    (void)log_->purge_before(at);
+    // Keep every record after the OLDEST retained snapshot: if the newest one reads back
+    // damaged, recovery falls back to an older one and needs the log from there on.
+    if (auto kept = snapshots_->list(); kept.ok() && !kept->empty()) {
+      (void)log_->purge_before(kept->front());
+    }
     TraceEvent(Severity::kInfo, "ZabSnapshot").detail("Zxid", at.value());
   }));
 }
@@ -321,16 +339,37 @@ absl::StatusOr<Zxid> ZabPeer::submit(std::string payload, Duration timeout) {
 }
 
 absl::Status ZabPeer::wait_applied(Zxid zxid, Duration timeout) {
+  if (machine_.last_applied() >= zxid) {
+    // Already behind us: only the in-memory history can say it was really ours.
+    if (zxid > replica_->base && replica_->contains(zxid)) return absl::OkStatus();
+    CODE_PROBE(true, "zab.wait_applied_outcome_unknown");
+    return absl::AbortedError("txn outcome unknown: not in this server's history");
+  }
+  auto& slot = pending_applies_[zxid.value()];
+  if (!slot) slot = std::make_shared<PendingApply>();
+  std::shared_ptr<PendingApply> pending = slot;
   const TimePoint deadline = Scheduler::current().now() + timeout;
-  if (!wait_until(applied_changed_, [&] { return machine_.last_applied() >= zxid; }, deadline)) {
+  if (!wait_until(applied_changed_, [&] { return pending->settled; }, deadline)) {
     return absl::DeadlineExceededError("not applied in time");
   }
-  // Applying a later zxid does not mean ours was applied: a new leader may have dropped it.
-  if (zxid > replica_->base && !replica_->contains(zxid)) {
-    CODE_PROBE(true, "zab.submitted_txn_dropped_by_new_leader");
-    return absl::AbortedError("txn dropped by a leader change");
+  return pending->status;
+}
+
+// Every waiter at or below the applied point learns its fate: applied exactly, or passed over
+// (a leader change dropped it, or a snapshot replaced the state it would have been part of).
+void ZabPeer::settle_pending(Zxid applied_exactly) {
+  const int64_t upto = machine_.last_applied().value();
+  for (auto it = pending_applies_.begin(); it != pending_applies_.end() && it->first <= upto;) {
+    PendingApply& p = *it->second;
+    if (!p.settled) {
+      p.settled = true;
+      if (it->first != applied_exactly.value()) {
+        CODE_PROBE(true, "zab.submitted_txn_dropped_by_new_leader");
+        p.status = absl::AbortedError("txn dropped by a leader change");
+      }
+    }
+    it = pending_applies_.erase(it);
   }
-  return absl::OkStatus();
 }
 
 }  // namespace weir::coord::zab

@@ -86,6 +86,7 @@ class ZabPeer {
 
  private:
   absl::Status recover();
+  absl::Status quiesce(absl::Status why);
   void register_endpoints();
   absl::Status follow(int64_t leader);
   absl::Status sync_with(int64_t leader, const ServerSpec& spec);
@@ -115,6 +116,14 @@ class ZabPeer {
   ZabBug bug_ = ZabBug::kNone;
   WaitList applied_changed_;
   bool snapshotting_ = false;
+  // Outcomes for wait_applied: settled when the zxid is applied, or aborted when the history
+  // moves past it without it (a later zxid applied, or a snapshot installed).
+  struct PendingApply {
+    bool settled = false;
+    absl::Status status;
+  };
+  std::map<int64_t, std::shared_ptr<PendingApply>> pending_applies_;
+  void settle_pending(Zxid applied_exactly);
   ActorCollection background_;  // snapshot writers; cancelled with the peer
 };
 
