@@ -60,22 +60,9 @@ class Channel {
   // Like receive(), but DeadlineExceeded if nothing arrives within `d` (scheduler time).
   absl::StatusOr<T> receive_for(Duration d) {
     Scheduler& s = Scheduler::current();
-    Actor* me = s.current_actor();
-    bool expired = false;
-    const TimerKey timer = s.add_timer(s.now() + d, [&expired, &s, me] {
-      expired = true;
-      s.wake(me);
-    });
-    struct CancelTimer {
-      Scheduler& s;
-      const TimerKey& key;
-      const bool& expired;
-      ~CancelTimer() {
-        if (!expired) s.cancel_timer(key);
-      }
-    } guard{s, timer, expired};
-    while (items_.empty() && !closed_ && !expired) {
-      ActorWaiter waiter(me);
+    WakeTimer timer(s.now() + d);
+    while (items_.empty() && !closed_ && !timer.expired()) {
+      ActorWaiter waiter(s.current_actor());
       receivers_.push_back(&waiter);
       s.suspend();
     }

@@ -18,22 +18,8 @@ Duration to_scheduler_duration(Duration local) {
 
 void delay(Duration d) {
   Scheduler& s = Scheduler::current();
-  Actor* me = s.current_actor();
-  WEIR_ASSERT_MSG(me != nullptr, "delay() outside an actor");
-  bool fired = false;
-  const TimerKey key = s.add_timer(s.now() + to_scheduler_duration(d), [&fired, &s, me] {
-    fired = true;
-    s.wake(me);
-  });
-  struct CancelTimer {
-    Scheduler& s;
-    const TimerKey& key;
-    const bool& fired;
-    ~CancelTimer() {
-      if (!fired) s.cancel_timer(key);
-    }
-  } guard{s, key, fired};
-  while (!fired) s.suspend();
+  WakeTimer timer(s.now() + to_scheduler_duration(d));
+  while (!timer.expired()) s.suspend();
 }
 
 void yield_now() {

@@ -195,6 +195,19 @@ bool Scheduler::fire_due_timers() {
   return fired;
 }
 
+WakeTimer::WakeTimer(TimePoint deadline) : scheduler_(Scheduler::current()) {
+  Actor* me = scheduler_.current_actor();
+  WEIR_ASSERT_MSG(me != nullptr, "WakeTimer outside an actor");
+  key_ = scheduler_.add_timer(deadline, [this, me] {
+    expired_ = true;
+    scheduler_.wake(me);
+  });
+}
+
+WakeTimer::~WakeTimer() {
+  if (!expired_) scheduler_.cancel_timer(key_);
+}
+
 bool Scheduler::run() { return run_until(TimePoint::max()); }
 
 bool Scheduler::run_until(TimePoint limit) {

@@ -180,6 +180,23 @@ class Scheduler {
   bool stop_ = false;
 };
 
+// Wakes the calling actor at `deadline` unless destroyed first. The building block of every
+// timed wait: the timer refers to this object, so it is cancelled however the waiting frame
+// is left (woken, timed out, or unwound by Cancelled).
+class WakeTimer {
+ public:
+  explicit WakeTimer(TimePoint deadline);
+  ~WakeTimer();
+  WakeTimer(const WakeTimer&) = delete;
+  WakeTimer& operator=(const WakeTimer&) = delete;
+  bool expired() const { return expired_; }
+
+ private:
+  Scheduler& scheduler_;
+  TimerKey key_;
+  bool expired_ = false;
+};
+
 // A WaitNode that wakes an actor.
 class ActorWaiter final : public WaitNode {
  public:

@@ -13,23 +13,9 @@ bool same_vote(const Vote& a, const Vote& b) {
 // Suspends until `version` moves away from `seen` or `d` passes.
 void wait_for_change(WaitList& changed, const uint64_t& version, uint64_t seen, Duration d) {
   Scheduler& s = Scheduler::current();
-  Actor* me = s.current_actor();
-  bool expired = false;
-  const TimerKey timer = s.add_timer(s.now() + d, [&expired, &s, me] {
-    expired = true;
-    s.wake(me);
-  });
-  // The timer points into this frame: it must go when the frame goes, cancelled or not.
-  struct CancelTimer {
-    Scheduler& s;
-    const TimerKey& key;
-    const bool& expired;
-    ~CancelTimer() {
-      if (!expired) s.cancel_timer(key);
-    }
-  } guard{s, timer, expired};
-  while (version == seen && !expired) {
-    ActorWaiter waiter(me);
+  WakeTimer timer(s.now() + d);
+  while (version == seen && !timer.expired()) {
+    ActorWaiter waiter(s.current_actor());
     changed.push_back(&waiter);
     s.suspend();
   }

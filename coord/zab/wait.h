@@ -11,24 +11,10 @@ namespace weir::coord::zab {
 template <class Pred>
 bool wait_until(WaitList& changed, Pred pred, TimePoint deadline) {
   Scheduler& s = Scheduler::current();
-  Actor* me = s.current_actor();
   while (!pred()) {
     if (s.now() >= deadline) return false;
-    bool expired = false;
-    const TimerKey timer = s.add_timer(deadline, [&expired, &s, me] {
-      expired = true;
-      s.wake(me);
-    });
-    // The timer points into this frame: cancel it however we leave (wake, or Cancelled).
-    struct CancelTimer {
-      Scheduler& s;
-      const TimerKey& key;
-      const bool& expired;
-      ~CancelTimer() {
-        if (!expired) s.cancel_timer(key);
-      }
-    } guard{s, timer, expired};
-    ActorWaiter waiter(me);
+    WakeTimer timer(deadline);
+    ActorWaiter waiter(s.current_actor());
     changed.push_back(&waiter);
     s.suspend();
   }
