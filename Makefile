@@ -8,7 +8,7 @@ SPEC       ?= workloads/specs/standard.textproto
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: up test test-asan-all deps build build-asan bench sweep format clean
+.PHONY: up test test-asan-all deps build build-asan bench bench-coord sweep format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -40,6 +40,10 @@ sweep: build
 
 bench: build
 	@$(BUILD)/bench/weir_bench
+
+# weir coord against Apache ZooKeeper 3.8, three servers each on 127.0.0.1, same loads.
+bench-coord: build
+	@bash scripts/bench-coord-vs-zk.sh $(BUILD)/cli/weir
 
 format:
 	@find runtime sim buggify coord broker workloads cli tests bench -name '*.h' -o -name '*.cc' \

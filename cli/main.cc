@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_coord.h"
 #include "cli/coord_command.h"
 #include "cli/sim_command.h"
 #include "cli/sim_runner.h"
@@ -13,6 +14,7 @@ const char* kUsage = R"(weir: a Kafka-compatible log with a ZooKeeper-compatible
 usage:
   weir coord --config FILE [--id N]   one coord (ZooKeeper-compatible) server
   weir sim run|replay|sweep ...   deterministic simulation (weir sim for details)
+  weir bench coord --servers ...  load generator for any ZooKeeper-protocol ensemble
   weir version                    build id of this binary
 )";
 
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "coord") return weir::cli::coord_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "bench") return weir::cli::bench_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "sim") return weir::cli::sim_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "version") {
     std::printf("weir build %s\n", weir::cli::build_id().c_str());
