@@ -1,5 +1,7 @@
 #include "workloads/registry.h"
 
+#include "workloads/coord_linearizability.h"
+#include "workloads/coord_sessions.h"
 #include "workloads/disk_durability.h"
 #include "workloads/harness_self_test.h"
 #include "workloads/nondeterministic.h"
@@ -13,6 +15,8 @@ using Factory = absl::StatusOr<std::unique_ptr<Workload>> (*)(std::map<std::stri
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> f = {
+      {"CoordLinearizability", &CoordLinearizability::create},
+      {"CoordSessions", &CoordSessions::create},
       {"DiskDurability", &DiskDurability::create},
       {"HarnessSelfTest", &HarnessSelfTest::create},
       {"Nondeterministic", &Nondeterministic::create},

@@ -133,11 +133,15 @@ struct Connection {
   bool closed = false;
 };
 
-// What the event actor delivers, in queue order: a state change or a watch event.
+// What the event actor delivers, in queue order: a state change, a watch event, or a reply
+// that arrived while earlier events were still queued (ZooKeeper's guarantee: a client sees the
+// watch event before the read that shows the change, so such a reply waits its turn).
 struct QueuedEvent {
   std::optional<SessionState> state;
   WatchEvent event;
   std::vector<Watcher> watchers;
+  std::optional<Promise<jute::Reply>> reply_promise;
+  std::optional<jute::Reply> reply;
 };
 
 // The client's state, shared with its actors so that they can unwind after the CoordClient
@@ -222,6 +226,8 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::map<std::string, std::vector<Watcher>> child_watches_;
   std::vector<std::pair<std::string, std::string>> auths_;  // re-sent after each reconnect
   Channel<QueuedEvent> events_;
+  uint64_t events_queued_ = 0;     // sent to events_
+  uint64_t events_delivered_ = 0;  // their callbacks returned
   Future<void> session_;
   ActorCollection actors_;  // the session and event actors
 };
@@ -462,6 +468,7 @@ void ClientCore::expire() {
 }
 
 void ClientCore::queue_event(QueuedEvent event) {
+  ++events_queued_;
   (void)events_.send(std::move(event));  // fails only once the client is being destroyed
 }
 
@@ -471,10 +478,13 @@ void ClientCore::run_events() {
     if (!event.ok()) return;
     if (event->state) {
       if (listener_) listener_(*event->state);
-      continue;
+    } else if (event->reply_promise) {
+      event->reply_promise->try_set(std::move(*event->reply));
+    } else {
+      ++stats_.watch_events;
+      for (auto& watcher : event->watchers) watcher(event->event);
     }
-    ++stats_.watch_events;
-    for (auto& watcher : event->watchers) watcher(event->event);
+    ++events_delivered_;
   }
 }
 
@@ -598,7 +608,14 @@ absl::Status ClientCore::handle_reply(Connection& conn, const jute::ReplyHeader&
   conn.pending.pop_front();
   release_slot();
   register_watch(done, header.err);
-  done.reply.try_set(std::move(*reply));
+  if (events_queued_ == events_delivered_) {
+    done.reply.try_set(std::move(*reply));
+  } else {
+    QueuedEvent deferred;
+    deferred.reply_promise = std::move(done.reply);
+    deferred.reply = std::move(*reply);
+    queue_event(std::move(deferred));
+  }
   if (header.err == ErrorCode::kSessionExpired) {
     expired_seen_ = true;
     return zk_status(ErrorCode::kSessionExpired, "in a reply");
@@ -793,12 +810,15 @@ Future<void> ClientCore::close() {
   auto self = shared_from_this();
   return spawn("coord-client-close", [self]() -> absl::Status {
     if (is_final(self->state_)) return absl::OkStatus();
+    // Best effort: a server that does not answer lets the session expire instead, and the
+    // caller hears so (its ephemerals live on until then).
+    absl::Status said_bye = zk_status(ErrorCode::kConnectionLoss, "closeSession not acknowledged");
     if (self->state_ == SessionState::kConnected) {
-      // Best effort: a server that does not answer lets the session expire instead.
       Future<jute::Reply> bye = self->submit(OpCode::kCloseSession, jute::EmptyBody{});
-      (void)await(weir::timeout(std::move(bye), self->options_.connect_timeout));
+      auto reply = await(weir::timeout(std::move(bye), self->options_.connect_timeout));
+      if (reply.ok()) said_bye = zk_status(reply->header.err, "closeSession");
     }
-    if (is_final(self->state_)) return absl::OkStatus();
+    if (is_final(self->state_)) return said_bye;
     self->closing_ = true;
     if (self->conn_) {
       self->conn_->close();
@@ -806,7 +826,7 @@ Future<void> ClientCore::close() {
     }
     self->session_.reset();
     self->set_state(SessionState::kClosed);
-    return absl::OkStatus();
+    return said_bye;
   });
 }
 

@@ -166,6 +166,8 @@ class CoordClient {
   // Credentials for this session, re-sent after every reconnect. AuthFailed ends the session.
   Future<void> add_auth(std::string scheme, std::string credentials);
   // Ends the session on the server (its ephemerals go at once), then the state is Closed.
+  // OK only if the server acknowledged; otherwise (ConnectionLoss) the session is left to
+  // expire on its own, ephemerals included, and the state is Closed all the same.
   Future<void> close();
 
   // Counters for tests and reports.

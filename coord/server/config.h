@@ -26,8 +26,17 @@
 
 namespace weir::coord::server {
 
+// Deliberate server bugs, only for the simulation tests that prove each coord checker can fail.
+enum class CoordBug {
+  kNone,
+  kSyncWithoutBarrier,   // sync answered at once, without a txn through the leader
+  kSessionsNeverExpire,  // the leader's tracker never closes a timed-out session
+  kWatchAfterReply,      // watch notifications queued after later replies
+};
+
 struct ServerConfig {
   int64_t my_id = 0;
+  CoordBug bug = CoordBug::kNone;
   zab::EnsembleConfig ensemble;
   zab::ZabOptions zab;
   std::string data_dir;

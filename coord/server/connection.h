@@ -12,6 +12,7 @@
 #include "coord/ids.h"
 #include "coord/jute/messages.h"
 #include "coord/tree/types.h"
+#include "runtime/future.h"
 #include "runtime/network.h"
 #include "runtime/scheduler.h"
 #include "runtime/time.h"
@@ -23,19 +24,23 @@ namespace weir::coord::server {
 struct Pending {
   enum class Kind {
     kLocal,   // served from the local tree when it reaches the head
-    kWrite,   // submitted to ZAB as `zxid`; answered once applied here
+    kWrite,   // submitted to ZAB (`submitted`); answered once applied here
     kReply,   // an answer known at read time (`err`, e.g. Unimplemented, addAuth)
     kFailed,  // the submit failed: the connection closes when this reaches the head
   };
   Kind kind = Kind::kLocal;
   jute::Request request;
-  Zxid zxid;
+  Future<Zxid> submitted;  // kWrite: the zxid ZAB gives it (a failure closes the connection)
+  Zxid zxid;               // kWrite: once `submitted` is known, at the head of the FIFO
   jute::ErrorCode err = jute::ErrorCode::kOk;
   bool close_after = false;  // closeSession, failed addAuth
 };
 
 struct Connection {
   uint64_t id = 0;
+  // Random, never 0: stamped on this connection's txns so that once the session moves to
+  // another connection, txns still in flight from this one cannot take effect (SessionMoved).
+  int64_t owner = 0;
   std::shared_ptr<IConnection> io;
   std::string peer;
   int64_t session_id = 0;

@@ -83,6 +83,7 @@ absl::Status CoordServer::accept_loop(IListener& listener) {
     ++stats_.connections_accepted;
     auto conn = std::make_shared<Connection>();
     conn->id = next_conn_id_++;
+    conn->owner = static_cast<int64_t>(ctx_.random->next_u64() >> 1) | 1;
     conn->io = std::move(*io);
     conn->peer = conn->io->peer_address();
     conn->established = Scheduler::current().now();
@@ -133,7 +134,8 @@ void CoordServer::finish_connection(Connection& conn) {
   conn.close();
   watches_.remove_connection(conn.id);
   for (const Pending& p : conn.pending) {
-    if (p.kind == Pending::Kind::kWrite) machine_.forget_result(p.zxid);
+    if (p.kind != Pending::Kind::kWrite || !p.submitted.is_ready() || !p.submitted.get().ok()) continue;
+    machine_.forget_result(*p.submitted.get());
   }
   if (conn.session_id != 0) {
     auto it = local_sessions_.find(conn.session_id);
@@ -176,6 +178,7 @@ void CoordServer::tracker_loop() {
     if (!leading) continue;
     for (const auto& [id, t] : sessions_) {
       if (t.deadline > now || expiring_.contains(id)) continue;
+      if (config_.bug == CoordBug::kSessionsNeverExpire) continue;
       expiring_.insert(id);
       background_.add(spawn("coord-expire", [this, id = id] { expire(id); }));
     }

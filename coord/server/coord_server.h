@@ -80,7 +80,9 @@ class CoordServer {
 
   // server_requests.cc: the ZooKeeper protocol of one connection.
   bool handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
-  bool attach_session(Connection& conn, const jute::ConnectRequest& req);
+  enum class Attach { kAttached, kExpired, kUnavailable };
+  Attach attach_session(Connection& conn, const jute::ConnectRequest& req);
+  Attach move_session(Connection& conn, int64_t session);
   void read_requests(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
   bool handle_frame(Connection& conn, std::string_view frame);
   void submit_write(Connection& conn, jute::Request request, Txn txn, bool close_after);
@@ -92,6 +94,7 @@ class CoordServer {
   void send(Connection& conn, jute::OpCode op, int32_t xid, jute::ErrorCode err,
             const jute::ResponseBody& body);
   void notify(Connection& conn, EventType type, const std::string& path);
+  void queue_notification(Connection& conn, EventType type, const std::string& path);
 
   ServerConfig config_;
   ProcessContext& ctx_;

@@ -180,7 +180,11 @@ bool CoordServer::handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder
       return false;
     }
   }
-  const bool attached = attach_session(*conn, *req);
+  const Attach attach = attach_session(*conn, *req);
+  // Without a quorum we cannot tell whether the session lives: close without an answer, as
+  // ZooKeeper does, so the client tries another server instead of believing it expired.
+  if (attach == Attach::kUnavailable) return false;
+  const bool attached = attach == Attach::kAttached;
   jute::ConnectResponse rsp;
   rsp.protocolVersion = 0;
   rsp.timeOut = attached ? conn->timeout_ms : 0;
@@ -195,8 +199,26 @@ bool CoordServer::handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder
   return !conn->closed;
 }
 
-// Creates or reattaches the session; false means "expired" (or no quorum to create one).
-bool CoordServer::attach_session(Connection& conn, const jute::ConnectRequest& req) {
+// Commits the session's move to this connection before the client may send anything on it:
+// writes the client sent on its old connection are then ordered before its new ones or fenced.
+CoordServer::Attach CoordServer::move_session(Connection& conn, int64_t session) {
+  Txn txn;
+  txn.session_id = session;
+  txn.auth.push_back(Id{"super", ""});
+  txn.op = CheckOp{"/", -1};
+  auto zxid = peer_->submit(encode_txn(txn, {}, conn.owner, /*reattach=*/true), config_.request_timeout);
+  if (!zxid.ok()) return Attach::kUnavailable;
+  machine_.expect_result(*zxid);
+  const absl::Status s = peer_->wait_applied(*zxid, config_.request_timeout);
+  std::optional<TxnResult> result = machine_.take_result(*zxid);
+  machine_.forget_result(*zxid);
+  if (!s.ok() || !result.has_value()) return Attach::kUnavailable;
+  if (result->err == ErrorCode::kSessionExpired) return Attach::kExpired;
+  return result->err == ErrorCode::kOk ? Attach::kAttached : Attach::kUnavailable;
+}
+
+// Creates or reattaches the session.
+CoordServer::Attach CoordServer::attach_session(Connection& conn, const jute::ConnectRequest& req) {
   const int32_t timeout = std::clamp(req.timeOut, config_.min_timeout_ms(), config_.max_timeout_ms());
   int64_t id = req.sessionId.value();
   if (id == 0) {
@@ -209,28 +231,31 @@ bool CoordServer::attach_session(Connection& conn, const jute::ConnectRequest& r
     txn.op = CreateSessionOp{timeout};
     ++local_sessions_[id];
     conn.session_id = id;  // finish_connection undoes the local count from here on
-    auto zxid = peer_->submit(encode_txn(txn, password), config_.request_timeout);
+    auto zxid = peer_->submit(encode_txn(txn, password, conn.owner), config_.request_timeout);
     absl::Status s = zxid.ok() ? peer_->wait_applied(*zxid, config_.request_timeout) : zxid.status();
     if (!s.ok() || machine_.password(id) != password) {
       TraceEvent(Severity::kInfo, "CoordSessionCreateFailed").detail("Status", s.ToString());
-      return false;
+      return Attach::kUnavailable;
     }
     conn.timeout_ms = timeout;
     TraceEvent(Severity::kInfo, "CoordSessionCreated").detail("Session", id).detail("TimeoutMs", timeout);
-    return true;
+    return Attach::kAttached;
   }
   // A session created through another server may not have reached this one yet.
-  if (!machine_.password(id).has_value()) (void)sync_barrier();
+  if (!machine_.password(id).has_value() && !sync_barrier().ok()) return Attach::kUnavailable;
   auto password = machine_.password(id);
-  if (!password.has_value() || *password != req.passwd || expiring_.contains(id)) {
+  // Being expired is not expired yet: the close may still fail to commit.
+  if (expiring_.contains(id)) return Attach::kUnavailable;
+  if (!password.has_value() || *password != req.passwd) {
     TraceEvent(Severity::kInfo, "CoordSessionRefused").detail("Session", id);
-    return false;
+    return Attach::kExpired;
   }
+  if (Attach moved = move_session(conn, id); moved != Attach::kAttached) return moved;
   ++local_sessions_[id];
   conn.session_id = id;
   conn.timeout_ms = timeout;
   touch(id);
-  return true;
+  return Attach::kAttached;
 }
 
 // ---- reading requests -----------------------------------------------------------------------
@@ -284,6 +309,9 @@ bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
       p.err = JErr::kAuthFailed;
       p.close_after = true;
     }
+  } else if (op == OpCode::kSync && config_.bug == CoordBug::kSyncWithoutBarrier) {
+    p.kind = Pending::Kind::kLocal;
+    ++conn.unserved_reads;
   } else if (is_write(op)) {
     auto txn_op_or = txn_op(p.request);
     if (!txn_op_or.has_value()) {
@@ -314,15 +342,15 @@ void CoordServer::submit_write(Connection& conn, jute::Request request, Txn txn,
   Pending p;
   p.request = std::move(request);
   p.close_after = close_after;
-  auto zxid = peer_->submit(encode_txn(txn), config_.request_timeout);
-  if (zxid.ok()) {
-    p.kind = Pending::Kind::kWrite;
-    p.zxid = *zxid;
-    machine_.expect_result(*zxid);
-  } else {
-    TraceEvent(Severity::kInfo, "CoordSubmitFailed").detail("Peer", conn.peer).detail("Status", zxid.status().ToString());
-    p.kind = Pending::Kind::kFailed;
-  }
+  p.kind = Pending::Kind::kWrite;
+  // Not awaited: the connection reads (and submits) its next requests while the leader orders
+  // this one, so one connection's writes pipeline; ZAB keeps them in submission order.
+  p.submitted = peer_->submit_async(encode_txn(txn, {}, conn.owner), config_.request_timeout);
+  // Claim the result as soon as the zxid is known: the txn may be applied before this write
+  // reaches the head of the FIFO.
+  p.submitted.on_ready([this, alive = alive_, id = conn.id, state = p.submitted.state()] {
+    if (*alive && connections_.contains(id) && state->result().ok()) machine_.expect_result(*state->result());
+  });
   conn.pending.push_back(std::move(p));
   conn.pending_changed.fire_all();
 }
@@ -347,11 +375,31 @@ void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
         conn->close();  // the client sees ConnectionLoss and retries elsewhere
         return;
       case Pending::Kind::kWrite: {
-        const absl::Status s = peer_->wait_applied(p.zxid, config_.request_timeout);
-        std::optional<TxnResult> result = s.ok() ? machine_.take_result(p.zxid) : std::nullopt;
+        const Result<Zxid> zxid = await(p.submitted);
+        if (!zxid.ok()) {
+          TraceEvent(Severity::kInfo, "CoordSubmitFailed").detail("Peer", conn->peer).detail("Status", zxid.status().ToString());
+          conn->close();  // the client sees ConnectionLoss and retries elsewhere
+          return;
+        }
+        p.zxid = *zxid;
+        // A result already published means applied here: a snapshot may since have cut the
+        // txn from the history wait_applied looks in.
+        std::optional<TxnResult> result = machine_.take_result(p.zxid);
+        absl::Status s;
+        if (!result.has_value()) {
+          s = peer_->wait_applied(p.zxid, config_.request_timeout);
+          if (s.ok()) result = machine_.take_result(p.zxid);
+        }
         if (!result.has_value()) {
           machine_.forget_result(p.zxid);
           TraceEvent(Severity::kInfo, "CoordWriteLost").detail("Peer", conn->peer).detail("Status", s.ToString());
+          conn->close();
+          return;
+        }
+        if (result->err == ErrorCode::kSessionMoved) {
+          // A slow reattach from a connection the client gave up on took the session: make
+          // the client reconnect, which moves the session back to a connection it uses.
+          TraceEvent(Severity::kInfo, "CoordSessionMoved").detail("Peer", conn->peer).detail("Session", conn->session_id);
           conn->close();
           return;
         }
@@ -376,6 +424,11 @@ void CoordServer::reply_write(Connection& conn, const Pending& p, const TxnResul
     jute::MultiResponse rsp;
     const auto& ops = std::get<jute::MultiRequest>(p.request.body).ops;
     const bool failed = result.err != ErrorCode::kOk;
+    if (failed && result.multi.size() != ops.size()) {
+      // Failed as a whole before any op ran (SessionMoved, SessionExpired): no per-op results.
+      send(conn, h.type, h.xid, to_jute(result.err), jute::EmptyBody{});
+      return;
+    }
     for (size_t i = 0; i < ops.size() && i < result.multi.size(); ++i) {
       rsp.results.push_back(multi_result(ops[i], result.multi[i], failed));
     }
@@ -387,7 +440,7 @@ void CoordServer::reply_write(Connection& conn, const Pending& p, const TxnResul
     return;
   }
   if (h.type == OpCode::kCloseSession) {
-    send(conn, h.type, h.xid, JErr::kOk, jute::EmptyBody{});
+    send(conn, h.type, h.xid, to_jute(result.err), jute::EmptyBody{});
     return;
   }
   const OpResult& r = result.op;
@@ -423,6 +476,9 @@ void CoordServer::serve_local(Connection& conn, const jute::Request& req) {
   switch (op) {
     case OpCode::kPing:
       send(conn, op, jute::kPingXid, JErr::kOk, jute::EmptyBody{});
+      return;
+    case OpCode::kSync:  // only with CoordBug::kSyncWithoutBarrier
+      send(conn, op, xid, JErr::kOk, jute::SyncResponse{std::get<jute::SyncRequest>(req.body).path});
       return;
     case OpCode::kExists: {
       const auto& r = std::get<jute::ExistsRequest>(req.body);
@@ -546,6 +602,18 @@ void CoordServer::send(Connection& conn, OpCode op, int32_t xid, JErr err, const
 }
 
 void CoordServer::notify(Connection& conn, EventType type, const std::string& path) {
+  if (config_.bug == CoordBug::kWatchAfterReply) {
+    background_.add(spawn("coord-late-watch", [this, id = conn.id, type, path] {
+      delay(50ms);
+      auto it = connections_.find(id);
+      if (it != connections_.end()) queue_notification(*it->second, type, path);
+    }));
+    return;
+  }
+  queue_notification(conn, type, path);
+}
+
+void CoordServer::queue_notification(Connection& conn, EventType type, const std::string& path) {
   jute::WatcherEvent event;
   event.type = static_cast<jute::EventType>(static_cast<int32_t>(type));
   event.state = jute::KeeperState::kSyncConnected;

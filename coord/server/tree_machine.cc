@@ -10,8 +10,10 @@
 namespace weir::coord::server {
 namespace {
 
-// Snapshot image: magic, session password table, then the tree's own self-checking image.
-constexpr std::string_view kSnapshotMagic = "WTM1";
+// Snapshot image: magic, session table (id, owner token, password), then the tree's own
+// self-checking image. "WTM1" images have no owner tokens.
+constexpr std::string_view kSnapshotMagic = "WTM2";
+constexpr std::string_view kSnapshotMagicV1 = "WTM1";
 
 void put_u32(std::string& s, uint32_t v) {
   for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -45,18 +47,42 @@ void TreeMachine::apply(Zxid zxid, int64_t time_ms, std::string_view payload) {
   Txn& txn = decoded.txn;
   txn.zxid = zxid.value();
   txn.time_ms = time_ms;
+  const bool moved = fenced(decoded);
+  if (moved) {
+    // Applied as a no-op so every replica's tree still moves to this zxid.
+    txn.session_id = 0;
+    txn.auth = {Id{"super", ""}};
+    txn.op = CheckOp{"/", -1};
+  }
   TxnResult result = tree_.apply(txn);
+  if (moved) {
+    result.err = result.op.err = ErrorCode::kSessionMoved;
+    result.multi.clear();
+  } else if (result.err == ErrorCode::kOk && decoded.reattach) {
+    owners_[txn.session_id] = decoded.owner;
+  }
   last_ = zxid;
   const bool ok = result.err == ErrorCode::kOk;
   if (ok && std::holds_alternative<CreateSessionOp>(txn.op)) {
     passwords_[txn.session_id] = decoded.password;
+    owners_[txn.session_id] = decoded.owner;
     if (session_hook_) session_hook_(txn.session_id, std::get<CreateSessionOp>(txn.op).timeout_ms);
   } else if (ok && std::holds_alternative<CloseSessionOp>(txn.op)) {
     passwords_.erase(txn.session_id);
+    owners_.erase(txn.session_id);
     if (session_hook_) session_hook_(txn.session_id, 0);
   }
   for (const WatchTrigger& t : result.triggers) watches_.trigger(t);
   publish(zxid, txn.session_id, std::move(result));
+}
+
+// A client txn sent on a connection its session has since left (ZooKeeper's SessionMoved):
+// the session reattached elsewhere with a committed reattach txn, so this one, ordered after
+// it, must not take effect. That keeps each session's writes in the order the client sent them.
+bool TreeMachine::fenced(const EncodedTxn& decoded) const {
+  if (decoded.owner == 0 || decoded.txn.session_id == 0 || decoded.reattach) return false;
+  auto it = owners_.find(decoded.txn.session_id);
+  return it != owners_.end() && it->second != decoded.owner;
 }
 
 void TreeMachine::publish(Zxid zxid, int64_t session, TxnResult result) {
@@ -99,6 +125,8 @@ std::string TreeMachine::snapshot() const {
   put_u32(out, static_cast<uint32_t>(passwords_.size()));
   for (const auto& [id, pw] : passwords_) {
     put_u64(out, static_cast<uint64_t>(id));
+    auto owner = owners_.find(id);
+    put_u64(out, static_cast<uint64_t>(owner == owners_.end() ? 0 : owner->second));
     put_u32(out, static_cast<uint32_t>(pw.size()));
     out.append(pw);
   }
@@ -107,25 +135,31 @@ std::string TreeMachine::snapshot() const {
 }
 
 absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
-  if (!snapshot.starts_with(kSnapshotMagic)) return absl::DataLossError("tree snapshot: bad magic");
+  const bool v1 = snapshot.starts_with(kSnapshotMagicV1);
+  if (!v1 && !snapshot.starts_with(kSnapshotMagic)) return absl::DataLossError("tree snapshot: bad magic");
   snapshot.remove_prefix(kSnapshotMagic.size());
   uint64_t count = 0;
-  if (!get_uint(snapshot, 4, &count) || count * 12 > snapshot.size()) {
+  const uint64_t entry_min = v1 ? 12 : 20;
+  if (!get_uint(snapshot, 4, &count) || count > snapshot.size() / entry_min) {
     return absl::DataLossError("tree snapshot: bad password table");
   }
   std::map<int64_t, std::string> passwords;
+  std::map<int64_t, int64_t> owners;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t id = 0, len = 0;
-    if (!get_uint(snapshot, 8, &id) || !get_uint(snapshot, 4, &len) || len > snapshot.size()) {
+    uint64_t id = 0, owner = 0, len = 0;
+    if (!get_uint(snapshot, 8, &id) || (!v1 && !get_uint(snapshot, 8, &owner)) || !get_uint(snapshot, 4, &len) ||
+        len > snapshot.size()) {
       return absl::DataLossError("tree snapshot: truncated password table");
     }
     passwords[static_cast<int64_t>(id)] = std::string(snapshot.substr(0, len));
+    if (owner != 0) owners[static_cast<int64_t>(id)] = static_cast<int64_t>(owner);
     snapshot.remove_prefix(len);
   }
   absl::StatusOr<DataTree> tree = DataTree::deserialize(snapshot);
   if (!tree.ok()) return tree.status();
   tree_ = std::move(*tree);
   passwords_ = std::move(passwords);
+  owners_ = std::move(owners);
   last_ = zxid;
   // Every waiter's txn is now either inside the snapshot or lost: they learn it from ZAB.
   for (auto& [z, result] : expected_) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "coord/server/txn_codec.h"
 #include "coord/server/watch_manager.h"
 #include "coord/tree/data_tree.h"
 #include "coord/zab/state_machine.h"
@@ -48,12 +49,14 @@ class TreeMachine final : public zab::IStateMachine {
 
  private:
   void publish(Zxid zxid, int64_t session, TxnResult result);
+  bool fenced(const EncodedTxn& decoded) const;
   static constexpr size_t kUnclaimedMax = 4096;
 
   WatchManager& watches_;
   DataTree tree_;
   Zxid last_;
   std::map<int64_t, std::string> passwords_;
+  std::map<int64_t, int64_t> owners_;  // session -> token of the connection it last attached on
   std::map<int64_t, std::optional<TxnResult>> expected_;
   std::map<int64_t, TxnResult> unclaimed_;
   SessionHook session_hook_;

@@ -234,7 +234,7 @@ TxnOp decode_op(In& in, bool nested) {
 
 }  // namespace
 
-std::string encode_txn(const Txn& txn, std::string_view password) {
+std::string encode_txn(const Txn& txn, std::string_view password, int64_t owner, bool reattach) {
   std::string s;
   Out o(s);
   o.num(kTxnCodecVersion);
@@ -246,6 +246,8 @@ std::string encode_txn(const Txn& txn, std::string_view password) {
   }
   std::visit([&](const auto& op) { encode_op(o, op); }, txn.op);
   o.str(password);
+  o.num(owner);
+  o.num(static_cast<uint8_t>(reattach ? 1 : 0));
   return s;
 }
 
@@ -253,7 +255,7 @@ absl::Status decode_txn(std::string_view bytes, EncodedTxn* out) {
   In in(bytes);
   const auto version = in.num<uint8_t>();
   if (!in.ok()) return in.error();
-  if (version != kTxnCodecVersion) {
+  if (version != 1 && version != kTxnCodecVersion) {
     return absl::InvalidArgumentError(absl::StrCat("txn payload: unknown version ", version));
   }
   Txn txn;
@@ -267,10 +269,16 @@ absl::Status decode_txn(std::string_view bytes, EncodedTxn* out) {
   }
   txn.op = decode_op(in, false);
   std::string password = in.str();
+  int64_t owner = 0;
+  uint8_t reattach = 0;
+  if (version >= 2) owner = in.num<int64_t>(), reattach = in.num<uint8_t>();
+  if (in.ok() && reattach > 1) in.fail("bad reattach flag");
   if (in.ok() && !in.done()) in.fail("trailing bytes");
   if (!in.ok()) return in.error();
   out->txn = std::move(txn);
   out->password = std::move(password);
+  out->owner = owner;
+  out->reattach = reattach == 1;
   return absl::OkStatus();
 }
 

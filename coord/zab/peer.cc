@@ -10,6 +10,18 @@
 #include "runtime/trace.h"
 
 namespace weir::coord::zab {
+namespace dbg {
+struct Acc { int64_t n = 0; int64_t sum_us = 0; int64_t max_us = 0; int64_t items = 0;
+  void add(Duration d, int64_t k = 1) { int64_t us = d.count() / 1000; ++n; sum_us += us; max_us = std::max(max_us, us); items += k; } };
+Acc fetch, submit, sync, apply_, handler; TimePoint last{};
+void report() {
+  TimePoint now = Scheduler::current().now();
+  if (now - last < 1s) return;
+  last = now;
+  auto d = [](const char* name, Acc& a) { TraceEvent(Severity::kInfo, "DbgTiming").detail("What", name).detail("N", a.n).detail("AvgUs", a.n ? a.sum_us / a.n : 0).detail("MaxUs", a.max_us).detail("Items", a.items); a = Acc(); };
+  d("fetch", fetch); d("submit", submit); d("sync", sync); d("apply", apply_); d("handler", handler);
+}
+}
 
 absl::Span<const uint8_t> as_bytes(std::string_view s) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -116,10 +128,17 @@ void ZabPeer::register_endpoints() {
                                                         -> absl::StatusOr<SubmitReply> {
     auto l = leading();
     if (!l.ok()) return l.status();
-    auto zxid = (*l)->propose(r.payload());
-    if (!zxid.ok()) return zxid.status();
     SubmitReply out;
-    out.set_zxid(zxid->value());
+    TimePoint t0 = Scheduler::current().now();
+    struct D { TimePoint t0; int n; ~D() { dbg::handler.add(Scheduler::current().now() - t0, n); dbg::report(); } } d{t0, r.payloads_size()};
+    for (const std::string& payload : r.payloads()) {
+      auto zxid = (*l)->propose(payload);
+      if (!zxid.ok()) {
+        if (out.zxids().empty()) return zxid.status();
+        break;  // the proposed prefix stands; the follower fails the rest
+      }
+      out.add_zxids(zxid->value());
+    }
     return out;
   });
 }
@@ -277,11 +296,19 @@ absl::Status ZabPeer::fetch_loop(const ServerSpec& spec, uint32_t epoch) {
     f.set_last_logged_zxid(replica_->last_logged().value());
     f.set_bytes_max(options_.fetch_bytes_max);
     f.set_known_committed_zxid(known_committed.value());
+    TimePoint t0 = Scheduler::current().now();
     auto reply = client_.call<Fetch, FetchReply>(spec.peer_address, "zab.fetch", f, limit);
     if (!reply.ok()) return reply.status();
+    TimePoint t1 = Scheduler::current().now();
+    dbg::fetch.add(t1 - t0, reply->txns_size());
     if (auto s = append_and_sync(reply->txns()); !s.ok()) return s;
+    TimePoint t2 = Scheduler::current().now();
+    if (reply->txns_size() > 0) dbg::sync.add(t2 - t1, reply->txns_size());
     known_committed = Zxid(reply->committed_zxid());
+    Zxid before = machine_.last_applied();
     if (auto s = apply_to(std::min(known_committed, replica_->last_logged())); !s.ok()) return s;
+    dbg::apply_.add(Scheduler::current().now() - t2, machine_.last_applied().value() - before.value());
+    dbg::report();
   }
 }
 
@@ -324,18 +351,80 @@ void ZabPeer::maybe_snapshot() {
   }));
 }
 
-absl::StatusOr<Zxid> ZabPeer::submit(std::string payload, Duration timeout) {
-  if (auto leader = leader_) return leader->propose(std::move(payload));
-  if (state_ == PeerState::kLooking || leader_id_ < 0) {
-    return absl::UnavailableError("no leader");
+Future<Zxid> ZabPeer::submit_async(std::string payload, Duration timeout) {
+  // One FIFO for every caller: a write may skip the queue only when nothing waits in it.
+  if (leader_ != nullptr && forward_queue_.empty()) {
+    return Future<Zxid>::ready(leader_->propose(std::move(payload)));
   }
+  if (forward_queue_.size() >= options_.pending_proposals_max) {
+    return Future<Zxid>::ready(absl::ResourceExhaustedError("too many writes waiting for the leader"));
+  }
+  forward_queue_.push_back(Forward{std::move(payload), Scheduler::current().now() + timeout, {}});
+  Future<Zxid> zxid = forward_queue_.back().zxid.future();
+  if (!forwarding_) {
+    forwarding_ = true;
+    background_.add(spawn("zab-forward", [this] { forward_loop(); }));
+  }
+  return zxid;
+}
+
+absl::StatusOr<Zxid> ZabPeer::submit(std::string payload, Duration timeout) {
+  return await(submit_async(std::move(payload), timeout));
+}
+
+// Sends the queued writes in order, as many as fit in one message per Submit, one Submit in
+// flight: a follower's writes pipeline (a batch per round trip, not a write per round trip)
+// and are never reordered. Touches no member once cancelled: the peer may be gone by then.
+void ZabPeer::forward_loop() {
+  while (!forward_queue_.empty()) {
+    std::vector<Forward> batch;
+    int64_t bytes = 0;
+    while (!forward_queue_.empty() &&
+           (batch.empty() || bytes + static_cast<int64_t>(forward_queue_.front().payload.size()) <=
+                                 options_.fetch_bytes_max)) {
+      bytes += static_cast<int64_t>(forward_queue_.front().payload.size());
+      batch.push_back(std::move(forward_queue_.front()));
+      forward_queue_.pop_front();
+    }
+    const absl::StatusOr<std::vector<Zxid>> zxids = forward(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!zxids.ok()) {
+        batch[i].zxid.set(zxids.status());
+      } else if (i < zxids->size()) {
+        batch[i].zxid.set_value((*zxids)[i]);
+      } else {
+        batch[i].zxid.set(absl::UnavailableError("the leader refused the write"));
+      }
+    }
+  }
+  forwarding_ = false;
+}
+
+absl::StatusOr<std::vector<Zxid>> ZabPeer::forward(std::vector<Forward>& batch) {
+  std::vector<Zxid> zxids;
+  if (auto leader = leader_) {  // became the leader while these waited
+    for (Forward& f : batch) {
+      auto zxid = leader->propose(std::move(f.payload));
+      if (!zxid.ok()) {
+        if (zxids.empty()) return zxid.status();
+        break;
+      }
+      zxids.push_back(*zxid);
+    }
+    return zxids;
+  }
+  if (state_ == PeerState::kLooking || leader_id_ < 0) return absl::UnavailableError("no leader");
   const ServerSpec* spec = config_.find(leader_id_);
   Submit req;
   req.set_sid(my_id_);
-  req.set_payload(std::move(payload));
-  auto reply = client_.call<Submit, SubmitReply>(spec->peer_address, "zab.submit", req, timeout);
+  for (Forward& f : batch) req.add_payloads(std::move(f.payload));
+  const Duration left = std::max<Duration>(batch.front().deadline - Scheduler::current().now(), 1ms);
+  TimePoint t0 = Scheduler::current().now();
+  auto reply = client_.call<Submit, SubmitReply>(spec->peer_address, "zab.submit", req, left);
   if (!reply.ok()) return reply.status();
-  return Zxid(reply->zxid());
+  dbg::submit.add(Scheduler::current().now() - t0, req.payloads_size());
+  for (int64_t z : reply->zxids()) zxids.push_back(Zxid(z));
+  return zxids;
 }
 
 absl::Status ZabPeer::wait_applied(Zxid zxid, Duration timeout) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "coord/ids.h"
@@ -57,8 +58,13 @@ class ZabPeer {
   // storage error (returned: the process should restart).
   absl::Status run();
 
-  // Orders a write. On the leader it is proposed; on a follower it is forwarded. Returns the
-  // zxid the write got; it is not yet committed (wait_applied tells when it is, here).
+  // Orders a write. On the leader it is proposed at once; on a follower it joins the forwarding
+  // queue, whose writes go to the leader in batches with one Submit in flight, so writes get
+  // zxids in the order of the calls and a caller need not wait for one zxid before submitting
+  // the next. The future is the zxid the write got; it is not yet committed (wait_applied tells
+  // when it is, here).
+  Future<Zxid> submit_async(std::string payload, Duration timeout);
+  // submit_async, awaited.
   absl::StatusOr<Zxid> submit(std::string payload, Duration timeout);
   // Suspends until this server has applied `zxid` or `timeout` passes. Aborted if the txn
   // was dropped by a leader change (the history moved past zxid without it).
@@ -95,6 +101,14 @@ class ZabPeer {
   absl::Status append_and_sync(const google::protobuf::RepeatedPtrField<Txn>& txns);
   Vote my_vote() const;
   void maybe_snapshot();
+  // A write waiting in the forwarding queue.
+  struct Forward {
+    std::string payload;
+    TimePoint deadline;
+    Promise<Zxid> zxid;
+  };
+  void forward_loop();
+  absl::StatusOr<std::vector<Zxid>> forward(std::vector<Forward>& batch);
 
   int64_t my_id_;
   EnsembleConfig config_;
@@ -124,7 +138,9 @@ class ZabPeer {
   };
   std::map<int64_t, std::shared_ptr<PendingApply>> pending_applies_;
   void settle_pending(Zxid applied_exactly);
-  ActorCollection background_;  // snapshot writers; cancelled with the peer
+  std::deque<Forward> forward_queue_;  // bounded by pending_proposals_max
+  bool forwarding_ = false;            // forward_loop is running
+  ActorCollection background_;  // snapshot writers, the forwarder; cancelled with the peer
 };
 
 // Every txn since the last snapshot, in memory: the leader serves DIFFs from it and each

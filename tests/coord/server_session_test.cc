@@ -152,6 +152,38 @@ TEST(CoordServerSessions, ReconnectToAnotherServerKeepsTheSession) {
   EXPECT_TRUE(done);
 }
 
+// Without a quorum a server can neither create a session nor tell whether an unknown one
+// lives. Like ZooKeeper it must then close the connection without a ConnectResponse, so the
+// client tries another server: a zero timeout would tell the client its session expired (kazoo
+// logged "Session has expired" for brand-new sessions while the ensemble was electing, and the
+// C client took the zero timeout as a connected session that then timed out at once).
+TEST(CoordServerSessions, NoQuorumClosesTheHandshakeInsteadOfExpiring) {
+  Ensemble e(23);
+  bool done = e.run([&] {
+    e.wait_ready();
+    e.sim.kill(e.procs[1]);
+    e.sim.kill(e.procs[2]);
+    delay(1s);
+    auto fresh = RawClient::connect(e.clients[0], 4000);
+    EXPECT_FALSE(fresh.ok()) << "a new session was answered with timeOut " << (*fresh)->session.timeOut;
+    // A session created elsewhere may exist, and only a quorum can tell.
+    auto unknown = RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
+    EXPECT_FALSE(unknown.ok()) << "an unknown session was answered with timeOut "
+                               << (*unknown)->session.timeOut;
+    e.sim.boot(e.procs[1]);
+    e.sim.boot(e.procs[2]);
+    e.wait_ready();
+    auto later = RawClient::connect(e.clients[0], 4000);
+    ASSERT_TRUE(later.ok()) << later.status();
+    EXPECT_GT((*later)->session.timeOut, 0);
+    // With a quorum an unknown session is known to be gone: that is an expiry.
+    auto gone = RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
+    ASSERT_TRUE(gone.ok()) << gone.status();
+    EXPECT_EQ((*gone)->session.timeOut, 0);
+  });
+  EXPECT_TRUE(done);
+}
+
 TEST(CoordServerInput, MalformedFrameClosesOnlyThatConnection) {
   Ensemble e(31);
   bool done = e.run([&] {
