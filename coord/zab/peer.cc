@@ -10,18 +10,6 @@
 #include "runtime/trace.h"
 
 namespace weir::coord::zab {
-namespace dbg {
-struct Acc { int64_t n = 0; int64_t sum_us = 0; int64_t max_us = 0; int64_t items = 0;
-  void add(Duration d, int64_t k = 1) { int64_t us = d.count() / 1000; ++n; sum_us += us; max_us = std::max(max_us, us); items += k; } };
-Acc fetch, submit, sync, apply_, handler; TimePoint last{};
-void report() {
-  TimePoint now = Scheduler::current().now();
-  if (now - last < 1s) return;
-  last = now;
-  auto d = [](const char* name, Acc& a) { TraceEvent(Severity::kInfo, "DbgTiming").detail("What", name).detail("N", a.n).detail("AvgUs", a.n ? a.sum_us / a.n : 0).detail("MaxUs", a.max_us).detail("Items", a.items); a = Acc(); };
-  d("fetch", fetch); d("submit", submit); d("sync", sync); d("apply", apply_); d("handler", handler);
-}
-}
 
 absl::Span<const uint8_t> as_bytes(std::string_view s) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -129,8 +117,6 @@ void ZabPeer::register_endpoints() {
     auto l = leading();
     if (!l.ok()) return l.status();
     SubmitReply out;
-    TimePoint t0 = Scheduler::current().now();
-    struct D { TimePoint t0; int n; ~D() { dbg::handler.add(Scheduler::current().now() - t0, n); dbg::report(); } } d{t0, r.payloads_size()};
     for (const std::string& payload : r.payloads()) {
       auto zxid = (*l)->propose(payload);
       if (!zxid.ok()) {
@@ -296,19 +282,11 @@ absl::Status ZabPeer::fetch_loop(const ServerSpec& spec, uint32_t epoch) {
     f.set_last_logged_zxid(replica_->last_logged().value());
     f.set_bytes_max(options_.fetch_bytes_max);
     f.set_known_committed_zxid(known_committed.value());
-    TimePoint t0 = Scheduler::current().now();
     auto reply = client_.call<Fetch, FetchReply>(spec.peer_address, "zab.fetch", f, limit);
     if (!reply.ok()) return reply.status();
-    TimePoint t1 = Scheduler::current().now();
-    dbg::fetch.add(t1 - t0, reply->txns_size());
     if (auto s = append_and_sync(reply->txns()); !s.ok()) return s;
-    TimePoint t2 = Scheduler::current().now();
-    if (reply->txns_size() > 0) dbg::sync.add(t2 - t1, reply->txns_size());
     known_committed = Zxid(reply->committed_zxid());
-    Zxid before = machine_.last_applied();
     if (auto s = apply_to(std::min(known_committed, replica_->last_logged())); !s.ok()) return s;
-    dbg::apply_.add(Scheduler::current().now() - t2, machine_.last_applied().value() - before.value());
-    dbg::report();
   }
 }
 
@@ -419,10 +397,8 @@ absl::StatusOr<std::vector<Zxid>> ZabPeer::forward(std::vector<Forward>& batch) 
   req.set_sid(my_id_);
   for (Forward& f : batch) req.add_payloads(std::move(f.payload));
   const Duration left = std::max<Duration>(batch.front().deadline - Scheduler::current().now(), 1ms);
-  TimePoint t0 = Scheduler::current().now();
   auto reply = client_.call<Submit, SubmitReply>(spec->peer_address, "zab.submit", req, left);
   if (!reply.ok()) return reply.status();
-  dbg::submit.add(Scheduler::current().now() - t0, req.payloads_size());
   for (int64_t z : reply->zxids()) zxids.push_back(Zxid(z));
   return zxids;
 }
