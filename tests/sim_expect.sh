@@ -7,6 +7,8 @@ weir="$1"; spec="$2"; want="$3"; seeds="${4:-5}"; shift 4 2>/dev/null || shift $
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for seed in $(seq 1 "$seeds"); do
+  # Only this seed's replay counts: earlier seeds may have failed another way and left theirs.
+  rm -f "$out"/replay-*.txtpb
   "$weir" sim run --spec "$spec" --seed "$seed" --replay-dir "$out" "$@" > "$out/stdout" 2> "$out/stderr"
   rc=$?
   if [[ $rc -eq $want ]]; then
