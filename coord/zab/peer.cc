@@ -34,7 +34,10 @@ ZabPeer::ZabPeer(int64_t my_id, EnsembleConfig config, ZabOptions options, IStat
       machine_(machine),
       ctx_(ctx),
       replica_(std::make_unique<Replica>()),
-      client_(*ctx.network, *ctx.random),
+      // Peers are few and a restarted one must be reachable at once: retry a dead peer every
+      // tick rather than backing off to seconds (a follower's first call to a leader that just
+      // restarted would otherwise time out and send everyone back to an election).
+      client_(*ctx.network, *ctx.random, rpc::RpcClientOptions{.backoff_max = options.tick}),
       server_(*ctx.network),
       election_(my_id, config_, client_, options) {}
 
@@ -198,7 +201,21 @@ absl::Status ZabPeer::sync_with(int64_t leader, const ServerSpec& spec) {
   info.set_accepted_epoch(epochs_->accepted_epoch());
   info.set_last_zxid(replica_->last_logged().value());
   info.set_observer(!config_.is_voter(my_id_));
-  auto li = client_.call<FollowerInfo, LeaderInfo>(spec.peer_address, "zab.follower_info", info, init);
+  // The elected leader may not have left its own election yet ("not leading") or may not be
+  // listening yet: keep asking until initLimit, as a ZooKeeper follower keeps connecting to its
+  // leader. Giving up at once starts an election that the leader, by then waiting initLimit
+  // for followers, does not take part in.
+  const TimePoint deadline = Scheduler::current().now() + init;
+  absl::StatusOr<LeaderInfo> li;
+  while (true) {
+    li = client_.call<FollowerInfo, LeaderInfo>(spec.peer_address, "zab.follower_info", info,
+                                                deadline - Scheduler::current().now());
+    if (li.ok() || !absl::IsUnavailable(li.status()) ||
+        Scheduler::current().now() + options_.tick / 4 >= deadline) {
+      break;
+    }
+    delay(options_.tick / 4);
+  }
   if (!li.ok()) return li.status();
   const uint32_t epoch = static_cast<uint32_t>(li->new_epoch());
   if (epoch < epochs_->accepted_epoch()) {
@@ -304,19 +321,10 @@ absl::Status ZabPeer::apply_to(Zxid commit) {
 }
 
 // Snapshots bound recovery time and the in-memory history. Taken between applies; the
-// history keeps everything after the snapshot. Serializing the tree stalls this server, so,
-// as ZooKeeper does with snapCount, each interval is drawn in [every/2, every]: the servers of
-// an ensemble apply the same txns and would otherwise all stall at once, and with them commits.
+// history keeps everything after the snapshot.
 void ZabPeer::maybe_snapshot() {
-  if (snapshotting_) return;
-  if (snapshot_after_txns_ == 0) {
-    const int64_t every = std::max<int64_t>(options_.snapshot_every_txns, 2);
-    snapshot_after_txns_ =
-        every / 2 + static_cast<int64_t>(ctx_.random->below(static_cast<uint64_t>(every - every / 2) + 1));
-  }
   const size_t applied = replica_->after(machine_.last_applied());
-  if (static_cast<int64_t>(applied) < snapshot_after_txns_) return;
-  snapshot_after_txns_ = 0;
+  if (snapshotting_ || static_cast<int64_t>(applied) < options_.snapshot_every_txns) return;
   snapshotting_ = true;
   const Zxid at = machine_.last_applied();
   const std::string bytes = machine_.snapshot();
