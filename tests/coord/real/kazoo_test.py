@@ -76,25 +76,29 @@ with Ensemble(sys.argv[1]) as ens:
     ens.wait_serving()
     mover.stop()
 
-    # Leader failover: kill -9 the leader, time until zk's next write succeeds. While kazoo
-    # reconnects it fails calls with ConnectionLoss or (its way of saying "not connected")
-    # SessionExpiredError; the session id must be the same afterwards.
-    sid = zk.client_id[0]
+    # Leader failover: kill -9 the leader, time until the next write of a client that knows
+    # every server succeeds. While kazoo reconnects it fails calls with ConnectionLoss or (its
+    # way of saying "not connected") SessionExpiredError; the session must be the same after.
+    writer = KazooClient(hosts=ens.hosts(), timeout=6)
+    writer.start(timeout=15)
+    writer.set("/k", b"before-failover")
+    sid = writer.client_id[0]
     leader = ens.leader()
     ens.kill(leader, signal.SIGKILL)
     start = time.time()
     while True:
         try:
-            zk.set("/k", b"after-failover")
+            writer.set("/k", b"after-failover")
             break
         except (ConnectionLoss, SessionExpiredError):
             assert time.time() - start < 20, "no successful write 20 s after killing the leader"
             time.sleep(0.01)
     print(f"leader failover (kazoo): {time.time() - start:.2f} s (killed server {leader})", flush=True)
-    assert zk.client_id[0] == sid
-    assert zk.get("/k")[0] == b"after-failover"
+    assert writer.client_id[0] == sid
+    assert writer.get("/k")[0] == b"after-failover"
     ens.start(leader)
     ens.wait_serving()
+    writer.stop()
     zk.stop()
 
     expired = [l for l in recorder.lines if "Session has expired" in l]
