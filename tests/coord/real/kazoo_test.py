@@ -7,8 +7,13 @@ import logging, os, signal, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ensemble import Ensemble
-from kazoo.client import KazooClient
-from kazoo.exceptions import ConnectionLoss, SessionExpiredError
+
+try:
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import ConnectionLoss, SessionExpiredError
+except ImportError:
+    print("SKIP: python3-kazoo is not installed (scripts/install-deps.sh installs it)")
+    sys.exit(77)
 
 
 class Recorder(logging.Handler):

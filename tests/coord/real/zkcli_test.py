@@ -3,13 +3,16 @@
 servers: commands fed on stdin (zkCli reads them line by line when stdin is not a terminal),
 one JVM per batch, and one command given on the command line.
 Usage: zkcli_test.py WEIR [ZKCLI]"""
-import os, re, subprocess, sys
+import os, re, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ensemble import Ensemble
 
 weir = sys.argv[1]
 zkcli = sys.argv[2] if len(sys.argv) > 2 else "/usr/share/zookeeper/bin/zkCli.sh"
+if not os.path.exists(zkcli) or shutil.which("java") is None:
+    print(f"SKIP: {zkcli} or java missing (scripts/install-deps.sh installs package zookeeper)")
+    sys.exit(77)
 DIGEST = "weir:ZQ/ohBUa9qH2cKcgJ4vEBj9gTBo="  # base64(sha1("weir:secret"))
 
 
