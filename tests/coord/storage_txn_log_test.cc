@@ -498,6 +498,56 @@ TEST_F(TxnLogTest, CancelledSyncFailsTheLog) {
   });
 }
 
+// Group commit: sync() holds no lock during its fsync, so a proposer appending meanwhile is
+// not held up by the disk (the next sync covers its records).
+TEST_F(TxnLogTest, AppendsDuringASyncDoNotWaitForIt) {
+  h_.run([&] {
+    auto log = open_log(h_.disk());
+    append_range(*log, 1, 10);
+    Future<void> syncing = spawn("sync", [&] { return log->sync(); });
+    delay(200us);  // past the flush (a cached write), inside the fsync (at least 1 ms)
+    ASSERT_FALSE(syncing.is_ready());
+    const TimePoint before = Scheduler::current().now();
+    append_range(*log, 11, 20);
+    EXPECT_EQ(Scheduler::current().now(), before);
+    EXPECT_FALSE(syncing.is_ready());
+    ASSERT_TRUE(await(syncing).ok());
+    ASSERT_TRUE(log->sync().ok());
+    log.reset();
+    log = open_log(h_.disk());
+    expect_range(read_all(*log), 1, 20);
+  });
+}
+
+// A roll closes the file being synced, so it waits for the running fsync to finish.
+TEST_F(TxnLogTest, RollDuringASyncWaitsForIt) {
+  h_.run([&] {
+    auto log = open_log(h_.disk(), small_segments());
+    int64_t z = 1;
+    while (log->segment_count() < 2) {  // into the second segment
+      append_range(*log, z, z);
+      ++z;
+    }
+    const size_t segments = log->segment_count();
+    Future<void> syncing = spawn("sync", [&] { return log->sync(); });
+    delay(200us);
+    ASSERT_FALSE(syncing.is_ready());
+    while (log->segment_count() == segments) {
+      append_range(*log, z, z);
+      ++z;
+      if (log->segment_count() == segments) {
+        EXPECT_FALSE(syncing.is_ready());
+      }
+    }
+    EXPECT_TRUE(syncing.is_ready());  // the rolling append waited for it
+    ASSERT_TRUE(syncing.get().ok());
+    ASSERT_TRUE(log->sync().ok());
+    log.reset();
+    log = open_log(h_.disk(), small_segments());
+    expect_range(read_all(*log), 1, z - 1);
+  });
+}
+
 TEST_F(TxnLogTest, ConcurrentCallersAreSerialized) {
   h_.run([&] {
     auto log = open_log(h_.disk(), small_segments());

@@ -10,6 +10,7 @@
 #include "buggify/code_probe.h"
 #include "coord/zab/storage/storage_io.h"
 #include "runtime/assert.h"
+#include "runtime/scheduler.h"
 #include "runtime/trace.h"
 
 namespace weir::coord::zab {
@@ -349,6 +350,15 @@ absl::Status TxnLog::rewrite_last_segment() {
 
 absl::Status TxnLog::check_usable() const { return failed_; }
 
+void TxnLog::wait_sync_idle() {
+  Scheduler& s = Scheduler::current();
+  while (syncing_) {
+    ActorWaiter waiter(s.current_actor());
+    sync_idle_.push_back(&waiter);
+    s.suspend();
+  }
+}
+
 absl::Status TxnLog::fail(absl::Status status, const char* op) {
   WEIR_ASSERT(!status.ok());
   if (failed_.ok()) {
@@ -412,9 +422,15 @@ absl::Status TxnLog::append(Zxid zxid, absl::Span<const uint8_t> payload) {
     return absl::InvalidArgumentError(
         absl::StrCat("TxnLog::append: payload of ", payload.size(), " bytes over the maximum"));
   }
-  Mutation mutation(*this);
   const size_t record_bytes = kHeaderBytes + payload.size();
-  if (!segments_.empty() && segments_.back().bytes + record_bytes > options_.segment_bytes_max) {
+  const bool rolls =
+      !segments_.empty() && segments_.back().bytes + record_bytes > options_.segment_bytes_max;
+  if (rolls) {
+    wait_sync_idle();  // before the Mutation: waiting is not I/O
+    if (auto s = check_usable(); !s.ok()) return s;
+  }
+  Mutation mutation(*this);
+  if (rolls) {
     if (auto s = roll(); !s.ok()) return s;
   }
   if (active_ == nullptr) {
@@ -440,16 +456,34 @@ absl::Status TxnLog::append(Zxid zxid, absl::Span<const uint8_t> payload) {
 }
 
 absl::Status TxnLog::sync() {
-  ActorLock::Guard guard(lock_);
-  if (auto s = check_usable(); !s.ok()) return s;
-  // Everything before the active segment was synced when it rolled.
-  if (active_ == nullptr) return absl::OkStatus();
-  // A caller queued behind another's sync often finds its records already durable.
-  if (append_buffer_.empty() && synced_bytes_ == flushed_bytes_) return absl::OkStatus();
+  IFile* file = nullptr;
+  uint64_t target = 0;
+  {
+    ActorLock::Guard guard(lock_);
+    wait_sync_idle();  // one fsync at a time
+    if (auto s = check_usable(); !s.ok()) return s;
+    // Everything before the active segment was synced when it rolled.
+    if (active_ == nullptr) return absl::OkStatus();
+    // A caller queued behind another's sync often finds its records already durable.
+    if (append_buffer_.empty() && synced_bytes_ == flushed_bytes_) return absl::OkStatus();
+    Mutation mutation(*this);
+    if (auto s = flush(); !s.ok()) return s;
+    file = active_.get();
+    target = flushed_bytes_;
+    syncing_ = true;
+  }
+  // The fsync runs without the lock: an append waiting for it would wait a whole disk flush,
+  // and with several proposers the lock's FIFO would put an fsync between every two appends.
+  struct Idle {
+    TxnLog& log;
+    ~Idle() {
+      log.syncing_ = false;
+      log.sync_idle_.fire_all();
+    }
+  } idle{*this};
   Mutation mutation(*this);
-  if (auto s = flush(); !s.ok()) return s;
-  if (auto s = active_->sync(); !s.ok()) return fail(s, "sync");
-  synced_bytes_ = flushed_bytes_;
+  if (auto s = file->sync(); !s.ok()) return fail(s, "sync");
+  synced_bytes_ = std::max(synced_bytes_, target);  // roll and truncate wait: same segment
   return absl::OkStatus();
 }
 
@@ -503,6 +537,7 @@ absl::Status TxnLog::truncate_last_segment(Zxid keep_through) {
 
 absl::Status TxnLog::truncate_after(Zxid zxid) {
   ActorLock::Guard guard(lock_);
+  wait_sync_idle();  // it may close and cut the file being synced
   if (auto s = check_usable(); !s.ok()) return s;
   if (zxid >= last_zxid_) return absl::OkStatus();
   Mutation mutation(*this);

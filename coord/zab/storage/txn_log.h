@@ -12,8 +12,11 @@
 // fsync returning OK proves nothing about them. open() rewrites the last segment's validated
 // bytes and fsyncs them, which makes what recovery read exactly what is durable.
 //
-// Concurrency: any number of actors may call; calls are serialized by an internal lock. All
-// calls suspend. Not copyable; destroy only when no call is in progress.
+// Concurrency: any number of actors may call; calls are serialized by an internal lock, except
+// that sync() releases it for the fsync itself, so appends keep buffering while it runs (group
+// commit: the next sync() covers them) instead of queueing behind the disk. Nothing closes,
+// rolls or truncates the file during that fsync. All calls suspend. Not copyable; destroy only
+// when no call is in progress.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include "coord/ids.h"
 #include "coord/zab/storage/actor_lock.h"
 #include "runtime/filesystem.h"
+#include "runtime/wait_list.h"
 
 namespace weir::coord::zab {
 
@@ -121,6 +125,9 @@ class TxnLog {
   absl::Status open_active();
 
   absl::Status check_usable() const;
+  // Suspends until no fsync of sync() is running (the caller may hold the lock: the fsync does
+  // not need it to finish).
+  void wait_sync_idle();
   absl::Status fail(absl::Status status, const char* op);
   absl::Status roll();
   absl::Status create_segment(Zxid first);
@@ -136,6 +143,8 @@ class TxnLog {
   const std::string dir_;
   const TxnLogOptions options_;
   ActorLock lock_;
+  bool syncing_ = false;  // sync() is in its fsync, without the lock
+  WaitList sync_idle_;
   absl::Status failed_;
   // Ordered by first zxid. Unless the log failed, `active_` is open on the last one.
   std::vector<Segment> segments_;
