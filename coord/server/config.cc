@@ -106,7 +106,7 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
     auto v = number(value, sline);
     if (key == "tickTime" || key == "initLimit" || key == "syncLimit" || key == "clientPort" ||
         key == "minSessionTimeout" || key == "maxSessionTimeout" || key == "maxClientCnxns" ||
-        key == "sessionPortOffset") {
+        key == "sessionPortOffset" || key == "snapCount") {
       if (!v.ok()) return v.status();
       if (*v < 0 || *v > (int64_t{1} << 31)) return bad(sline, "out of range");
     }
@@ -118,6 +118,7 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
     if (key == "maxSessionTimeout") config.max_session_timeout_ms = static_cast<int32_t>(*v);
     if (key == "maxClientCnxns" && *v > 0) config.connections_max = static_cast<size_t>(*v);
     if (key == "sessionPortOffset") config.session_port_offset = static_cast<int>(*v);
+    if (key == "snapCount" && *v > 0) config.zab.snapshot_every_txns = *v;
   }
   if (config.zab.tick <= Duration::zero()) return absl::InvalidArgumentError("config: tickTime must be > 0");
   if (server_lines.empty()) return absl::InvalidArgumentError("config: no server.N lines");

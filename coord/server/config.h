@@ -10,6 +10,7 @@
 //   minSessionTimeout / maxSessionTimeout   ms; default 2 and 20 ticks
 //   maxClientCnxns=1024      connections per server
 //   sessionPortOffset=1      session RPCs listen on host:(peerPort + offset)
+//   snapCount=100000         txns between snapshots (each interval drawn in [n/2, n])
 //   server.N=host:peerPort:clientPort[:observer]   (also host:peerPort:x;clientPort)
 #pragma once
 

@@ -25,7 +25,9 @@ struct ZabOptions {
   int sync_limit = 5;   // ticks without contact before leader or follower gives up
   Duration finalize_wait = 200ms;  // how long a decided election waits for better votes
   int64_t fetch_bytes_max = 1 << 20;
-  int64_t snapshot_every_txns = 10000;
+  // ZooKeeper's snapCount: a snapshot after every/2 to every applied txns (drawn each time).
+  // The in-memory history holds up to this many txns.
+  int64_t snapshot_every_txns = 100000;
   size_t pending_proposals_max = 10000;  // uncommitted txns the leader holds before refusing
 };
 

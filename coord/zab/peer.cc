@@ -321,10 +321,19 @@ absl::Status ZabPeer::apply_to(Zxid commit) {
 }
 
 // Snapshots bound recovery time and the in-memory history. Taken between applies; the
-// history keeps everything after the snapshot.
+// history keeps everything after the snapshot. Serializing the tree stalls this server, so,
+// as ZooKeeper does with snapCount, each interval is drawn in [every/2, every]: the servers of
+// an ensemble apply the same txns and would otherwise all stall at once, and with them commits.
 void ZabPeer::maybe_snapshot() {
+  if (snapshotting_) return;
+  if (snapshot_after_txns_ == 0) {
+    const int64_t every = std::max<int64_t>(options_.snapshot_every_txns, 2);
+    snapshot_after_txns_ =
+        every / 2 + static_cast<int64_t>(ctx_.random->below(static_cast<uint64_t>(every - every / 2) + 1));
+  }
   const size_t applied = replica_->after(machine_.last_applied());
-  if (snapshotting_ || static_cast<int64_t>(applied) < options_.snapshot_every_txns) return;
+  if (static_cast<int64_t>(applied) < snapshot_after_txns_) return;
+  snapshot_after_txns_ = 0;
   snapshotting_ = true;
   const Zxid at = machine_.last_applied();
   const std::string bytes = machine_.snapshot();

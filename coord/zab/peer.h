@@ -130,6 +130,7 @@ class ZabPeer {
   ZabBug bug_ = ZabBug::kNone;
   WaitList applied_changed_;
   bool snapshotting_ = false;
+  int64_t snapshot_after_txns_ = 0;  // this interval's draw (0: not drawn yet)
   // Outcomes for wait_applied: settled when the zxid is applied, or aborted when the history
   // moves past it without it (a later zxid applied, or a snapshot installed).
   struct PendingApply {

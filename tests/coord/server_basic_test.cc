@@ -54,6 +54,10 @@ TEST(CoordServerConfig, ParsesZooCfg) {
   EXPECT_EQ(c->min_timeout_ms(), 1000);
   EXPECT_EQ(c->max_timeout_ms(), 10000);
   EXPECT_EQ(c->session_address(1), "10.0.0.1:2889");
+  EXPECT_EQ(c->zab.snapshot_every_txns, 100000);  // ZooKeeper's snapCount default
+  auto snap = parse_config("snapCount=5000\nserver.1=a:1:2\n", 1);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_EQ(snap->zab.snapshot_every_txns, 5000);
   EXPECT_FALSE(parse_config("tickTime=x\nserver.1=a:1:2\n", 1).ok());
   EXPECT_FALSE(parse_config("tickTime=100\n", 1).ok());
 }
