@@ -184,12 +184,15 @@ bool CoordServer::handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder
   // Without a quorum we cannot tell whether the session lives: close without an answer, as
   // ZooKeeper does, so the client tries another server instead of believing it expired.
   if (attach == Attach::kUnavailable) return false;
-  const bool attached = attach == Attach::kAttached;
+  // The session may have been closed by a txn applied while attach_session waited.
+  const std::optional<std::string> password =
+      attach == Attach::kAttached ? machine_.password(conn->session_id) : std::nullopt;
+  const bool attached = password.has_value();
   jute::ConnectResponse rsp;
   rsp.protocolVersion = 0;
   rsp.timeOut = attached ? conn->timeout_ms : 0;
   rsp.sessionId = SessionId(attached ? conn->session_id : 0);
-  rsp.passwd = attached ? *machine_.password(conn->session_id) : std::string(16, '\0');
+  rsp.passwd = attached ? *password : std::string(16, '\0');
   if (req->readOnly.has_value()) rsp.readOnly = false;
   std::string out;
   jute::append_frame(out, rsp);
