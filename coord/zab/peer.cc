@@ -11,6 +11,13 @@
 
 namespace weir::coord::zab {
 
+namespace {
+// A SNAP carries the whole tree in one reply, so the peers' frames must fit any tree the
+// ensemble may hold: with RPC's 16 MiB default, a follower that fell behind (or a new one)
+// could never sync once the tree outgrew it, and its server stopped. Peers are trusted.
+constexpr size_t kPeerFrameBytesMax = size_t{1} << 30;
+}  // namespace
+
 absl::Span<const uint8_t> as_bytes(std::string_view s) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
@@ -37,8 +44,9 @@ ZabPeer::ZabPeer(int64_t my_id, EnsembleConfig config, ZabOptions options, IStat
       // Peers are few and a restarted one must be reachable at once: retry a dead peer every
       // tick rather than backing off to seconds (a follower's first call to a leader that just
       // restarted would otherwise time out and send everyone back to an election).
-      client_(*ctx.network, *ctx.random, rpc::RpcClientOptions{.backoff_max = options.tick}),
-      server_(*ctx.network),
+      client_(*ctx.network, *ctx.random,
+              rpc::RpcClientOptions{.frame_bytes_max = kPeerFrameBytesMax, .backoff_max = options.tick}),
+      server_(*ctx.network, rpc::RpcServerOptions{.frame_bytes_max = kPeerFrameBytesMax}),
       election_(my_id, config_, client_, options) {}
 
 ZabPeer::~ZabPeer() {
@@ -336,8 +344,8 @@ void ZabPeer::maybe_snapshot() {
   snapshot_after_txns_ = 0;
   snapshotting_ = true;
   const Zxid at = machine_.last_applied();
-  const std::string bytes = machine_.snapshot();
-  background_.add(spawn("zab-snapshot", [this, at, bytes] {
+  std::string bytes = machine_.snapshot();
+  background_.add(spawn("zab-snapshot", [this, at, bytes = std::move(bytes)] {
     struct Done {
       bool& flag;
       ~Done() { flag = false; }
