@@ -229,6 +229,7 @@ absl::StatusOr<FetchReply> Leader::on_fetch(const Fetch& fetch) {
     return absl::FailedPreconditionError("follower history diverged; resynchronize");
   }
   touch(fetch.sid());
+  fetched_[fetch.sid()] = last;
   if (peer_.config().is_voter(fetch.sid())) {
     Zxid& acked = acked_[fetch.sid()];
     if (last > acked) {
@@ -245,6 +246,17 @@ absl::StatusOr<FetchReply> Leader::on_fetch(const Fetch& fetch) {
   add_txns_after(replica_.after(last), std::max<int64_t>(fetch.bytes_max(), 1), out.mutable_txns());
   out.set_committed_zxid(committed_.value());
   return out;
+}
+
+Zxid Leader::retain_floor() const {
+  const TimePoint now = Scheduler::current().now();
+  const Duration limit = peer_.options().tick * peer_.options().sync_limit;
+  Zxid floor(INT64_MAX);
+  for (const auto& [sid, logged] : fetched_) {
+    auto contact = last_contact_.find(sid);
+    if (contact != last_contact_.end() && now - contact->second <= limit) floor = std::min(floor, logged);
+  }
+  return floor;
 }
 
 absl::StatusOr<Zxid> Leader::propose(std::string payload) {

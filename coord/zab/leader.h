@@ -33,6 +33,9 @@ class Leader : public std::enable_shared_from_this<Leader> {
 
   bool established() const { return established_; }
   uint32_t epoch() const { return epoch_; }
+  // The oldest zxid logged by a learner heard from within syncLimit: the history after it has
+  // to stay in memory for that learner's next Fetch, or it could only catch up by a SNAP.
+  Zxid retain_floor() const;
 
  private:
   absl::Status discover();
@@ -55,6 +58,7 @@ class Leader : public std::enable_shared_from_this<Leader> {
   std::set<int64_t> newleader_acks_;
   std::map<int64_t, Zxid> acked_;  // durable zxid per voter, this leader included
   std::map<int64_t, TimePoint> last_contact_;
+  std::map<int64_t, Zxid> fetched_;  // each learner's last logged zxid, from its latest Fetch
   Zxid committed_;
   Zxid appended_;
   Zxid synced_;

@@ -339,7 +339,8 @@ void ZabPeer::maybe_snapshot() {
     snapshot_after_txns_ =
         every / 2 + static_cast<int64_t>(ctx_.random->below(static_cast<uint64_t>(every - every / 2) + 1));
   }
-  const size_t applied = replica_->after(machine_.last_applied());
+  const size_t applied = replica_->after(machine_.last_applied()) -
+                        replica_->after(std::max(replica_->base, last_snapshot_));
   if (static_cast<int64_t>(applied) < snapshot_after_txns_) return;
   snapshot_after_txns_ = 0;
   snapshotting_ = true;
@@ -351,9 +352,11 @@ void ZabPeer::maybe_snapshot() {
       ~Done() { flag = false; }
     } done{snapshotting_};
     if (!snapshots_->save(at, as_bytes(bytes)).ok()) return;
+    last_snapshot_ = std::max(last_snapshot_, at);
+    const Zxid cut = history_cut(at);
     replica_->history.erase(replica_->history.begin(),
-                            replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(at)));
-    replica_->base = std::max(replica_->base, at);
+                            replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(cut)));
+    replica_->base = std::max(replica_->base, cut);
     // Keep every record after the OLDEST retained snapshot: if the newest one reads back
     // damaged, recovery falls back to an older one and needs the log from there on.
     if (auto kept = snapshots_->list(); kept.ok() && !kept->empty()) {
@@ -378,6 +381,21 @@ Future<Zxid> ZabPeer::submit_async(std::string payload, Duration timeout) {
     background_.add(spawn("zab-forward", [this] { forward_loop(); }));
   }
   return zxid;
+}
+
+// Where a snapshot at `at` may cut the history. A leader keeps what a lagging learner still in
+// contact needs (at most one more interval of txns), so that it catches up by DIFF instead of
+// a SNAP of the whole tree that would also drop its clients' connections.
+Zxid ZabPeer::history_cut(Zxid at) const {
+  auto leader = leader_;
+  if (leader == nullptr) return at;
+  const size_t at_index = replica_->after(at);
+  const size_t keep_max = static_cast<size_t>(std::max<int64_t>(options_.snapshot_every_txns, 1));
+  const Zxid oldest_kept =
+      at_index > keep_max ? Zxid(replica_->history[at_index - keep_max - 1].zxid()) : replica_->base;
+  const Zxid cut = std::max(std::min(at, leader->retain_floor()), oldest_kept);
+  CODE_PROBE(cut < at, "zab.snapshot_kept_history_for_learner");
+  return cut;
 }
 
 absl::StatusOr<Zxid> ZabPeer::submit(std::string payload, Duration timeout) {

@@ -101,6 +101,7 @@ class ZabPeer {
   absl::Status append_and_sync(const google::protobuf::RepeatedPtrField<Txn>& txns);
   Vote my_vote() const;
   void maybe_snapshot();
+  Zxid history_cut(Zxid at) const;
   // A write waiting in the forwarding queue.
   struct Forward {
     std::string payload;
@@ -131,6 +132,7 @@ class ZabPeer {
   WaitList applied_changed_;
   bool snapshotting_ = false;
   int64_t snapshot_after_txns_ = 0;  // this interval's draw (0: not drawn yet)
+  Zxid last_snapshot_;  // of the newest snapshot taken here (the history may reach further back)
   // Outcomes for wait_applied: settled when the zxid is applied, or aborted when the history
   // moves past it without it (a later zxid applied, or a snapshot installed).
   struct PendingApply {
