@@ -179,7 +179,8 @@ std::string format_report_line(const BenchCoordReport& r) {
       fixed(r.seconds, 2), " s); latency us p50 ", fixed(r.p50_us, 0), " p99 ", fixed(r.p99_us, 0),
       " p999 ", fixed(r.p999_us, 0), " max ", fixed(r.max_us, 0), "; errors ", r.errors);
   if (!r.first_error.empty()) absl::StrAppend(&line, " (first: ", r.first_error, ")");
-  if (r.cleanup_errors > 0) absl::StrAppend(&line, "; cleanup errors ", r.cleanup_errors);
+  if (r.cleanup_errors > 0)
+    absl::StrAppend(&line, "; cleanup incomplete: nodes left under ", r.root);
   return line;
 }
 

@@ -243,21 +243,25 @@ void CoordBench::on_completed(TimePoint started, bool is_read, const absl::Statu
   if (options_.ops > 0 && ++completed_in_window_ >= options_.ops) finish_window();
 }
 
-// Deletes what the run created, every worker in parallel (the same pipelining as the run).
+// Deletes what the run created, every worker in parallel (the same pipelining as the run). A
+// worker stops at its first failure: with its server gone, each further delete would cost a
+// request timeout. What is left stays under the root, which the report names.
 void CoordBench::cleanup() {
   if (sessions_.empty() || !root_created_) return;
-  auto count = [this](const absl::Status& s) {
-    if (!s.ok() && coord::client::zk_error(s) != coord::client::ErrorCode::kNoNode)
-      ++cleanup_errors_;
-  };
   (void)on_every_worker([&](size_t worker) -> absl::Status {
-    for (uint64_t seq = 0; seq < created_[worker]; ++seq)
-      count(await(session_of(worker).remove(created_path(worker, seq))));
-    for (size_t i = worker; i < keys_created_; i += workers_)
-      count(await(session_of(worker).remove(key_path(i))));
+    CoordClient& zk = session_of(worker);
+    auto gone = [&](const std::string& path) {
+      const absl::Status s = await(zk.remove(path));
+      return s.ok() || coord::client::zk_error(s) == coord::client::ErrorCode::kNoNode;
+    };
+    bool ok = true;
+    for (uint64_t seq = 0; ok && seq < created_[worker]; ++seq)
+      ok = gone(created_path(worker, seq));
+    for (size_t i = worker; ok && i < keys_created_; i += workers_) ok = gone(key_path(i));
+    if (!ok) ++cleanup_errors_;
     return absl::OkStatus();
   });
-  count(await(sessions_[0]->remove(root_)));
+  if (cleanup_errors_ == 0 && !await(sessions_[0]->remove(root_)).ok()) ++cleanup_errors_;
 }
 
 void CoordBench::close_sessions() {
@@ -276,6 +280,7 @@ BenchCoordReport CoordBench::report() const {
   r.errors = errors_;
   r.first_error = first_error_;
   r.cleanup_errors = cleanup_errors_;
+  r.root = root_;
   r.ops_per_s = r.seconds > 0 ? static_cast<double>(ops_) / r.seconds : 0;
   r.mean_us = latency_.mean_ns() / 1e3;
   r.p50_us = static_cast<double>(latency_.percentile_ns(0.50)) / 1e3;

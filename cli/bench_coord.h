@@ -49,7 +49,8 @@ struct BenchCoordReport {
   std::string first_error;
   double ops_per_s = 0;
   double mean_us = 0, p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
-  uint64_t cleanup_errors = 0;  // deletes at the end that failed (other than NoNode)
+  uint64_t cleanup_errors = 0;  // workers whose deletes at the end failed (nodes were left)
+  std::string root;             // where the run's nodes live
 };
 
 const char* bench_op_name(BenchOp op);
