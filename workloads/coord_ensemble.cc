@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "coord/client/client.h"
 #include "coord/server/coord_server.h"
 #include "coord/server/tree_machine.h"
 #include "coord/zab/peer.h"
@@ -129,6 +130,28 @@ void CoordEnsemble::await_converged() {
     if (converged) return;
     delay(100ms);
   }
+}
+
+void CoordEnsemble::await_writable() const {
+  auto client = coord::client::CoordClient::create(connect_string_, {.request_timeout = 5s});
+  WEIR_ASSERT_MSG(client.ok(), "the ensemble's connect string parses");
+  while (!await((*client)->set_data("/", "recheck")).ok()) delay(100ms);
+  (void)await(timeout((*client)->close(), 5s));
+}
+
+void run_on_clients(ICluster& cluster, int per_client, std::string_view name, std::function<void()> body,
+                    const bool& stopped) {
+  std::vector<Future<void>> workers;
+  for (int c = 0; c < cluster.client_count(); ++c) {
+    for (int s = 0; s < per_client; ++s) workers.push_back(spawn_in(cluster.client(c), name, body));
+  }
+  while (!stopped) delay(100ms);
+  (void)await(timeout(when_all(workers), 15s));
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Scheduler::current().now().time_since_epoch())
+      .count();
 }
 
 uint64_t CoordEnsemble::committed_count() const { return ledger_->committed.size(); }

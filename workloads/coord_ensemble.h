@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,9 @@ class CoordEnsemble {
 
   // Waits until every server's state machine applied the newest committed zxid.
   void await_converged();
+  // Waits until a fresh session's write succeeds (a leader exists and a quorum works). Runs on
+  // the calling process, which must be a client.
+  void await_writable() const;
   // Replays the committed history through a fresh data tree: for each path, its value after
   // zxid 0 (absent) and after every txn that changed it, oldest first. Fails if two servers
   // applied different txns at one zxid or the history has a gap.
@@ -73,6 +77,14 @@ class CoordEnsemble {
   std::shared_ptr<Ledger> ledger_;
   std::string connect_string_;
 };
+
+// Runs `per_client` copies of `body` on every client process until `stopped`, then waits (a
+// bounded time) for them to finish their last operation.
+void run_on_clients(ICluster& cluster, int per_client, std::string_view name, std::function<void()> body,
+                    const bool& stopped);
+
+// Simulated (or real) time in microseconds: the clock of every history a coord checker reads.
+int64_t now_us();
 
 // The value of `path` at `zxid` from a replay timeline (absent before its first entry).
 const CommittedValue& value_at(const std::vector<CommittedValue>& timeline, int64_t zxid);

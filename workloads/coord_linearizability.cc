@@ -19,11 +19,6 @@ using lin::ZnodeResult;
 
 namespace {
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Scheduler::current().now().time_since_epoch())
-      .count();
-}
-
 // Answers the server gave on purpose: the operation did (or did not) take effect as they say.
 // Anything else (ConnectionLoss, timeouts, SessionExpired) leaves the outcome unknown.
 bool definitive(ErrorCode code) {
@@ -286,29 +281,17 @@ CoordLinearizability::~CoordLinearizability() = default;
 absl::Status CoordLinearizability::setup(ICluster& cluster) { return ensemble_.setup(cluster, "coord-lin"); }
 
 void CoordLinearizability::start(ICluster& cluster) {
-  std::vector<Future<void>> workers;
-  for (int c = 0; c < cluster.client_count(); ++c) {
-    for (int s = 0; s < options_.sessions_per_client; ++s) {
-      workers.push_back(spawn_in(cluster.client(c), "coord-lin-worker",
-                                 [rec = recorder_, connect = ensemble_.connect_string(), options = options_] {
-                                   run_worker(rec, connect, options);
-                                 }));
-    }
-  }
-  while (!recorder_->stopped) delay(100ms);
-  (void)await(timeout(when_all(workers), 15s));
+  run_on_clients(
+      cluster, options_.sessions_per_client, "coord-lin-worker",
+      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] { run_worker(rec, connect, options); },
+      recorder_->stopped);
 }
 
 void CoordLinearizability::stop() { recorder_->stopped = true; }
 
 Verdict CoordLinearizability::check(ICluster& cluster) {
   const TimePoint healed = Scheduler::current().now();
-  auto probe = spawn_in(cluster.client(0), "coord-lin-recheck", [connect = ensemble_.connect_string()] {
-    auto client = cc::CoordClient::create(connect, {.request_timeout = 5s});
-    WEIR_ASSERT(client.ok());
-    while (!await((*client)->set_data("/", "recheck")).ok()) delay(100ms);
-    (void)await(timeout((*client)->close(), 5s));
-  });
+  auto probe = spawn_in(cluster.client(0), "coord-lin-recheck", [this] { ensemble_.await_writable(); });
   (void)await(probe);
   recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
   ensemble_.await_converged();

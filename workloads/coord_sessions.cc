@@ -18,11 +18,6 @@ using coord::jute::ErrorCode;
 
 namespace {
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Scheduler::current().now().time_since_epoch())
-      .count();
-}
-
 constexpr char kEphemeralParent[] = "/eph";
 constexpr char kSequentialParent[] = "/seq";
 
@@ -366,17 +361,10 @@ CoordSessions::~CoordSessions() = default;
 absl::Status CoordSessions::setup(ICluster& cluster) { return ensemble_.setup(cluster, "coord-sessions"); }
 
 void CoordSessions::start(ICluster& cluster) {
-  std::vector<Future<void>> workers;
-  for (int c = 0; c < cluster.client_count(); ++c) {
-    for (int s = 0; s < options_.sessions_per_client; ++s) {
-      workers.push_back(spawn_in(cluster.client(c), "coord-sessions-worker",
-                                 [rec = recorder_, connect = ensemble_.connect_string(), options = options_] {
-                                   run_worker(rec, connect, options);
-                                 }));
-    }
-  }
-  while (!recorder_->stopped) delay(100ms);
-  (void)await(timeout(when_all(workers), 15s));
+  run_on_clients(
+      cluster, options_.sessions_per_client, "coord-sessions-worker",
+      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] { run_worker(rec, connect, options); },
+      recorder_->stopped);
 }
 
 void CoordSessions::stop() { recorder_->stopped = true; }
@@ -386,10 +374,7 @@ Verdict CoordSessions::check(ICluster& cluster) {
   const TimePoint healed = Scheduler::current().now();
   const Duration session_timeout = std::chrono::milliseconds(options_.ensemble.max_session_timeout_ms);
   auto probe = spawn_in(cluster.client(0), "coord-sessions-recheck", [this, session_timeout, healed] {
-    auto client = cc::CoordClient::create(ensemble_.connect_string(), {.request_timeout = 5s});
-    WEIR_ASSERT(client.ok());
-    while (!await((*client)->set_data("/", "recheck")).ok()) delay(100ms);
-    (void)await(timeout((*client)->close(), 5s));
+    ensemble_.await_writable();
     recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
     // A new leader gives every session a full timeout; allow two and some ticks of slack.
     await_ephemerals_gone(*recorder_, ensemble_.connect_string(), 2 * session_timeout + 5s);
