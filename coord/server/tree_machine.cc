@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "buggify/code_probe.h"
 #include "coord/server/txn_codec.h"
 #include "runtime/assert.h"
 #include "runtime/trace.h"
@@ -49,6 +50,7 @@ void TreeMachine::apply(Zxid zxid, int64_t time_ms, std::string_view payload) {
   txn.time_ms = time_ms;
   const bool moved = fenced(decoded);
   if (moved) {
+    CODE_PROBE(true, "coord.txn_fenced_session_moved");
     // Applied as a no-op so every replica's tree still moves to this zxid.
     txn.session_id = 0;
     txn.auth = {Id{"super", ""}};
