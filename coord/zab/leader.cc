@@ -14,6 +14,10 @@ Leader::Leader(ZabPeer& peer) : peer_(peer), replica_(peer.replica()) {
   started_ = Scheduler::current().now();
   appended_ = synced_ = replica_.last_logged();
   committed_ = peer_.last_applied();
+  // This leader's history holds every txn it knows of, committed ones included; its last
+  // stamp is the floor for ours, so times never go backwards when leadership moves to a server
+  // whose wall clock is behind the previous leader's.
+  if (!replica_.history.empty()) last_time_ms_ = replica_.history.back().time_ms();
 }
 
 Leader::~Leader() { stop(); }
@@ -267,7 +271,7 @@ absl::StatusOr<Zxid> Leader::propose(std::string payload) {
   }
   Txn txn;
   txn.set_zxid(make_zxid(epoch_, ++counter_).value());
-  txn.set_time_ms(peer_.ctx().clock->now().time_since_epoch().count() / 1000000);
+  txn.set_time_ms(next_time_ms());
   txn.set_payload(std::move(payload));
   if (auto s = peer_.log().append(Zxid(txn.zxid()), as_bytes(txn.SerializeAsString())); !s.ok()) {
     stop();
@@ -277,6 +281,13 @@ absl::StatusOr<Zxid> Leader::propose(std::string payload) {
   replica_.history.push_back(std::move(txn));
   changed_.fire_all();
   return appended_;
+}
+
+// ZooKeeper's txn time: wall-clock ms since the Unix epoch (znode ctime/mtime, TTLs), never
+// below the previous txn's, as the wall clock may step back (NTP) or lag the last leader's.
+int64_t Leader::next_time_ms() {
+  last_time_ms_ = std::max(last_time_ms_, peer_.ctx().clock->wall_ms());
+  return last_time_ms_;
 }
 
 void Leader::add_txns_after(size_t from, int64_t bytes_max,

@@ -48,6 +48,7 @@ class Leader : public std::enable_shared_from_this<Leader> {
   bool voter_quorum(const std::set<int64_t>& ids) const;
   TimePoint init_deadline() const;
   void touch(int64_t sid);
+  int64_t next_time_ms();
 
   ZabPeer& peer_;
   ZabPeer::Replica& replica_;
@@ -63,6 +64,7 @@ class Leader : public std::enable_shared_from_this<Leader> {
   Zxid appended_;
   Zxid synced_;
   TimePoint started_;
+  int64_t last_time_ms_ = 0;  // the newest txn time in this leader's history
   bool epoch_decided_ = false;
   bool epoch_quorum_ = false;
   bool established_ = false;

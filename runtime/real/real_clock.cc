@@ -30,6 +30,12 @@ TimePoint steady_now() {
   return TimePoint(Duration(monotonic_ns() - base_ns()));
 }
 
+int64_t wall_now_ms() {
+  timespec ts{};
+  WEIR_ASSERT(clock_gettime(CLOCK_REALTIME, &ts) == 0);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 uint64_t OsRandom::os_seed() {
   uint64_t seed = 0;
   size_t got = 0;

@@ -1,6 +1,6 @@
-// Real time and real randomness for the binaries. The real build reads CLOCK_MONOTONIC (never
-// the wall clock): scheduler time and every process clock are the same steady time base, which
-// starts near zero when the process starts.
+// Real time and real randomness for the binaries. The real build reads CLOCK_MONOTONIC for all
+// timing: scheduler time and every process clock are the same steady time base, which starts
+// near zero when the process starts. Only IClock::wall_ms reads the wall clock (timestamps).
 #pragma once
 
 #include <cstdint>
@@ -14,10 +14,14 @@ namespace weir::real {
 // CLOCK_MONOTONIC as a TimePoint measured from the process's first use of the clock.
 TimePoint steady_now();
 
+// CLOCK_REALTIME in milliseconds since the Unix epoch.
+int64_t wall_now_ms();
+
 // IClock of a real process: the steady clock, with no drift (to_scheduler is the identity).
 class RealClock final : public IClock {
  public:
   TimePoint now() const override { return steady_now(); }
+  int64_t wall_ms() const override { return wall_now_ms(); }
 };
 
 // IRandom of a real process: xoshiro256** seeded from getrandom(2), so that every run differs

@@ -37,6 +37,15 @@ TEST(EpollEventSourceTest, TimeIsMonotonic) {
   EXPECT_GT(last.time_since_epoch(), Duration(0));
 }
 
+TEST(RealClockTest, WallClockIsMillisecondsSinceTheUnixEpoch) {
+  RealClock clock;
+  const int64_t system_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  EXPECT_NEAR(static_cast<double>(clock.wall_ms()), static_cast<double>(system_ms), 1000.0);
+  EXPECT_GT(clock.wall_ms(), int64_t{1'700'000'000'000});  // after November 2023, not 1970
+}
+
 TEST(OsRandomTest, SeededFromTheOs) {
   OsRandom a;
   OsRandom b;

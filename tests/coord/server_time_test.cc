@@ -1,0 +1,80 @@
+// Znode times in simulation: ctime/mtime are the leader's wall clock in ms since the Unix epoch
+// (as in ZooKeeper, so zkCli shows real dates), and never go backwards when leadership moves to
+// a server whose wall clock is behind.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "coord/client/client.h"
+#include "sim/clock.h"
+#include "tests/coord/server_test_util.h"
+
+namespace weir::coord::server::testing {
+namespace {
+
+namespace cc = coord::client;
+
+std::string connect_string(const Ensemble& e, int except) {
+  std::string out;
+  for (size_t i = 0; i < e.clients.size(); ++i) {
+    if (static_cast<int>(i) != except) out += (out.empty() ? "" : ",") + e.clients[i];
+  }
+  return out;
+}
+
+TEST(CoordServerTimes, ZnodeTimesAreTheLeadersWallClock) {
+  Ensemble e(51);
+  bool done = e.run([&] {
+    e.wait_ready();
+    const int leader = e.leader_index();
+    ASSERT_GE(leader, 0);
+    auto client = cc::CoordClient::create(connect_string(e, -1), {.session_timeout = 10s});
+    ASSERT_TRUE(client.ok());
+    const int64_t before_ms = e.machines[leader]->clock().wall_ms();
+    ASSERT_TRUE(await((*client)->create("/t", "x", cc::open_acl_unsafe())).ok());
+    auto stat = await((*client)->exists("/t"));
+    const int64_t after_ms = e.machines[leader]->clock().wall_ms();
+    ASSERT_TRUE(stat.ok() && stat->has_value());
+    // The leader stamped it between our call and its answer, on its own (skewed) wall clock,
+    // which counts from the simulation's fixed date: never 1970, never the host's clock.
+    EXPECT_GE((*stat)->ctime, sim::kSimWallEpochMs);
+    EXPECT_GE((*stat)->ctime, before_ms);
+    EXPECT_LE((*stat)->ctime, after_ms);
+    EXPECT_EQ((*stat)->mtime, (*stat)->ctime);
+    (void)await((*client)->close());
+  });
+  EXPECT_TRUE(done);
+}
+
+// Kills the leader after a write and writes again through the new one. Each machine's wall
+// clock has its own offset, so for some seeds the new leader's clock is behind the last stamp:
+// its stamps must then hold at the last one rather than go back.
+TEST(CoordServerTimes, MtimeNeverGoesBackAcrossALeaderChange) {
+  int behind = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    Ensemble e(seed);
+    bool done = e.run([&] {
+      e.wait_ready();
+      const int old_leader = e.leader_index();
+      ASSERT_GE(old_leader, 0);
+      auto client = cc::CoordClient::create(connect_string(e, old_leader),
+                                            {.session_timeout = 10s, .request_timeout = 2s});
+      ASSERT_TRUE(client.ok());
+      auto first = await((*client)->set_data("/", "before"));
+      ASSERT_TRUE(first.ok()) << first.status();
+      e.sim.kill(e.procs[old_leader]);
+      absl::StatusOr<jute::Stat> second;
+      while (!(second = await((*client)->set_data("/", "after"))).ok()) delay(10ms);
+      const int new_leader = e.leader_index();
+      ASSERT_GE(new_leader, 0);
+      EXPECT_GE(second->mtime, first->mtime) << "seed " << seed;
+      if (e.machines[new_leader]->clock().wall_ms() < first->mtime) ++behind;
+      (void)await((*client)->close());
+    });
+    EXPECT_TRUE(done) << "seed " << seed;
+  }
+  EXPECT_GT(behind, 0) << "no seed moved leadership to a server whose wall clock is behind";
+}
+
+}  // namespace
+}  // namespace weir::coord::server::testing
