@@ -47,7 +47,10 @@ absl::StatusOr<CoordEnsembleOptions> parse_ensemble_options(WorkloadOptions& o) 
   e.observers = static_cast<int>(o.get_int("observers", 1, 0, 4));
   e.tick_ms = o.get_int("tick_ms", 100, 10, 2000);
   e.snapshot_every_txns = o.get_int("snapshot_every_txns", 500, 10, 1000000);
-  e.max_session_timeout_ms = static_cast<int32_t>(o.get_int("max_session_timeout_ms", 4000, 100, 600000));
+  // Trees in these runs are small: tiny steps make every snapshot span many applies.
+  e.snapshot_step_nodes = static_cast<size_t>(o.get_int("snapshot_step_nodes", 3, 1, 1000000));
+  e.max_session_timeout_ms =
+      static_cast<int32_t>(o.get_int("max_session_timeout_ms", 4000, 100, 600000));
   const std::string bug = o.get_string("bug", "none");
   if (bug == "sync_without_barrier") {
     e.bug = server::CoordBug::kSyncWithoutBarrier;
@@ -92,6 +95,7 @@ absl::Status CoordEnsemble::setup(ICluster& cluster, const std::string& role_nam
   auto config = std::make_shared<server::ServerConfig>();
   config->zab.tick = std::chrono::milliseconds(options_.tick_ms);
   config->zab.snapshot_every_txns = options_.snapshot_every_txns;
+  config->zab.snapshot_step_nodes = options_.snapshot_step_nodes;
   config->max_session_timeout_ms = options_.max_session_timeout_ms;
   config->bug = options_.bug;
   RoleSpec role;
@@ -139,8 +143,8 @@ void CoordEnsemble::await_writable() const {
   (void)await(timeout((*client)->close(), 5s));
 }
 
-void run_on_clients(ICluster& cluster, int per_client, std::string_view name, std::function<void()> body,
-                    const bool& stopped) {
+void run_on_clients(ICluster& cluster, int per_client, std::string_view name,
+                    std::function<void()> body, const bool& stopped) {
   std::vector<Future<void>> workers;
   for (int c = 0; c < cluster.client_count(); ++c) {
     for (int s = 0; s < per_client; ++s) workers.push_back(spawn_in(cluster.client(c), name, body));
@@ -150,12 +154,17 @@ void run_on_clients(ICluster& cluster, int per_client, std::string_view name, st
 }
 
 int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Scheduler::current().now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             Scheduler::current().now().time_since_epoch())
       .count();
 }
 
-uint64_t CoordEnsemble::committed_count() const { return ledger_->committed.size(); }
-uint64_t CoordEnsemble::elections() const { return ledger_->establishments; }
+uint64_t CoordEnsemble::committed_count() const {
+  return ledger_->committed.size();
+}
+uint64_t CoordEnsemble::elections() const {
+  return ledger_->establishments;
+}
 
 namespace {
 
@@ -167,7 +176,8 @@ absl::Status check_no_gap(int64_t prev, int64_t zxid) {
   if ((same_epoch && counter == (prev & 0xffffffff) + 1) || (!same_epoch && counter == 1)) {
     return absl::OkStatus();
   }
-  return absl::DataLossError(absl::StrCat("committed history has a gap between zxid ", prev, " and ", zxid));
+  return absl::DataLossError(
+      absl::StrCat("committed history has a gap between zxid ", prev, " and ", zxid));
 }
 
 CommittedValue read_value(const coord::DataTree& tree, const std::string& path, int64_t zxid) {

@@ -31,12 +31,14 @@ struct CoordEnsembleOptions {
   int observers = 1;
   int64_t tick_ms = 100;
   int64_t snapshot_every_txns = 500;
+  size_t snapshot_step_nodes = 3;
   int32_t max_session_timeout_ms = 4000;
   coord::server::CoordBug bug = coord::server::CoordBug::kNone;
 };
 
-// Reads voters, observers, tick_ms, snapshot_every_txns, max_session_timeout_ms and bug (none,
-// sync_without_barrier, sessions_never_expire, watch_after_reply).
+// Reads voters, observers, tick_ms, snapshot_every_txns, snapshot_step_nodes,
+// max_session_timeout_ms and bug (none, sync_without_barrier, sessions_never_expire,
+// watch_after_reply).
 absl::StatusOr<CoordEnsembleOptions> parse_ensemble_options(WorkloadOptions& options);
 
 // A znode's committed value at some zxid (absent: no node).
@@ -80,8 +82,8 @@ class CoordEnsemble {
 
 // Runs `per_client` copies of `body` on every client process until `stopped`, then waits (a
 // bounded time) for them to finish their last operation.
-void run_on_clients(ICluster& cluster, int per_client, std::string_view name, std::function<void()> body,
-                    const bool& stopped);
+void run_on_clients(ICluster& cluster, int per_client, std::string_view name,
+                    std::function<void()> body, const bool& stopped);
 
 // Simulated (or real) time in microseconds: the clock of every history a coord checker reads.
 int64_t now_us();

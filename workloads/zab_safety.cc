@@ -21,7 +21,9 @@ constexpr uint16_t kPeerPort = 2888;
 constexpr uint16_t kClientPort = 2191;  // the test's write endpoint (not the ZooKeeper protocol)
 constexpr char kWrite[] = "zabtest.write";
 
-uint64_t payload_hash(std::string_view payload) { return hash_bytes(0x2ab, payload); }
+uint64_t payload_hash(std::string_view payload) {
+  return hash_bytes(0x2ab, payload);
+}
 
 // The replicated state: a running hash over every applied payload, so that two replicas with
 // equal hashes applied the same history.
@@ -42,7 +44,16 @@ class HistoryMachine final : public coord::zab::IStateMachine {
     std::memcpy(out.data() + 16, &hash_, 8);
     return out;
   }
+  // The state is 24 bytes: one step takes it all.
+  void begin_snapshot() override { pending_ = snapshot(); }
+  absl::StatusOr<std::optional<std::string>> continue_snapshot(size_t) override {
+    if (!pending_) return absl::AbortedError("no snapshot in progress");
+    std::optional<std::string> out = std::move(pending_);
+    pending_.reset();
+    return out;
+  }
   absl::Status restore(Zxid zxid, std::string_view snapshot) override {
+    pending_.reset();
     if (snapshot.size() != 24) return absl::DataLossError("bad HistoryMachine snapshot");
     int64_t z;
     std::memcpy(&z, snapshot.data(), 8);
@@ -57,6 +68,7 @@ class HistoryMachine final : public coord::zab::IStateMachine {
   Zxid last_;
   uint64_t count_ = 0;
   uint64_t hash_ = 0;
+  std::optional<std::string> pending_;
 };
 
 }  // namespace
@@ -117,7 +129,8 @@ struct ZabSafety::Ledger final : coord::zab::IZabObserver {
   }
 };
 
-absl::StatusOr<std::unique_ptr<Workload>> ZabSafety::create(std::map<std::string, std::string> raw) {
+absl::StatusOr<std::unique_ptr<Workload>> ZabSafety::create(
+    std::map<std::string, std::string> raw) {
   WorkloadOptions o(std::move(raw));
   Options options;
   options.voters = static_cast<int>(o.get_int("voters", 3, 1, 9));
@@ -248,7 +261,9 @@ void ZabSafety::start(ICluster& cluster) {
   (void)await(timeout(when_all(writers), 5s));
 }
 
-void ZabSafety::stop() { ledger_->stopped = true; }
+void ZabSafety::stop() {
+  ledger_->stopped = true;
+}
 
 Verdict ZabSafety::check(ICluster& cluster) {
   const TimePoint healed = Scheduler::current().now();
@@ -265,7 +280,9 @@ Verdict ZabSafety::check(ICluster& cluster) {
   (void)await(recheck);
   ledger_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
   // Convergence: every server's current state machine reaches the newest committed zxid.
-  auto last_of = [](const Ledger::Segment& s) { return s.applied.empty() ? s.start : s.applied.back(); };
+  auto last_of = [](const Ledger::Segment& s) {
+    return s.applied.empty() ? s.start : s.applied.back();
+  };
   while (true) {
     const int64_t newest = ledger_->committed.empty() ? 0 : ledger_->committed.rbegin()->first;
     bool converged = true;
@@ -279,7 +296,8 @@ Verdict ZabSafety::check(ICluster& cluster) {
   for (const auto& [zxid, h] : ledger_->acked) {
     auto it = ledger_->committed.find(zxid);
     if (it == ledger_->committed.end() || it->second != h) {
-      ledger_->violation(absl::StrCat("acknowledged write at zxid ", zxid, " is not what was committed"));
+      ledger_->violation(
+          absl::StrCat("acknowledged write at zxid ", zxid, " is not what was committed"));
       break;
     }
   }

@@ -37,7 +37,9 @@ void TreeMachine::apply(Zxid zxid, int64_t time_ms, std::string_view payload) {
   EncodedTxn decoded;
   if (absl::Status s = decode_txn(payload, &decoded); !s.ok()) {
     // A payload no server can read applies as nothing everywhere; the submitter hears an error.
-    TraceEvent(Severity::kWarn, "CoordTxnUndecodable").detail("Zxid", zxid).detail("Status", s.ToString());
+    TraceEvent(Severity::kWarn, "CoordTxnUndecodable")
+        .detail("Zxid", zxid)
+        .detail("Status", s.ToString());
     last_ = zxid;
     TxnResult failed;
     failed.err = ErrorCode::kMarshallingError;
@@ -122,7 +124,7 @@ std::optional<std::string> TreeMachine::password(int64_t session) const {
   return it->second;
 }
 
-std::string TreeMachine::snapshot() const {
+std::string TreeMachine::session_table() const {
   std::string out(kSnapshotMagic);
   put_u32(out, static_cast<uint32_t>(passwords_.size()));
   for (const auto& [id, pw] : passwords_) {
@@ -132,13 +134,27 @@ std::string TreeMachine::snapshot() const {
     put_u32(out, static_cast<uint32_t>(pw.size()));
     out.append(pw);
   }
-  out.append(tree_.serialize());
   return out;
+}
+
+std::string TreeMachine::snapshot() const {
+  return session_table() + tree_.serialize();
+}
+
+void TreeMachine::begin_snapshot() {
+  tree_.begin_snapshot(session_table());
+}
+
+absl::StatusOr<std::optional<std::string>> TreeMachine::continue_snapshot(size_t nodes_max) {
+  // restore() assigned a new tree, which dropped the image in progress.
+  if (!tree_.snapshotting()) return absl::AbortedError("snapshot abandoned: state restored");
+  return tree_.snapshot_step(nodes_max);
 }
 
 absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
   const bool v1 = snapshot.starts_with(kSnapshotMagicV1);
-  if (!v1 && !snapshot.starts_with(kSnapshotMagic)) return absl::DataLossError("tree snapshot: bad magic");
+  if (!v1 && !snapshot.starts_with(kSnapshotMagic))
+    return absl::DataLossError("tree snapshot: bad magic");
   snapshot.remove_prefix(kSnapshotMagic.size());
   uint64_t count = 0;
   const uint64_t entry_min = v1 ? 12 : 20;
@@ -149,8 +165,8 @@ absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
   std::map<int64_t, int64_t> owners;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t id = 0, owner = 0, len = 0;
-    if (!get_uint(snapshot, 8, &id) || (!v1 && !get_uint(snapshot, 8, &owner)) || !get_uint(snapshot, 4, &len) ||
-        len > snapshot.size()) {
+    if (!get_uint(snapshot, 8, &id) || (!v1 && !get_uint(snapshot, 8, &owner)) ||
+        !get_uint(snapshot, 4, &len) || len > snapshot.size()) {
       return absl::DataLossError("tree snapshot: truncated password table");
     }
     passwords[static_cast<int64_t>(id)] = std::string(snapshot.substr(0, len));

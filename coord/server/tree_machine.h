@@ -28,6 +28,8 @@ class TreeMachine final : public zab::IStateMachine {
   void apply(Zxid zxid, int64_t time_ms, std::string_view payload) override;
   Zxid last_applied() const override { return last_; }
   std::string snapshot() const override;
+  void begin_snapshot() override;
+  absl::StatusOr<std::optional<std::string>> continue_snapshot(size_t nodes_max) override;
   absl::Status restore(Zxid zxid, std::string_view snapshot) override;
 
   const DataTree& tree() const { return tree_; }
@@ -50,6 +52,7 @@ class TreeMachine final : public zab::IStateMachine {
  private:
   void publish(Zxid zxid, int64_t session, TxnResult result);
   bool fenced(const EncodedTxn& decoded) const;
+  std::string session_table() const;
   static constexpr size_t kUnclaimedMax = 4096;
 
   WatchManager& watches_;

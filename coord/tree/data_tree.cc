@@ -61,7 +61,13 @@ const DataTree::Node* DataTree::find(std::string_view path) const {
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
+DataTree::DataTree(EmptyTag) {}
+DataTree::DataTree(DataTree&&) noexcept = default;
+DataTree& DataTree::operator=(DataTree&&) noexcept = default;
+DataTree::~DataTree() = default;
+
 void DataTree::save_header(const std::string& path, const Node& node) {
+  note_change(path, node);
   if (!recording_) return;
   undo_.push_back([this, path, h = NodeHeader{node.data, node.data_hash, node.acl, node.stat}] {
     Node* n = find(path);
@@ -94,6 +100,7 @@ DataTree::Node DataTree::unlink_node(const std::string& path) {
   auto it = nodes_.find(path);
   WEIR_ASSERT(it != nodes_.end());
   WEIR_ASSERT(it->second.children.empty());
+  note_change(path, it->second);
   Node node = std::move(it->second);
   nodes_.erase(it);
   digest_nodes_ -= node.hash;

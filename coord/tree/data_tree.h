@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -54,6 +55,13 @@ struct CountResult {
   int64_t count = 0;
 };
 
+// Orders paths as a pre-order walk of the tree visits them, children in name order: the order
+// of nodes in a snapshot image.
+struct PreorderLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
 class DataTree {
  public:
   // A fresh tree: "/", "/zookeeper", "/zookeeper/quota" (open ACLs) and "/zookeeper/config"
@@ -93,6 +101,17 @@ class DataTree {
 
   // A self-checking image of the whole state (format in README.md).
   std::string serialize() const;
+
+  // serialize() in bounded steps, so a server never stalls for a whole tree: begin_snapshot()
+  // fixes the image as of now; each snapshot_step() writes up to `nodes_max` more nodes while
+  // applies go on in between (a node is copied just before its first change or deletion if it
+  // is not written yet). The finished image equals serialize() at begin, appended to `prefix`.
+  // Beginning again, or assigning another tree to this one, abandons the snapshot in progress
+  // (its writer may have been cancelled).
+  void begin_snapshot(std::string prefix);
+  bool snapshotting() const { return snap_ != nullptr; }
+  // The finished image once every node is written; nullopt while there is more to do.
+  std::optional<std::string> snapshot_step(size_t nodes_max);
   // Rebuilds a tree from serialize()'s output. Any damage (CRC, truncation, bad structure) is a
   // DataLoss error; never crashes and never allocates more than the input's size warrants.
   static absl::StatusOr<DataTree> deserialize(std::string_view bytes);
@@ -103,6 +122,10 @@ class DataTree {
 
   // The decoder of serialize()'s format; an implementation detail of data_tree_snapshot.cc.
   class SnapshotReader;
+
+  DataTree(DataTree&&) noexcept;
+  DataTree& operator=(DataTree&&) noexcept;
+  ~DataTree();
 
  private:
   // A znode. The children set is ordered so listings and snapshots never depend on hashing.
@@ -121,6 +144,19 @@ class DataTree {
     AclList acl;
     Stat stat;
   };
+  // An image being written (data_tree_snapshot.cc).
+  struct SnapshotProgress {
+    int64_t zxid = 0;       // the tree's last zxid at begin: later-created nodes are not in it
+    std::string out;        // prefix, header (filled in at the end), payload so far
+    size_t payload_at = 0;  // where the payload starts in `out`
+    size_t crc_upto = 0;    // the payload's CRC covers out[payload_at, crc_upto)
+    uint32_t crc = 0;
+    uint64_t nodes_left = 0;  // nodes still to write
+    std::string cursor;       // the last path written ("" before the root)
+    // Nodes changed or deleted since begin before they were written, as they were at begin.
+    std::map<std::string, NodeHeader, PreorderLess> saved;
+  };
+
   using Triggers = std::vector<WatchTrigger>;
 
   // Ops, each checking in ZooKeeper's order and applying only when every check passed.
@@ -156,9 +192,17 @@ class DataTree {
 
   // A tree with no nodes at all, for deserialize to fill.
   struct EmptyTag {};
-  explicit DataTree(EmptyTag) {}
+  explicit DataTree(EmptyTag);
   // Snapshot decoding: reads one node and links it, checking it.
   absl::Status read_node(SnapshotReader& r, bool first);
+  // Snapshot encoding: the image's start, its nodes in steps, its header.
+  SnapshotProgress start_image(std::string prefix) const;
+  bool write_image_nodes(SnapshotProgress& p, size_t nodes_max) const;
+  static std::string finish_image(SnapshotProgress& p);
+  // The node after `after` in pre-order among those that existed when the image began.
+  std::optional<std::string> next_image_node(std::string_view after, int64_t zxid) const;
+  // Called before a node changes or goes: keeps what the snapshot in progress still needs.
+  void note_change(const std::string& path, const Node& node);
 
   // Keyed by full path; never iterated (iteration order would be unstable), only looked up.
   absl::node_hash_map<std::string, Node> nodes_;
@@ -173,6 +217,7 @@ class DataTree {
   // Inverses of the mutations of the multi being applied, run backwards if an op fails.
   std::vector<std::function<void()>> undo_;
   bool recording_ = false;
+  std::unique_ptr<SnapshotProgress> snap_;  // the incremental snapshot in progress, if any
 };
 
 }  // namespace weir::coord

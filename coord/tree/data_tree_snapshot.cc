@@ -4,11 +4,15 @@
 // bytes. Derived state (children sets, numChildren, dataLength, indexes, digest) is not stored;
 // it is rebuilt on load, which also re-checks every structural rule.
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/code_probe.h"
 #include "coord/tree/data_tree.h"
 #include "coord/tree/path.h"
+#include "runtime/assert.h"
 #include "runtime/crc32c.h"
 
 namespace weir::coord {
@@ -40,6 +44,9 @@ class Writer {
  private:
   std::string* out_;
 };
+
+void write_node(Writer& w, std::string_view path, std::string_view data, const AclList& acl,
+                const Stat& stat);
 
 }  // namespace
 
@@ -92,6 +99,15 @@ void write_stat(Writer& w, const Stat& s) {
   for (int32_t v : {s.version, s.cversion, s.aversion}) w.fixed(v);
 }
 
+void write_node(Writer& w, std::string_view path, std::string_view data, const AclList& acl,
+                const Stat& stat) {
+  w.bytes(path);
+  w.bytes(data);
+  w.fixed(static_cast<uint64_t>(acl.size()));
+  for (const Acl& a : acl) w.fixed(a.perms), w.bytes(a.id.scheme), w.bytes(a.id.id);
+  write_stat(w, stat);
+}
+
 Stat read_stat(Reader& r) {
   Stat s;
   for (int64_t* v : {&s.czxid, &s.mzxid, &s.ctime, &s.mtime, &s.pzxid, &s.ephemeral_owner}) {
@@ -103,36 +119,132 @@ Stat read_stat(Reader& r) {
 
 }  // namespace
 
-std::string DataTree::serialize() const {
-  std::string payload;
-  Writer w(&payload);
+// Pre-order with children in name order is the order of paths compared component by
+// component: a '/' sorts before every byte a name may hold, a path before its extensions.
+bool PreorderLess::operator()(std::string_view a, std::string_view b) const {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+DataTree::SnapshotProgress DataTree::start_image(std::string prefix) const {
+  SnapshotProgress p;
+  p.zxid = last_zxid_;
+  p.out = std::move(prefix);
+  p.out.append(kHeaderBytes, '\0');
+  p.payload_at = p.crc_upto = p.out.size();
+  Writer w(&p.out);
   w.fixed(last_zxid_);
   w.fixed(static_cast<uint64_t>(sessions_.size()));
   for (const auto& [id, timeout] : sessions_) w.fixed(id), w.fixed(timeout);
-  w.fixed(static_cast<uint64_t>(nodes_.size()));
-  std::vector<std::string> stack{"/"};
-  while (!stack.empty()) {
-    const std::string path = std::move(stack.back());
-    stack.pop_back();
-    const Node& n = *find(path);
-    w.bytes(path);
-    w.bytes(*n.data);
-    w.fixed(static_cast<uint64_t>(n.acl.size()));
-    for (const Acl& a : n.acl) w.fixed(a.perms), w.bytes(a.id.scheme), w.bytes(a.id.id);
-    write_stat(w, n.stat);
-    // Reversed so that the stack pops children in name order.
-    for (auto c = n.children.rbegin(); c != n.children.rend(); ++c) {
-      stack.push_back(child_path(path, *c));
+  p.nodes_left = nodes_.size();
+  w.fixed(static_cast<uint64_t>(p.nodes_left));
+  return p;
+}
+
+std::optional<std::string> DataTree::next_image_node(std::string_view after, int64_t zxid) const {
+  if (after.empty()) return std::string("/");
+  const auto in_image = [&](const Node* n) { return n != nullptr && n->stat.czxid <= zxid; };
+  // A node created after begin has only such nodes below it, so its subtree is skipped.
+  const auto first_child = [&](std::string_view parent, const Node& node,
+                               std::set<std::string, std::less<>>::const_iterator it) {
+    for (; it != node.children.end(); ++it) {
+      std::string path = child_path(parent, *it);
+      if (in_image(find(path))) return std::optional<std::string>(std::move(path));
+    }
+    return std::optional<std::string>();
+  };
+  if (const Node* n = find(after); in_image(n)) {
+    if (auto c = first_child(after, *n, n->children.begin())) return c;
+  }
+  // `after` may be gone (it was written from a saved copy): its parent's later children and
+  // then its ancestors' follow it all the same.
+  for (std::string_view cur = after; cur != "/";) {
+    const std::string_view parent = parent_path(cur);
+    if (const Node* n = find(parent); in_image(n)) {
+      if (auto c = first_child(parent, *n, n->children.upper_bound(node_name(cur)))) return c;
+    }
+    cur = parent;
+  }
+  return std::nullopt;
+}
+
+bool DataTree::write_image_nodes(SnapshotProgress& p, size_t nodes_max) const {
+  Writer w(&p.out);
+  bool done = false;
+  for (size_t i = 0; i < nodes_max && !done; ++i) {
+    std::optional<std::string> live = next_image_node(p.cursor, p.zxid);
+    auto saved = p.saved.upper_bound(p.cursor);
+    // A saved copy comes first where it is due: its node is gone or changed since begin.
+    const bool use_saved =
+        saved != p.saved.end() && (!live || !PreorderLess{}(*live, saved->first));
+    if (!use_saved && !live) {
+      done = true;
+      break;
+    }
+    WEIR_ASSERT_MSG(p.nodes_left > 0, "snapshot: more nodes than at begin");
+    --p.nodes_left;
+    if (use_saved) {
+      const NodeHeader& h = saved->second;
+      write_node(w, saved->first, *h.data, h.acl, h.stat);
+      p.cursor = saved->first;
+      p.saved.erase(saved);
+    } else {
+      const Node& n = *find(*live);
+      write_node(w, *live, *n.data, n.acl, n.stat);
+      p.cursor = std::move(*live);
     }
   }
-  std::string out;
-  Writer h(&out);
+  p.crc = crc32c_extend(p.crc, p.out.data() + p.crc_upto, p.out.size() - p.crc_upto);
+  p.crc_upto = p.out.size();
+  return done;
+}
+
+std::string DataTree::finish_image(SnapshotProgress& p) {
+  WEIR_ASSERT_MSG(p.nodes_left == 0 && p.saved.empty(), "snapshot: nodes missing");
+  std::string header;
+  Writer h(&header);
   h.fixed(kMagic);
   h.fixed(kFormatVersion);
-  h.fixed(static_cast<uint64_t>(payload.size()));
-  h.fixed(crc32c(payload.data(), payload.size()));
-  out += payload;
-  return out;
+  h.fixed(static_cast<uint64_t>(p.out.size() - p.payload_at));
+  h.fixed(p.crc);
+  WEIR_ASSERT(header.size() == kHeaderBytes);
+  p.out.replace(p.payload_at - kHeaderBytes, kHeaderBytes, header);
+  return std::move(p.out);
+}
+
+std::string DataTree::serialize() const {
+  SnapshotProgress p = start_image("");
+  while (!write_image_nodes(p, std::numeric_limits<size_t>::max())) {
+  }
+  return finish_image(p);
+}
+
+void DataTree::begin_snapshot(std::string prefix) {
+  snap_ = std::make_unique<SnapshotProgress>(start_image(std::move(prefix)));
+}
+
+std::optional<std::string> DataTree::snapshot_step(size_t nodes_max) {
+  WEIR_ASSERT_MSG(snap_ != nullptr, "no snapshot in progress");
+  if (!write_image_nodes(*snap_, nodes_max)) return std::nullopt;
+  std::string image = finish_image(*snap_);
+  snap_.reset();
+  return image;
+}
+
+void DataTree::note_change(const std::string& path, const Node& node) {
+  if (snap_ == nullptr || node.stat.czxid > snap_->zxid || !PreorderLess{}(snap_->cursor, path)) {
+    return;
+  }
+  const bool saved =
+      snap_->saved.try_emplace(path, NodeHeader{node.data, node.data_hash, node.acl, node.stat})
+          .second;
+  CODE_PROBE(saved, "coord_tree.snapshot_kept_changed_node");
 }
 
 absl::StatusOr<DataTree> DataTree::deserialize(std::string_view bytes) {

@@ -21,13 +21,17 @@ struct ServerSpec {
 
 struct ZabOptions {
   Duration tick = 200ms;
-  int init_limit = 10;  // ticks a follower may take to connect and sync
-  int sync_limit = 5;   // ticks without contact before leader or follower gives up
+  int init_limit = 10;             // ticks a follower may take to connect and sync
+  int sync_limit = 5;              // ticks without contact before leader or follower gives up
   Duration finalize_wait = 200ms;  // how long a decided election waits for better votes
   int64_t fetch_bytes_max = 1 << 20;
   // ZooKeeper's snapCount: a snapshot after every/2 to every applied txns (drawn each time).
   // The in-memory history holds up to this many txns.
   int64_t snapshot_every_txns = 100000;
+  // A snapshot is written in steps of this many nodes with a pause between them, so the
+  // server's loop serves requests while a big tree is serialized (a step is ~1-2 ms).
+  size_t snapshot_step_nodes = 1000;
+  Duration snapshot_step_pause = std::chrono::milliseconds(1);
   size_t pending_proposals_max = 10000;  // uncommitted txns the leader holds before refusing
 };
 

@@ -413,5 +413,50 @@ RC_GTEST_PROP(TreeModel, RandomSequencesMatchTheModel, ()) {
   }
 }
 
+// An incremental snapshot, with random operations applied between its steps, is byte for byte
+// the image serialize() gave when it began (nodes changed, deleted and re-created under it).
+RC_GTEST_PROP(TreeModel, IncrementalSnapshotIsTheImageAtItsBeginning, ()) {
+  DataTree tree;
+  Model model;
+  int64_t zxid = 0, now = 1000;
+  for (int64_t s : {1, 2}) {
+    const Txn open{++zxid, now, s, {}, CreateSessionOp{5000}};
+    tree.apply(open), model.apply(open);
+  }
+  std::optional<std::string> expected;
+  int finished = 0;
+  const int steps = *rc::gen::inRange(1, 200);
+  for (int step = 0; step < steps; ++step) {
+    if (!expected && pick(0, 8) == 0) {
+      expected = "prefix" + tree.serialize();
+      tree.begin_snapshot("prefix");
+    } else if (expected && pick(0, 3) == 0) {
+      std::optional<std::string> image = tree.snapshot_step(static_cast<size_t>(pick(1, 4)));
+      if (image) {
+        RC_ASSERT(*image == *expected);
+        RC_ASSERT(!tree.snapshotting());
+        expected.reset();
+        ++finished;
+      }
+    }
+    Txn txn;
+    txn.zxid = ++zxid;
+    txn.time_ms = now += pick(0, 100);
+    txn.session_id = *rc::gen::element<int64_t>(0, 0, 1, 1, 2, 3);
+    txn.auth = gen_auth();
+    txn.op = gen_op(model);
+    model.apply(txn);
+    tree.apply(txn);
+  }
+  if (expected) {
+    std::optional<std::string> image;
+    while (!(image = tree.snapshot_step(3))) {
+    }
+    RC_ASSERT(*image == *expected);
+    ++finished;
+  }
+  RC_TAG(finished);
+}
+
 }  // namespace
 }  // namespace weir::coord
