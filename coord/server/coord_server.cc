@@ -246,12 +246,12 @@ std::string CoordServer::mode_name() const {
 
 std::string CoordServer::four_letter(std::string_view command) const {
   const std::string mode = mode_name();
-  const bool serving = mode != "looking";
   if (command == "ruok") return "imok";
   if (command == "isro") return "rw";
-  if (!serving && command != "cons") {
-    return "This ZooKeeper instance is not currently serving requests\n";
-  }
+  // As ZooKeeper: a server that won an election leads only once a quorum has synced with it,
+  // and a follower follows only once its leader has synced it; until then srvr must not say
+  // "Mode: leader", or a script would send clients to a server that cannot serve them.
+  if (!peer_->serving()) return "This ZooKeeper instance is not currently serving requests\n";
   size_t outstanding = 0;
   for (const auto& [id, c] : connections_) outstanding += c->pending.size();
   const std::string zxid = absl::StrFormat("0x%x", static_cast<uint64_t>(machine_.last_applied().value()));

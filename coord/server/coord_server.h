@@ -59,7 +59,8 @@ class CoordServer {
   const DataTree& tree() const { return machine_.tree(); }
   const ServerStats& stats() const { return stats_; }
   size_t connection_count() const { return connections_.size(); }
-  // The text a four-letter word answers (ruok, srvr, stat, mntr, cons; "" if unknown).
+  // The text a four-letter word answers (ruok, srvr, stat, mntr, cons; "" if unknown). All but
+  // ruok and isro answer ZooKeeper's "not currently serving" until ZAB has synced this server.
   std::string four_letter(std::string_view command) const;
 
   // Reply-header zxid: what this server has applied.

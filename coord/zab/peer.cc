@@ -143,6 +143,19 @@ void ZabPeer::register_endpoints() {
       });
 }
 
+bool ZabPeer::serving() const {
+  switch (state_) {
+    case PeerState::kLeading:
+      return leader_ != nullptr && leader_->established();
+    case PeerState::kFollowing:
+    case PeerState::kObserving:
+      return synced_;
+    case PeerState::kLooking:
+      break;
+  }
+  return false;
+}
+
 Vote ZabPeer::my_vote() const {
   Vote v;
   v.set_leader(my_id_);
@@ -173,6 +186,7 @@ absl::Status ZabPeer::run() {
     } else {
       state_ = config_.is_voter(my_id_) ? PeerState::kFollowing : PeerState::kObserving;
       ended = follow(vote.leader());
+      synced_ = false;
     }
     TraceEvent(Severity::kInfo, "ZabRoleEnded")
         .detail("Leader", vote.leader())
@@ -253,6 +267,7 @@ absl::Status ZabPeer::sync_with(int64_t leader, const ServerSpec& spec) {
   auto up = client_.call<AckNewLeader, UpToDate>(spec.peer_address, "zab.ack_newleader", nl, init);
   if (!up.ok()) return up.status();
   following_epoch_ = epoch;
+  synced_ = true;
   TraceEvent(Severity::kInfo, "ZabFollowing")
       .detail("Leader", leader)
       .detail("Epoch", epoch)

@@ -71,6 +71,10 @@ class ZabPeer {
   absl::Status wait_applied(Zxid zxid, Duration timeout);
 
   PeerState state() const { return state_; }
+  // Whether this server may serve clients (ZooKeeper's zkServer.isRunning()): it leads an
+  // established epoch, or follows (observes) and has been synced by its leader (UpToDate).
+  // state() turns Leading/Following at the end of an election, before either.
+  bool serving() const;
   int64_t leader_id() const { return leader_id_; }
   int64_t id() const { return my_id_; }
   Zxid last_applied() const { return machine_.last_applied(); }
@@ -127,6 +131,7 @@ class ZabPeer {
   PeerState state_ = PeerState::kLooking;
   int64_t leader_id_ = -1;
   uint32_t following_epoch_ = 0;
+  bool synced_ = false;  // following or observing, and UpToDate arrived in this role
   IZabObserver* observer_ = nullptr;
   ZabBug bug_ = ZabBug::kNone;
   WaitList applied_changed_;

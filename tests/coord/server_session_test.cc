@@ -226,5 +226,42 @@ TEST(CoordServerFourLetterWords, RuokAndSrvr) {
   EXPECT_TRUE(done);
 }
 
+// ZooKeeper serves (and its srvr names a mode) only once ZAB has synced the server: a leader
+// when a quorum acknowledged its epoch, a follower when its leader sent UpToDate. Polled from
+// boot, every server goes through a role it does not serve in yet, and never names a mode then.
+TEST(CoordServerFourLetterWords, NoModeUntilSynced) {
+  constexpr char kNotServing[] = "This ZooKeeper instance is not currently serving requests\n";
+  Ensemble e(43);
+  int role_not_serving = 0;
+  bool done = e.run([&] {
+    for (int polls = 0; polls < 20000; ++polls, delay(1ms)) {
+      int serving = 0;
+      for (CoordServer* s : e.servers) {
+        if (s == nullptr) continue;
+        const std::string srvr = s->four_letter("srvr");
+        const bool mode = srvr.find("Mode: ") != std::string::npos;
+        EXPECT_TRUE(mode || srvr == kNotServing) << srvr;
+        EXPECT_EQ(mode, s->peer().serving()) << srvr;
+        if (!mode && s->peer().state() != zab::PeerState::kLooking) ++role_not_serving;
+        serving += mode;
+      }
+      if (serving == static_cast<int>(e.servers.size())) break;
+    }
+    e.wait_ready();
+    // A server left without a quorum stops serving; so does every word but ruok and isro.
+    const int lone = (e.leader_index() + 1) % 3;
+    for (int i = 0; i < 3; ++i) {
+      if (i != lone) e.sim.kill(e.procs[i]);
+    }
+    delay(3s);
+    for (const char* word : {"srvr", "stat", "mntr", "cons"}) {
+      EXPECT_EQ(four_letter(e.clients[lone], word), kNotServing) << word;
+    }
+    EXPECT_EQ(four_letter(e.clients[lone], "ruok"), "imok");
+  });
+  EXPECT_TRUE(done);
+  EXPECT_GT(role_not_serving, 0) << "never saw a server between election and sync";
+}
+
 }  // namespace
 }  // namespace weir::coord::server::testing

@@ -151,8 +151,8 @@ class Ensemble:
 
     def wait_serving(self, timeout=30, ids=None):
         """Until there is one leader, every running server (or `ids`) leads or follows, and each
-        of them creates a session. (srvr says "Mode: leader" from the moment a server wins an
-        election, before a quorum has joined it, so the mode alone is not enough.)"""
+        of them creates a session. (srvr names a mode only once ZAB has synced the server, as
+        ZooKeeper's does; the session probe also checks that the client port answers.)"""
         deadline = time.time() + timeout
         while True:
             want = [i for i in (ids or IDS) if self.running(i)]
