@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtime/assert.h"
+#include "runtime/trace.h"
 
 namespace weir {
 namespace {
@@ -16,6 +17,7 @@ constexpr size_t kDefaultStackBytes = 1024 * 1024;
 constexpr size_t kDefaultStackBytes = 256 * 1024;
 #endif
 constexpr uint64_t kPollEveryResumes = 128;
+constexpr Duration kSlowResume = std::chrono::milliseconds(10);
 
 }  // namespace
 
@@ -161,8 +163,16 @@ void Scheduler::resume(Actor* actor) {
   ++resumes_;
   if (observer_ != nullptr) observer_->on_resume(*actor);
   current_ = actor;
+  // Real time only: simulated time stands still while an actor runs, so this never fires there.
+  const TimePoint started = source_.now();
   actor->fiber_ = std::move(actor->fiber_).resume();
   current_ = nullptr;
+  if (const Duration took = source_.now() - started; took >= kSlowResume) {
+    // An actor that runs this long without suspending delays every other one and all I/O.
+    TraceEvent(Severity::kWarn, "SlowTask")
+        .detail("Actor", actor->name())
+        .detail("Ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  }
   if (actor->done_) destroy(actor);
 }
 

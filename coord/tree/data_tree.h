@@ -218,6 +218,7 @@ class DataTree {
   std::vector<std::function<void()>> undo_;
   bool recording_ = false;
   std::unique_ptr<SnapshotProgress> snap_;  // the incremental snapshot in progress, if any
+  size_t image_bytes_per_node_ = 0;         // of the last image, to reserve the next one
 };
 
 }  // namespace weir::coord

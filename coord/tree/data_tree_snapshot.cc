@@ -32,9 +32,10 @@ class Writer {
   template <class T>
   void fixed(T v) {
     static_assert(std::is_integral_v<T>);
-    for (size_t i = 0; i < sizeof(T); ++i) {
-      out_->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
-    }
+    char le[sizeof(T)];
+    for (size_t i = 0; i < sizeof(T); ++i)
+      le[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
+    out_->append(le, sizeof(T));
   }
   void bytes(std::string_view s) {
     fixed(static_cast<uint32_t>(s.size()));
@@ -136,6 +137,10 @@ DataTree::SnapshotProgress DataTree::start_image(std::string prefix) const {
   SnapshotProgress p;
   p.zxid = last_zxid_;
   p.out = std::move(prefix);
+  // Growing a big image by doubling copies all of it each time, on the server's loop: reserve
+  // what the last image's bytes per node predict for this tree, with room for growth.
+  const size_t predicted = nodes_.size() * image_bytes_per_node_;
+  p.out.reserve(p.out.size() + kHeaderBytes + predicted + predicted / 4);
   p.out.append(kHeaderBytes, '\0');
   p.payload_at = p.crc_upto = p.out.size();
   Writer w(&p.out);
@@ -234,6 +239,7 @@ std::optional<std::string> DataTree::snapshot_step(size_t nodes_max) {
   if (!write_image_nodes(*snap_, nodes_max)) return std::nullopt;
   std::string image = finish_image(*snap_);
   snap_.reset();
+  image_bytes_per_node_ = image.size() / std::max<size_t>(nodes_.size(), 1) + 1;
   return image;
 }
 

@@ -392,11 +392,7 @@ void ZabPeer::maybe_snapshot() {
     }
     if (!snapshots_->save(at, as_bytes(bytes)).ok()) return;
     last_snapshot_ = std::max(last_snapshot_, at);
-    const Zxid cut = history_cut(at);
-    replica_->history.erase(
-        replica_->history.begin(),
-        replica_->history.begin() + static_cast<ptrdiff_t>(replica_->after(cut)));
-    replica_->base = std::max(replica_->base, cut);
+    trim_history(history_cut(at));
     // Keep every record after the OLDEST retained snapshot: if the newest one reads back
     // damaged, recovery falls back to an older one and needs the log from there on.
     if (auto kept = snapshots_->list(); kept.ok() && !kept->empty()) {
@@ -427,6 +423,23 @@ Future<Zxid> ZabPeer::submit_async(std::string payload, Duration timeout) {
 // Where a snapshot at `at` may cut the history. A leader keeps what a lagging learner still in
 // contact needs (at most one more interval of txns), so that it catches up by DIFF instead of
 // a SNAP of the whole tree that would also drop its clients' connections.
+// Forgets the history up to `cut` a chunk at a time: freeing a whole snapshot interval of txns
+// at once (100k) stalled the server's loop for tens of milliseconds. Each chunk is recomputed,
+// as a SNAP installed meanwhile may have replaced the history.
+void ZabPeer::trim_history(Zxid cut) {
+  constexpr size_t kChunk = 4096;
+  for (;;) {
+    const size_t n = std::min(kChunk, replica_->after(cut));
+    if (n == 0) break;
+    const Zxid last(replica_->history[n - 1].zxid());
+    replica_->history.erase(replica_->history.begin(),
+                            replica_->history.begin() + static_cast<ptrdiff_t>(n));
+    replica_->base = std::max(replica_->base, last);
+    if (replica_->after(cut) > 0) delay(options_.snapshot_step_pause);
+  }
+  replica_->base = std::max(replica_->base, cut);
+}
+
 Zxid ZabPeer::history_cut(Zxid at) const {
   auto leader = leader_;
   if (leader == nullptr) return at;

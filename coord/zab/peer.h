@@ -105,6 +105,7 @@ class ZabPeer {
   absl::Status append_and_sync(const google::protobuf::RepeatedPtrField<Txn>& txns);
   Vote my_vote() const;
   void maybe_snapshot();
+  void trim_history(Zxid cut);
   Zxid history_cut(Zxid at) const;
   // A write waiting in the forwarding queue.
   struct Forward {
@@ -148,14 +149,14 @@ class ZabPeer {
   void settle_pending(Zxid applied_exactly);
   std::deque<Forward> forward_queue_;  // bounded by pending_proposals_max
   bool forwarding_ = false;            // forward_loop is running
-  ActorCollection background_;  // snapshot writers, the forwarder; cancelled with the peer
+  ActorCollection background_;         // snapshot writers, the forwarder; cancelled with the peer
 };
 
 // Every txn since the last snapshot, in memory: the leader serves DIFFs from it and each
 // server applies committed txns from it.
 struct ZabPeer::Replica {
-  Zxid base;                 // the snapshot's zxid: history starts after it
-  std::deque<Txn> history;   // logged txns, strictly increasing zxids
+  Zxid base;                // the snapshot's zxid: history starts after it
+  std::deque<Txn> history;  // logged txns, strictly increasing zxids
   Zxid last_logged() const { return history.empty() ? base : Zxid(history.back().zxid()); }
   // Index of the first txn with zxid > z.
   size_t after(Zxid z) const;

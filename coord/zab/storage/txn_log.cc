@@ -24,7 +24,7 @@ enum class ReadOutcome { kRecord, kEnd, kInvalid };
 // One record as it lies in the reader's window; valid until the next read.
 struct RecordView {
   Zxid zxid;
-  absl::Span<const uint8_t> framed;   // header and payload
+  absl::Span<const uint8_t> framed;  // header and payload
   absl::Span<const uint8_t> payload;
 };
 
@@ -182,7 +182,9 @@ std::string TxnLog::segment_path(Zxid first) const {
   return absl::StrCat(dir_, "/", hex_name(kSegmentPrefix, first.value()));
 }
 
-Zxid TxnLog::first_zxid() const { return segments_.empty() ? Zxid(0) : segments_.front().first; }
+Zxid TxnLog::first_zxid() const {
+  return segments_.empty() ? Zxid(0) : segments_.front().first;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Recovery
@@ -348,7 +350,9 @@ absl::Status TxnLog::rewrite_last_segment() {
 // ---------------------------------------------------------------------------------------------
 // Appending
 
-absl::Status TxnLog::check_usable() const { return failed_; }
+absl::Status TxnLog::check_usable() const {
+  return failed_;
+}
 
 void TxnLog::wait_sync_idle() {
   Scheduler& s = Scheduler::current();
@@ -567,23 +571,31 @@ absl::Status TxnLog::truncate_after(Zxid zxid) {
 }
 
 absl::Status TxnLog::purge_before(Zxid zxid) {
-  ActorLock::Guard guard(lock_);
-  if (auto s = check_usable(); !s.ok()) return s;
+  // Appends and syncs go on while files are removed (holding the log's lock across the
+  // removals and directory syncs stalled every write for tens of ms): the segments leave
+  // segments_ first, so nothing reads them, and one purge runs at a time.
+  ActorLock::Guard purging(purge_lock_);
+  std::vector<Zxid> doomed;
+  {
+    ActorLock::Guard guard(lock_);
+    if (auto s = check_usable(); !s.ok()) return s;
+    while (segments_.size() > 1 && segments_[1].first <= zxid) {
+      doomed.push_back(segments_.front().first);
+      segments_.erase(segments_.begin());
+    }
+  }
   Mutation mutation(*this);
-  size_t purged = 0;
   // Oldest first, each removal durable before the next: a crash can then only leave a suffix
   // of the segments, never a hole in the middle that recovery would take for a valid log.
-  while (segments_.size() > 1 && segments_[1].first <= zxid) {
-    if (auto s = remove_segment_file(segments_.front().first); !s.ok()) return s;
-    segments_.erase(segments_.begin());
+  for (Zxid first : doomed) {
+    if (auto s = remove_segment_file(first); !s.ok()) return s;
     if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
-    ++purged;
   }
-  if (purged > 0) {
+  if (!doomed.empty()) {
     TraceEvent(Severity::kInfo, "TxnLogPurged")
         .detail("Dir", dir_)
         .detail("Before", zxid)
-        .detail("SegmentsRemoved", purged)
+        .detail("SegmentsRemoved", doomed.size())
         .detail("FirstZxid", first_zxid());
   }
   return absl::OkStatus();

@@ -143,14 +143,15 @@ class TxnLog {
   const std::string dir_;
   const TxnLogOptions options_;
   ActorLock lock_;
+  ActorLock purge_lock_;  // one purge_before at a time; taken before lock_, never inside it
   bool syncing_ = false;  // sync() is in its fsync, without the lock
   WaitList sync_idle_;
   absl::Status failed_;
   // Ordered by first zxid. Unless the log failed, `active_` is open on the last one.
   std::vector<Segment> segments_;
   std::unique_ptr<IFile> active_;
-  uint64_t flushed_bytes_ = 0;     // of the active segment: written to the file
-  uint64_t synced_bytes_ = 0;      // of the active segment: made durable
+  uint64_t flushed_bytes_ = 0;  // of the active segment: written to the file
+  uint64_t synced_bytes_ = 0;   // of the active segment: made durable
   Zxid last_zxid_;
   std::vector<uint8_t> append_buffer_;  // reused: no allocation per record
   std::vector<uint8_t> read_buffer_;    // reused window for recovery and reads
