@@ -145,10 +145,12 @@ class WriterProcess {
     if (!size.ok()) return size.status();
     uint64_t offset = 0;
     uint64_t seq = 0;
+    recovered_.clear();
     while (true) {
       auto n = read_record(offset, *size, seq + 1);
       if (!n.ok()) return n.status();
       if (*n == 0) break;
+      recovered_.insert(recovered_.end(), record_.begin(), record_.end());
       offset += *n;
       ++seq;
     }
@@ -165,6 +167,13 @@ class WriterProcess {
         .detail("SyncedMax", state_.synced_max)
         .detail("Bytes", offset)
         .detail("FileBytes", *size);
+    // What we read came from the page cache, which may still show pages that a failed fsync
+    // (of this incarnation or an earlier one in the same boot) dropped: no later fsync writes
+    // those, so syncing alone would not make the records durable. Writing the checked bytes
+    // back dirties every page they span, so the sync below covers all of them.
+    if (!recovered_.empty()) {
+      if (auto s = file_->write(0, recovered_); !s.ok()) return s;
+    }
     // Cut the torn tail so new records follow the last good one, and make that durable.
     if (auto s = file_->truncate(offset); !s.ok()) return s;
     if (auto s = file_->sync(); !s.ok()) return s;
@@ -213,6 +222,7 @@ class WriterProcess {
   DiskDurability::Writer& state_;
   std::unique_ptr<IFile> file_;
   std::vector<uint8_t> record_;
+  std::vector<uint8_t> recovered_;  // the valid prefix, as checked by recover()
   uint64_t next_seq_ = 1;
   uint64_t offset_ = 0;
 };
