@@ -53,6 +53,7 @@ class TreeMachine final : public zab::IStateMachine {
   void publish(Zxid zxid, int64_t session, TxnResult result);
   bool fenced(const EncodedTxn& decoded) const;
   std::string session_table() const;
+  void fire_watches_across(const DataTree& next);
   static constexpr size_t kUnclaimedMax = 4096;
 
   WatchManager& watches_;

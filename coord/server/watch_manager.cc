@@ -63,6 +63,14 @@ void WatchManager::fire_now(uint64_t conn, EventType type, const std::string& pa
   if (it != connections_.end()) it->second(type, path);
 }
 
+std::vector<std::string> WatchManager::watched_path_list() const {
+  std::set<std::string> paths;
+  for (const Table* table : {&data_, &child_}) {
+    for (const auto& [path, conns] : *table) paths.insert(path);
+  }
+  return {paths.begin(), paths.end()};
+}
+
 size_t WatchManager::watch_count() const {
   size_t n = 0;
   for (const auto& [path, conns] : data_) n += conns.size();

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "coord/tree/types.h"
 
@@ -35,6 +36,9 @@ class WatchManager {
   void trigger(const WatchTrigger& trigger);
   // Delivers an event to one connection now (setWatches for a change the client missed).
   void fire_now(uint64_t conn, EventType type, const std::string& path);
+
+  // Every path some connection watches, either way, sorted.
+  std::vector<std::string> watched_path_list() const;
 
   size_t watch_count() const;
   size_t watched_paths() const { return data_.size() + child_.size(); }
