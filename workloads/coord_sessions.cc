@@ -23,10 +23,10 @@ constexpr char kSequentialParent[] = "/seq";
 
 // One session incarnation, as far as the checker needs it (times in simulated microseconds).
 struct SessionLife {
-  std::string ephemeral;             // "/eph/e<id>"
-  std::optional<int64_t> created;    // the ephemeral's create was acknowledged then
-  int64_t alive_write_invoke = -1;   // newest acknowledged write's invoke: alive until then
-  std::optional<int64_t> ended;      // close acknowledged, or expiry observed
+  std::string ephemeral;            // "/eph/e<id>"
+  std::optional<int64_t> created;   // the ephemeral's create was acknowledged then
+  int64_t alive_write_invoke = -1;  // newest acknowledged write's invoke: alive until then
+  std::optional<int64_t> ended;     // close acknowledged, or expiry observed
   const char* end_reason = "";
   std::optional<int64_t> abandoned;  // the client went away without closing
 };
@@ -78,16 +78,21 @@ using Recorder = CoordSessions::Recorder;
 
 class SessionRunner {
  public:
-  SessionRunner(std::shared_ptr<Recorder> rec, cc::CoordClient& client, int32_t id, int watched_paths,
-                IRandom& random)
-      : rec_(std::move(rec)), client_(client), id_(id), watched_paths_(watched_paths), random_(random) {}
+  SessionRunner(std::shared_ptr<Recorder> rec, cc::CoordClient& client, int32_t id,
+                int watched_paths, IRandom& random)
+      : rec_(std::move(rec)),
+        client_(client),
+        id_(id),
+        watched_paths_(watched_paths),
+        random_(random) {}
 
   SessionLife& life() { return rec_->lives[id_]; }
   bool expired() const { return client_.state() == cc::SessionState::kExpired; }
 
   void create_ephemeral() {
     const int64_t invoke = now_us();
-    auto got = await(client_.create(life().ephemeral, "", cc::open_acl_unsafe(), cc::CreateMode::kEphemeral));
+    auto got = await(
+        client_.create(life().ephemeral, "", cc::open_acl_unsafe(), cc::CreateMode::kEphemeral));
     if (got.ok()) {
       life().created = now_us();
       life().alive_write_invoke = invoke;
@@ -97,7 +102,8 @@ class SessionRunner {
   // One random action; false when the session should end by choice.
   bool step() {
     const uint64_t dice = random_.below(100);
-    const std::string path = absl::StrCat("/w", random_.below(static_cast<uint64_t>(watched_paths_)));
+    const std::string path =
+        absl::StrCat("/w", random_.below(static_cast<uint64_t>(watched_paths_)));
     if (dice < 30) {
       touch(path);
     } else if (dice < 55) {
@@ -113,7 +119,9 @@ class SessionRunner {
   }
 
  private:
-  void alive_since(int64_t invoke) { life().alive_write_invoke = std::max(life().alive_write_invoke, invoke); }
+  void alive_since(int64_t invoke) {
+    life().alive_write_invoke = std::max(life().alive_write_invoke, invoke);
+  }
 
   void touch(const std::string& path) {
     const int64_t invoke = now_us();
@@ -141,8 +149,8 @@ void SessionRunner::read(const std::string& path, bool watch) {
     watcher = [record, rec = rec_, id = id_](const cc::WatchEvent& event) {
       ++rec->watches_fired;
       if (++record->fired > 1) {
-        rec->violation(absl::StrCat("session ", id, ": the watch on ", record->path, " fired twice (last: ",
-                                    static_cast<int>(event.type), ")"));
+        rec->violation(absl::StrCat("session ", id, ": the watch on ", record->path,
+                                    " fired twice (last: ", static_cast<int>(event.type), ")"));
       }
     };
   }
@@ -152,8 +160,9 @@ void SessionRunner::read(const std::string& path, bool watch) {
     const WatchRecord& w = *it->second;
     const bool changed = got->stat.czxid.value() != w.czxid || got->stat.mzxid.value() != w.mzxid;
     if (changed && w.fired == 0) {
-      rec_->violation(absl::StrCat("session ", id_, " read ", path, " at mzxid ", got->stat.mzxid.value(),
-                                   " before its watch set at mzxid ", w.mzxid, " fired"));
+      rec_->violation(absl::StrCat("session ", id_, " read ", path, " at mzxid ",
+                                   got->stat.mzxid.value(), " before its watch set at mzxid ",
+                                   w.mzxid, " fired"));
     }
     if (w.fired > 0 || changed) active_.erase(it);
   }
@@ -202,7 +211,8 @@ cc::CoordClientOptions client_options(const CoordSessions::Options& options) {
 }
 
 // Creates the parents (and watched nodes) every session needs; any session may be first.
-void ensure_nodes(cc::CoordClient& client, const CoordSessions::Options& options, const Recorder& rec) {
+void ensure_nodes(cc::CoordClient& client, const CoordSessions::Options& options,
+                  const Recorder& rec) {
   std::vector<std::string> paths = {kEphemeralParent, kSequentialParent};
   for (int w = 0; w < options.watched_paths; ++w) paths.push_back(absl::StrCat("/w", w));
   for (const std::string& p : paths) {
@@ -238,7 +248,8 @@ void end_session(Recorder& rec, cc::CoordClient& client, SessionLife& life, IRan
   ++rec.abandoned;
 }
 
-void run_worker(std::shared_ptr<Recorder> rec, std::string connect, CoordSessions::Options options) {
+void run_worker(std::shared_ptr<Recorder> rec, std::string connect,
+                CoordSessions::Options options) {
   IRandom& random = *current_context().random;
   ++rec->workers_running;
   bool nodes_ready = false;
@@ -255,7 +266,8 @@ void run_worker(std::shared_ptr<Recorder> rec, std::string connect, CoordSession
     SessionRunner session(rec, **client, id, options.watched_paths, random);
     session.create_ephemeral();
     while (!rec->stopped && !session.expired() && session.step()) {
-      delay(std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+      delay(
+          std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
     }
     end_session(*rec, **client, rec->lives[id], random);
   }
@@ -273,14 +285,16 @@ void check_ephemerals(Recorder& rec) {
     for (const auto& [id, life] : rec.lives) {
       const bool listed = r.children.contains(life.ephemeral);
       if (!listed && life.created && *life.created < r.invoke && life.alive_write_invoke > r.ret) {
-        rec.violation(absl::StrCat(life.ephemeral, " missing from a read at [", r.invoke, ", ", r.ret,
-                                   "] us while its session lived (created at ", *life.created,
-                                   ", wrote again from ", life.alive_write_invoke, ")"));
+        rec.violation(absl::StrCat(life.ephemeral, " missing from a read at [", r.invoke, ", ",
+                                   r.ret, "] us while its session lived (created at ",
+                                   *life.created, ", wrote again from ", life.alive_write_invoke,
+                                   ")"));
         return;
       }
       if (listed && life.ended && *life.ended < r.invoke) {
         rec.violation(absl::StrCat(life.ephemeral, " listed by a read at [", r.invoke, ", ", r.ret,
-                                   "] us after its session ended (", life.end_reason, ") at ", *life.ended));
+                                   "] us after its session ended (", life.end_reason, ") at ",
+                                   *life.ended));
         return;
       }
     }
@@ -293,26 +307,29 @@ void check_sequentials(Recorder& rec) {
   std::map<int32_t, int64_t> last;
   for (const SequentialCreate& s : rec.sequentials) {
     if (auto [it, inserted] = owner.emplace(s.number, s.session); !inserted) {
-      return rec.violation(absl::StrCat("sequence number ", s.number, " given to sessions ", it->second,
-                                        " and ", s.session));
+      return rec.violation(absl::StrCat("sequence number ", s.number, " given to sessions ",
+                                        it->second, " and ", s.session));
     }
     if (auto it = last.find(s.session); it != last.end() && it->second >= s.number) {
-      return rec.violation(absl::StrCat("session ", s.session, " got sequence number ", s.number, " after ",
-                                        it->second));
+      return rec.violation(absl::StrCat("session ", s.session, " got sequence number ", s.number,
+                                        " after ", it->second));
     }
     last[s.session] = s.number;
   }
   std::vector<SequentialCreate> by_ret = rec.sequentials;
-  std::sort(by_ret.begin(), by_ret.end(), [](const auto& a, const auto& b) { return a.ret < b.ret; });
+  std::sort(by_ret.begin(), by_ret.end(),
+            [](const auto& a, const auto& b) { return a.ret < b.ret; });
   std::vector<int64_t> max_upto(by_ret.size());
-  for (size_t i = 0; i < by_ret.size(); ++i) max_upto[i] = std::max(by_ret[i].number, i ? max_upto[i - 1] : -1);
+  for (size_t i = 0; i < by_ret.size(); ++i)
+    max_upto[i] = std::max(by_ret[i].number, i ? max_upto[i - 1] : -1);
   for (const SequentialCreate& s : rec.sequentials) {
     auto end = std::lower_bound(by_ret.begin(), by_ret.end(), s.invoke,
                                 [](const SequentialCreate& a, int64_t t) { return a.ret < t; });
     const size_t n = static_cast<size_t>(end - by_ret.begin());
     if (n > 0 && max_upto[n - 1] >= s.number) {
       return rec.violation(absl::StrCat("sequence number ", s.number, " (invoked at ", s.invoke,
-                                        " us) is not above ", max_upto[n - 1], ", acknowledged before it began"));
+                                        " us) is not above ", max_upto[n - 1],
+                                        ", acknowledged before it began"));
     }
   }
 }
@@ -333,15 +350,16 @@ void await_ephemerals_gone(Recorder& rec, const std::string& connect, Duration b
   }
   rec.expiry_wait_seconds = to_seconds(Scheduler::current().now() - start);
   if (!left.empty()) {
-    rec.violation(absl::StrCat(left.size(), " ephemerals outlived their sessions by ", to_seconds(bound),
-                               " s after healing, e.g. ", left.front()));
+    rec.violation(absl::StrCat(left.size(), " ephemerals outlived their sessions by ",
+                               to_seconds(bound), " s after healing, e.g. ", left.front()));
   }
   (void)await(timeout((*client)->close(), 5s));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Workload>> CoordSessions::create(std::map<std::string, std::string> raw) {
+absl::StatusOr<std::unique_ptr<Workload>> CoordSessions::create(
+    std::map<std::string, std::string> raw) {
   WorkloadOptions o(std::move(raw));
   Options options;
   auto ensemble = parse_ensemble_options(o);
@@ -358,27 +376,35 @@ CoordSessions::CoordSessions(Options options)
     : options_(options), ensemble_(options.ensemble), recorder_(std::make_shared<Recorder>()) {}
 CoordSessions::~CoordSessions() = default;
 
-absl::Status CoordSessions::setup(ICluster& cluster) { return ensemble_.setup(cluster, "coord-sessions"); }
+absl::Status CoordSessions::setup(ICluster& cluster) {
+  return ensemble_.setup(cluster, "coord-sessions");
+}
 
 void CoordSessions::start(ICluster& cluster) {
   run_on_clients(
       cluster, options_.sessions_per_client, "coord-sessions-worker",
-      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] { run_worker(rec, connect, options); },
+      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] {
+        run_worker(rec, connect, options);
+      },
       recorder_->stopped);
 }
 
-void CoordSessions::stop() { recorder_->stopped = true; }
+void CoordSessions::stop() {
+  recorder_->stopped = true;
+}
 
 Verdict CoordSessions::check(ICluster& cluster) {
   while (recorder_->workers_running > 0) delay(100ms);
   const TimePoint healed = Scheduler::current().now();
-  const Duration session_timeout = std::chrono::milliseconds(options_.ensemble.max_session_timeout_ms);
-  auto probe = spawn_in(cluster.client(0), "coord-sessions-recheck", [this, session_timeout, healed] {
-    ensemble_.await_writable();
-    recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
-    // A new leader gives every session a full timeout; allow two and some ticks of slack.
-    await_ephemerals_gone(*recorder_, ensemble_.connect_string(), 2 * session_timeout + 5s);
-  });
+  const Duration session_timeout =
+      std::chrono::milliseconds(options_.ensemble.max_session_timeout_ms);
+  auto probe =
+      spawn_in(cluster.client(0), "coord-sessions-recheck", [this, session_timeout, healed] {
+        ensemble_.await_writable();
+        recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
+        // A new leader gives every session a full timeout; allow two and some ticks of slack.
+        await_ephemerals_gone(*recorder_, ensemble_.connect_string(), 2 * session_timeout + 5s);
+      });
   (void)await(probe);
   check_ephemerals(*recorder_);
   check_sequentials(*recorder_);

@@ -31,7 +31,8 @@ class CoordSessions final : public Workload {
     int64_t think_ms_max = 60;
   };
 
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit CoordSessions(Options options);
   ~CoordSessions() override;
 

@@ -17,7 +17,9 @@ namespace {
 
 using jute::OpCode;
 
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 // Suspends the calling actor until `list` fires (throws Cancelled).
 void wait_on(WaitList& list) {
@@ -27,16 +29,22 @@ void wait_on(WaitList& list) {
   s.suspend();
 }
 
-bool is_final(SessionState s) { return s == SessionState::kExpired || s == SessionState::kClosed; }
+bool is_final(SessionState s) {
+  return s == SessionState::kExpired || s == SessionState::kClosed;
+}
 
 bool transition_allowed(SessionState from, SessionState to) {
   if (is_final(from) || from == to) return false;
   if (is_final(to)) return true;
   switch (from) {
-    case SessionState::kConnecting: return to == SessionState::kConnected;
-    case SessionState::kConnected: return to == SessionState::kDisconnected;
-    case SessionState::kDisconnected: return to == SessionState::kConnecting;
-    default: return false;
+    case SessionState::kConnecting:
+      return to == SessionState::kConnected;
+    case SessionState::kConnected:
+      return to == SessionState::kDisconnected;
+    case SessionState::kDisconnected:
+      return to == SessionState::kConnecting;
+    default:
+      return false;
   }
 }
 
@@ -48,11 +56,16 @@ enum class WatchKind { kNone, kData, kChild };
 
 std::string_view session_state_name(SessionState state) {
   switch (state) {
-    case SessionState::kConnecting: return "Connecting";
-    case SessionState::kConnected: return "Connected";
-    case SessionState::kDisconnected: return "Disconnected";
-    case SessionState::kExpired: return "Expired";
-    case SessionState::kClosed: return "Closed";
+    case SessionState::kConnecting:
+      return "Connecting";
+    case SessionState::kConnected:
+      return "Connected";
+    case SessionState::kDisconnected:
+      return "Disconnected";
+    case SessionState::kExpired:
+      return "Expired";
+    case SessionState::kClosed:
+      return "Closed";
   }
   return "unknown";
 }
@@ -440,8 +453,8 @@ void ClientCore::set_state(SessionState next) {
     if (entry.first == next) {
       entry.second.set(absl::OkStatus());
     } else if (is_final(next)) {
-      entry.second.set(absl::FailedPreconditionError(
-          absl::StrCat("session is ", av(session_state_name(next)))));
+      entry.second.set(
+          absl::FailedPreconditionError(absl::StrCat("session is ", av(session_state_name(next)))));
     } else {
       state_promises_.push_back(std::move(entry));
     }
@@ -491,8 +504,8 @@ void ClientCore::run_events() {
 Future<void> ClientCore::await_state(SessionState target, Duration limit) {
   if (state_ == target) return Future<void>::ready(absl::OkStatus());
   if (is_final(state_)) {
-    return Future<void>::ready(absl::FailedPreconditionError(
-        absl::StrCat("session is ", av(session_state_name(state_)))));
+    return Future<void>::ready(
+        absl::FailedPreconditionError(absl::StrCat("session is ", av(session_state_name(state_)))));
   }
   Promise<void> promise;
   Future<void> f = promise.future();
@@ -537,7 +550,8 @@ void ClientCore::run_heartbeat(std::shared_ptr<Connection> conn) {
       send_frame(*conn, jute::kPingXid, OpCode::kPing, jute::EmptyBody{});
       ++stats_.pings;
     }
-    const TimePoint wake = std::min(conn->last_send + ping_every, conn->last_receive + read_timeout);
+    const TimePoint wake =
+        std::min(conn->last_send + ping_every, conn->last_receive + read_timeout);
     delay(std::max(wake - now, Duration(1ms)));
   }
 }
@@ -755,14 +769,14 @@ absl::StatusOr<Future<jute::Reply>> ClientCore::enqueue(OpCode op, const jute::R
 Future<jute::Reply> ClientCore::submit(OpCode op, jute::RequestBody body, WatchKind kind,
                                        std::string watch_path, Watcher watcher) {
   auto self = shared_from_this();
-  Future<jute::Reply> attempt = spawn(
-      "coord-client-request",
-      [self, op, body = std::move(body), kind, watch_path = std::move(watch_path),
-       watcher = std::move(watcher)]() mutable -> absl::StatusOr<jute::Reply> {
-        auto reply = self->enqueue(op, body, kind, std::move(watch_path), std::move(watcher));
-        if (!reply.ok()) return reply.status();
-        return await(std::move(*reply));
-      });
+  Future<jute::Reply> attempt =
+      spawn("coord-client-request",
+            [self, op, body = std::move(body), kind, watch_path = std::move(watch_path),
+             watcher = std::move(watcher)]() mutable -> absl::StatusOr<jute::Reply> {
+              auto reply = self->enqueue(op, body, kind, std::move(watch_path), std::move(watcher));
+              if (!reply.ok()) return reply.status();
+              return await(std::move(*reply));
+            });
   return weir::timeout(std::move(attempt), options_.request_timeout);
 }
 
@@ -771,20 +785,20 @@ Future<T> ClientCore::call(OpCode op, jute::RequestBody body, std::string contex
                            WatchKind kind, std::string watch_path, Watcher watcher,
                            bool pass_errors) {
   auto self = shared_from_this();
-  Future<T> attempt = spawn(
-      "coord-client-request",
-      [self, op, body = std::move(body), context = std::move(context), convert = std::move(convert),
-       kind, watch_path = std::move(watch_path), watcher = std::move(watcher),
-       pass_errors]() mutable -> Result<T> {
-        auto queued = self->enqueue(op, body, kind, std::move(watch_path), std::move(watcher));
-        if (!queued.ok()) return queued.status();
-        absl::StatusOr<jute::Reply> reply = await(std::move(*queued));
-        if (!reply.ok()) return reply.status();
-        if (reply->header.err != ErrorCode::kOk && !pass_errors) {
-          return zk_status(reply->header.err, context);
-        }
-        return convert(*reply);
-      });
+  Future<T> attempt = spawn("coord-client-request",
+                            [self, op, body = std::move(body), context = std::move(context),
+                             convert = std::move(convert), kind, watch_path = std::move(watch_path),
+                             watcher = std::move(watcher), pass_errors]() mutable -> Result<T> {
+                              auto queued = self->enqueue(op, body, kind, std::move(watch_path),
+                                                          std::move(watcher));
+                              if (!queued.ok()) return queued.status();
+                              absl::StatusOr<jute::Reply> reply = await(std::move(*queued));
+                              if (!reply.ok()) return reply.status();
+                              if (reply->header.err != ErrorCode::kOk && !pass_errors) {
+                                return zk_status(reply->header.err, context);
+                              }
+                              return convert(*reply);
+                            });
   return weir::timeout(std::move(attempt), options_.request_timeout);
 }
 
@@ -849,14 +863,28 @@ absl::StatusOr<std::unique_ptr<CoordClient>> CoordClient::create(std::string_vie
   return std::make_unique<CoordClient>(std::move(*parsed), options);
 }
 
-CoordClient::~CoordClient() { core_->shutdown(); }
+CoordClient::~CoordClient() {
+  core_->shutdown();
+}
 
-SessionState CoordClient::state() const { return core_->state_; }
-SessionId CoordClient::session_id() const { return core_->session_id_; }
-Duration CoordClient::negotiated_timeout() const { return core_->negotiated_; }
-Zxid CoordClient::last_zxid_seen() const { return core_->last_zxid_; }
-const std::string& CoordClient::connected_server() const { return core_->server_; }
-const CoordClient::Stats& CoordClient::stats() const { return core_->stats_; }
+SessionState CoordClient::state() const {
+  return core_->state_;
+}
+SessionId CoordClient::session_id() const {
+  return core_->session_id_;
+}
+Duration CoordClient::negotiated_timeout() const {
+  return core_->negotiated_;
+}
+Zxid CoordClient::last_zxid_seen() const {
+  return core_->last_zxid_;
+}
+const std::string& CoordClient::connected_server() const {
+  return core_->server_;
+}
+const CoordClient::Stats& CoordClient::stats() const {
+  return core_->stats_;
+}
 Future<void> CoordClient::await_state(SessionState target, Duration limit) {
   return core_->await_state(target, limit);
 }
@@ -866,7 +894,9 @@ void CoordClient::set_state_listener(std::function<void(SessionState)> listener)
 Future<void> CoordClient::add_auth(std::string scheme, std::string credentials) {
   return core_->add_auth(std::move(scheme), std::move(credentials));
 }
-Future<void> CoordClient::close() { return core_->close(); }
+Future<void> CoordClient::close() {
+  return core_->close();
+}
 
 }  // namespace weir::coord::client
 
@@ -901,24 +931,22 @@ Future<std::string> CoordClient::create(std::string path, std::string data, std:
   auto core = core_;
   jute::CreateRequest req =
       create_request(core->to_server(path), std::move(data), std::move(acl), mode);
-  return core->call<std::string>(
-      OpCode::kCreate, std::move(req), describe("create", path),
-      [core](const jute::Reply& r) -> absl::StatusOr<std::string> {
-        return core->to_client(body_of<jute::CreateResponse>(r).path);
-      });
+  return core->call<std::string>(OpCode::kCreate, std::move(req), describe("create", path),
+                                 [core](const jute::Reply& r) -> absl::StatusOr<std::string> {
+                                   return core->to_client(body_of<jute::CreateResponse>(r).path);
+                                 });
 }
 
-Future<CreateResult> CoordClient::create2(std::string path, std::string data,
-                                          std::vector<ACL> acl, CreateMode mode) {
+Future<CreateResult> CoordClient::create2(std::string path, std::string data, std::vector<ACL> acl,
+                                          CreateMode mode) {
   auto core = core_;
   jute::CreateRequest req =
       create_request(core->to_server(path), std::move(data), std::move(acl), mode);
-  return core->call<CreateResult>(
-      OpCode::kCreate2, std::move(req), describe("create2", path),
-      [core](const jute::Reply& r) -> absl::StatusOr<CreateResult> {
-        const auto& body = body_of<jute::Create2Response>(r);
-        return CreateResult{core->to_client(body.path), body.stat};
-      });
+  return core->call<CreateResult>(OpCode::kCreate2, std::move(req), describe("create2", path),
+                                  [core](const jute::Reply& r) -> absl::StatusOr<CreateResult> {
+                                    const auto& body = body_of<jute::Create2Response>(r);
+                                    return CreateResult{core->to_client(body.path), body.stat};
+                                  });
 }
 
 Future<void> CoordClient::remove(std::string path, int32_t version) {

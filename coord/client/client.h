@@ -172,7 +172,7 @@ class CoordClient {
 
   // Counters for tests and reports.
   struct Stats {
-    uint64_t connects = 0;         // handshakes completed
+    uint64_t connects = 0;  // handshakes completed
     uint64_t connect_failures = 0;
     uint64_t disconnects = 0;      // established connections lost
     uint64_t protocol_errors = 0;  // malformed or out-of-order server frames

@@ -12,7 +12,9 @@
 namespace weir::coord::server {
 namespace {
 
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 absl::Status bad(std::string_view line, std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("config: ", av(why), ": ", av(line)));
@@ -46,8 +48,8 @@ absl::StatusOr<zab::ServerSpec> parse_server(int64_t id, absl::string_view value
     if (parts.size() == 3) spec.client_address.clear();
   }
   if (zk_style) {
-    spec.client_address = client.find(':') == std::string::npos ? absl::StrCat(parts[0], ":", client)
-                                                                  : client;
+    spec.client_address =
+        client.find(':') == std::string::npos ? absl::StrCat(parts[0], ":", client) : client;
   }
   if (spec.client_address.empty()) {
     if (client_port <= 0) return bad(line, "no client port");
@@ -120,7 +122,8 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
     if (key == "sessionPortOffset") config.session_port_offset = static_cast<int>(*v);
     if (key == "snapCount" && *v > 0) config.zab.snapshot_every_txns = *v;
   }
-  if (config.zab.tick <= Duration::zero()) return absl::InvalidArgumentError("config: tickTime must be > 0");
+  if (config.zab.tick <= Duration::zero())
+    return absl::InvalidArgumentError("config: tickTime must be > 0");
   if (server_lines.empty()) return absl::InvalidArgumentError("config: no server.N lines");
   std::vector<zab::ServerSpec> specs;
   for (const auto& [id, value] : server_lines) {
@@ -132,7 +135,8 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
   if (config.ensemble.voter_count() == 0) return absl::InvalidArgumentError("config: no voters");
   if (my_id.has_value()) config.my_id = *my_id;
   if (config.my_id != 0 && config.ensemble.find(config.my_id) == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("config: id ", config.my_id, " has no server line"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: id ", config.my_id, " has no server line"));
   }
   if (config.min_timeout_ms() > config.max_timeout_ms()) {
     return absl::InvalidArgumentError("config: minSessionTimeout > maxSessionTimeout");
@@ -144,7 +148,8 @@ absl::StatusOr<int64_t> load_myid(IFileSystem& fs, const std::string& data_dir) 
   auto file = fs.open(data_dir + "/myid", OpenMode::kRead);
   if (!file.ok()) return file.status();
   std::string buf(64, '\0');
-  auto n = (*file)->read(0, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+  auto n =
+      (*file)->read(0, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
   if (!n.ok()) return n.status();
   buf.resize(*n);
   int64_t id = 0;

@@ -29,7 +29,8 @@ CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
       rpc_client_(*ctx.network, *ctx.random),
       session_rpc_(*ctx.network) {
   WEIR_ASSERT_MSG(config_.ensemble.find(config_.my_id) != nullptr, "server id not in ensemble");
-  peer_ = std::make_unique<zab::ZabPeer>(config_.my_id, config_.ensemble, config_.zab, machine_, ctx_);
+  peer_ =
+      std::make_unique<zab::ZabPeer>(config_.my_id, config_.ensemble, config_.zab, machine_, ctx_);
   machine_.set_session_hook([this](int64_t id, int32_t timeout) { on_session(id, timeout); });
   machine_.set_local_filter([this](int64_t id) { return local_sessions_.contains(id); });
 }
@@ -108,22 +109,26 @@ void CoordServer::serve_connection(std::shared_ptr<Connection> conn) {
     }
   } finish{this, alive_, conn};
   std::string head(4, '\0');
-  if (!read_exact(*conn->io, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(head.data()), 4)).ok()) return;
+  if (!read_exact(*conn->io, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(head.data()), 4)).ok())
+    return;
   if (is_four_letter_word(head)) {
     const std::string text = four_letter(head);
-    (void)conn->io->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    (void)conn->io->write(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     return;
   }
   jute::FrameDecoder decoder(config_.frame_bytes_max);
   if (absl::Status s = decoder.feed(head); !s.ok()) {
     ++stats_.malformed_frames;
-    TraceEvent(Severity::kWarn, "CoordMalformedFrame").detail("Peer", conn->peer).detail("Reason", s.ToString());
+    TraceEvent(Severity::kWarn, "CoordMalformedFrame")
+        .detail("Peer", conn->peer)
+        .detail("Reason", s.ToString());
     return;
   }
   if (!handshake(conn, decoder)) return;
-  watches_.add_connection(conn->id, [this, c = conn.get()](EventType type, const std::string& path) {
-    notify(*c, type, path);
-  });
+  watches_.add_connection(
+      conn->id,
+      [this, c = conn.get()](EventType type, const std::string& path) { notify(*c, type, path); });
   Future<void> writer = spawn("coord-conn-writer", [this, conn] { write_loop(conn); });
   Future<void> responder = spawn("coord-conn-responder", [this, conn] { respond_loop(conn); });
   read_requests(conn, decoder);
@@ -134,7 +139,8 @@ void CoordServer::finish_connection(Connection& conn) {
   conn.close();
   watches_.remove_connection(conn.id);
   for (const Pending& p : conn.pending) {
-    if (p.kind != Pending::Kind::kWrite || !p.submitted.is_ready() || !p.submitted.get().ok()) continue;
+    if (p.kind != Pending::Kind::kWrite || !p.submitted.is_ready() || !p.submitted.get().ok())
+      continue;
     machine_.forget_result(*p.submitted.get());
   }
   if (conn.session_id != 0) {
@@ -147,14 +153,16 @@ void CoordServer::finish_connection(Connection& conn) {
 void CoordServer::touch(int64_t session) {
   auto it = sessions_.find(session);
   if (it != sessions_.end()) {
-    it->second.deadline = Scheduler::current().now() + std::chrono::milliseconds(it->second.timeout_ms);
+    it->second.deadline =
+        Scheduler::current().now() + std::chrono::milliseconds(it->second.timeout_ms);
   }
   if (peer_->state() != zab::PeerState::kLeading) touched_.insert(session);
 }
 
 void CoordServer::on_session(int64_t session, int32_t timeout_ms) {
   if (timeout_ms > 0) {
-    sessions_[session] = Tracked{timeout_ms, Scheduler::current().now() + std::chrono::milliseconds(timeout_ms)};
+    sessions_[session] =
+        Tracked{timeout_ms, Scheduler::current().now() + std::chrono::milliseconds(timeout_ms)};
     return;
   }
   sessions_.erase(session);
@@ -212,10 +220,12 @@ void CoordServer::touch_flush_loop() {
     req.set_from(config_.my_id);
     for (int64_t id : touched_) req.add_sessions(id);
     touched_.clear();
-    auto reply = rpc_client_.call<TouchSessions, TouchReply>(config_.session_address(leader),
-                                                             kTouchEndpoint, req, config_.zab.tick * 2);
+    auto reply = rpc_client_.call<TouchSessions, TouchReply>(
+        config_.session_address(leader), kTouchEndpoint, req, config_.zab.tick * 2);
     if (!reply.ok()) {
-      TraceEvent(Severity::kInfo, "CoordTouchFailed").detail("Leader", leader).detail("Status", reply.status().ToString());
+      TraceEvent(Severity::kInfo, "CoordTouchFailed")
+          .detail("Leader", leader)
+          .detail("Status", reply.status().ToString());
     }
   }
 }
@@ -254,11 +264,13 @@ std::string CoordServer::four_letter(std::string_view command) const {
   if (!peer_->serving()) return "This ZooKeeper instance is not currently serving requests\n";
   size_t outstanding = 0;
   for (const auto& [id, c] : connections_) outstanding += c->pending.size();
-  const std::string zxid = absl::StrFormat("0x%x", static_cast<uint64_t>(machine_.last_applied().value()));
+  const std::string zxid =
+      absl::StrFormat("0x%x", static_cast<uint64_t>(machine_.last_applied().value()));
   std::string clients;
   for (const auto& [id, c] : connections_) {
-    absl::StrAppend(&clients, " /", c->peer, "[1](queued=", c->pending.size(), ",recved=", c->received,
-                    ",sent=", c->sent, ",sid=", absl::StrFormat("0x%x", static_cast<uint64_t>(c->session_id)),
+    absl::StrAppend(&clients, " /", c->peer, "[1](queued=", c->pending.size(),
+                    ",recved=", c->received, ",sent=", c->sent,
+                    ",sid=", absl::StrFormat("0x%x", static_cast<uint64_t>(c->session_id)),
                     ",to=", c->timeout_ms, ")\n");
   }
   if (command == "cons") return clients + "\n";
@@ -277,7 +289,8 @@ std::string CoordServer::four_letter(std::string_view command) const {
     line("zk_znode_count", machine_.tree().node_count());
     line("zk_watch_count", watches_.watch_count());
     size_t ephemerals = 0;
-    for (const auto& [sid, to] : machine_.tree().sessions()) ephemerals += machine_.tree().ephemerals(sid).size();
+    for (const auto& [sid, to] : machine_.tree().sessions())
+      ephemerals += machine_.tree().ephemerals(sid).size();
     line("zk_ephemerals_count", ephemerals);
     line("zk_approximate_data_size", 0);
     line("zk_open_file_descriptor_count", connections_.size());
@@ -287,10 +300,10 @@ std::string CoordServer::four_letter(std::string_view command) const {
   }
   std::string out = absl::StrCat("Zookeeper version: ", kVersion, ", built for weir\n");
   if (command == "stat") absl::StrAppend(&out, "Clients:\n", clients, "\n");
-  absl::StrAppend(&out, "Latency min/avg/max: 0/0.0/0\n", "Received: ", stats_.packets_received, "\n",
-                  "Sent: ", stats_.packets_sent, "\n", "Connections: ", connections_.size(), "\n",
-                  "Outstanding: ", outstanding, "\n", "Zxid: ", zxid, "\n", "Mode: ", mode, "\n",
-                  "Node count: ", machine_.tree().node_count(), "\n");
+  absl::StrAppend(&out, "Latency min/avg/max: 0/0.0/0\n", "Received: ", stats_.packets_received,
+                  "\n", "Sent: ", stats_.packets_sent, "\n", "Connections: ", connections_.size(),
+                  "\n", "Outstanding: ", outstanding, "\n", "Zxid: ", zxid, "\n", "Mode: ", mode,
+                  "\n", "Node count: ", machine_.tree().node_count(), "\n");
   return out;
 }
 

@@ -113,8 +113,8 @@ class CoordServer {
     TimePoint deadline;
   };
   std::map<int64_t, Tracked> sessions_;
-  std::set<int64_t> expiring_;  // CloseSession proposed, not yet applied
-  std::set<int64_t> touched_;   // since the last flush to the leader
+  std::set<int64_t> expiring_;             // CloseSession proposed, not yet applied
+  std::set<int64_t> touched_;              // since the last flush to the leader
   std::map<int64_t, int> local_sessions_;  // session -> connections here
   bool was_leading_ = false;
   // Cancelled connection actors unwind after this object is gone: their cleanup checks it.
