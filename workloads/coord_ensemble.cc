@@ -51,6 +51,7 @@ absl::StatusOr<CoordEnsembleOptions> parse_ensemble_options(WorkloadOptions& o) 
   e.snapshot_step_nodes = static_cast<size_t>(o.get_int("snapshot_step_nodes", 3, 1, 1000000));
   e.max_session_timeout_ms =
       static_cast<int32_t>(o.get_int("max_session_timeout_ms", 4000, 100, 600000));
+  e.container_check_ms = o.get_int("container_check_ms", 1000, 10, 600000);
   const std::string bug = o.get_string("bug", "none");
   if (bug == "sync_without_barrier") {
     e.bug = server::CoordBug::kSyncWithoutBarrier;
@@ -58,6 +59,8 @@ absl::StatusOr<CoordEnsembleOptions> parse_ensemble_options(WorkloadOptions& o) 
     e.bug = server::CoordBug::kSessionsNeverExpire;
   } else if (bug == "watch_after_reply") {
     e.bug = server::CoordBug::kWatchAfterReply;
+  } else if (bug == "reaper_idle") {
+    e.bug = server::CoordBug::kReaperIdle;
   } else if (bug != "none") {
     return absl::InvalidArgumentError("unknown coord server bug " + bug);
   }
@@ -97,6 +100,7 @@ absl::Status CoordEnsemble::setup(ICluster& cluster, const std::string& role_nam
   config->zab.snapshot_every_txns = options_.snapshot_every_txns;
   config->zab.snapshot_step_nodes = options_.snapshot_step_nodes;
   config->max_session_timeout_ms = options_.max_session_timeout_ms;
+  config->container_check_interval = std::chrono::milliseconds(options_.container_check_ms);
   config->bug = options_.bug;
   RoleSpec role;
   role.name = role_name;

@@ -33,12 +33,13 @@ struct CoordEnsembleOptions {
   int64_t snapshot_every_txns = 500;
   size_t snapshot_step_nodes = 3;
   int32_t max_session_timeout_ms = 4000;
+  int64_t container_check_ms = 1000;  // the reaper's interval (ZooKeeper: a minute)
   coord::server::CoordBug bug = coord::server::CoordBug::kNone;
 };
 
 // Reads voters, observers, tick_ms, snapshot_every_txns, snapshot_step_nodes,
-// max_session_timeout_ms and bug (none, sync_without_barrier, sessions_never_expire,
-// watch_after_reply).
+// max_session_timeout_ms, container_check_ms and bug (none, sync_without_barrier,
+// sessions_never_expire, watch_after_reply, reaper_idle).
 absl::StatusOr<CoordEnsembleOptions> parse_ensemble_options(WorkloadOptions& options);
 
 // A znode's committed value at some zxid (absent: no node).

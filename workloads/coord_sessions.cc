@@ -10,6 +10,7 @@
 #include "coord/client/client.h"
 #include "runtime/future.h"
 #include "runtime/trace.h"
+#include "workloads/coord_reaped.h"
 
 namespace weir::workloads {
 
@@ -65,6 +66,7 @@ struct CoordSessions::Recorder {
   int32_t next_id = 1;
   uint64_t closed = 0, abandoned = 0, expired = 0, watches_set = 0, watches_fired = 0;
   double recovery_seconds = 0, expiry_wait_seconds = 0;
+  ReapedStats reaped;
 
   void violation(std::string what) {
     TraceEvent(Severity::kWarnAlways, "CoordSessionsViolation").detail("What", what);
@@ -114,6 +116,10 @@ class SessionRunner {
       read_ephemerals();
     } else if (dice < 82) {
       return false;
+    } else if (dice < 86) {
+      use_container(client_, random_, id_, rec_->reaped);
+    } else if (dice < 88) {
+      create_ttl_node(client_, random_, id_, rec_->reaped);
     }
     return true;
   }
@@ -213,7 +219,8 @@ cc::CoordClientOptions client_options(const CoordSessions::Options& options) {
 // Creates the parents (and watched nodes) every session needs; any session may be first.
 void ensure_nodes(cc::CoordClient& client, const CoordSessions::Options& options,
                   const Recorder& rec) {
-  std::vector<std::string> paths = {kEphemeralParent, kSequentialParent};
+  std::vector<std::string> paths = {kEphemeralParent, kSequentialParent, kContainerParent,
+                                    kTtlParent};
   for (int w = 0; w < options.watched_paths; ++w) paths.push_back(absl::StrCat("/w", w));
   for (const std::string& p : paths) {
     while (!rec.stopped) {
@@ -404,6 +411,12 @@ Verdict CoordSessions::check(ICluster& cluster) {
         recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
         // A new leader gives every session a full timeout; allow two and some ticks of slack.
         await_ephemerals_gone(*recorder_, ensemble_.connect_string(), 2 * session_timeout + 5s);
+        // The reaper passes every check interval; a new leader's first pass comes one interval in.
+        const Duration check = std::chrono::milliseconds(options_.ensemble.container_check_ms);
+        const std::string left =
+            await_reaped(ensemble_.connect_string(), 4 * check + 10s,
+                         3 * options_.ensemble.container_check_ms, recorder_->reaped);
+        if (!left.empty()) recorder_->violation("the reaper left " + left);
       });
   (void)await(probe);
   check_ephemerals(*recorder_);
@@ -425,7 +438,11 @@ std::map<std::string, double> CoordSessions::metrics() const {
           {"committed", static_cast<double>(ensemble_.committed_count())},
           {"elections", static_cast<double>(ensemble_.elections())},
           {"recovery_seconds", r.recovery_seconds},
-          {"expiry_wait_seconds", r.expiry_wait_seconds}};
+          {"expiry_wait_seconds", r.expiry_wait_seconds},
+          {"containers_used", static_cast<double>(r.reaped.containers_used)},
+          {"ttl_nodes", static_cast<double>(r.reaped.ttl_created)},
+          {"ttl_clock_frozen", static_cast<double>(r.reaped.ttl_clock_frozen)},
+          {"reap_wait_seconds", r.reaped.reap_wait_seconds}};
 }
 
 }  // namespace weir::workloads

@@ -8,7 +8,9 @@
 //     session timeout plus an election (the expiry bound);
 //   - sequential names are unique, increase within a session, and follow real time (a create
 //     acknowledged before another began has the smaller number);
-//   - each watch fires at most once, and before the session reads a newer version of its node.
+//   - each watch fires at most once, and before the session reads a newer version of its node;
+//   - after healing, the leader reaps every emptied container and every TTL node past its TTL
+//     on the ensemble's clock (coord_reaped.h).
 #pragma once
 
 #include <cstdint>

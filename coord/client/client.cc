@@ -931,6 +931,14 @@ Future<std::string> CoordClient::create(std::string path, std::string data, std:
   auto core = core_;
   jute::CreateRequest req =
       create_request(core->to_server(path), std::move(data), std::move(acl), mode);
+  if (mode == CreateMode::kContainer) {
+    // ZooKeeper has a distinct opcode for containers; its reply carries a Stat too.
+    return core->call<std::string>(OpCode::kCreateContainer, std::move(req),
+                                   describe("create", path),
+                                   [core](const jute::Reply& r) -> absl::StatusOr<std::string> {
+                                     return core->to_client(body_of<jute::Create2Response>(r).path);
+                                   });
+  }
   return core->call<std::string>(OpCode::kCreate, std::move(req), describe("create", path),
                                  [core](const jute::Reply& r) -> absl::StatusOr<std::string> {
                                    return core->to_client(body_of<jute::CreateResponse>(r).path);
@@ -942,7 +950,25 @@ Future<CreateResult> CoordClient::create2(std::string path, std::string data, st
   auto core = core_;
   jute::CreateRequest req =
       create_request(core->to_server(path), std::move(data), std::move(acl), mode);
-  return core->call<CreateResult>(OpCode::kCreate2, std::move(req), describe("create2", path),
+  const OpCode op = mode == CreateMode::kContainer ? OpCode::kCreateContainer : OpCode::kCreate2;
+  return core->call<CreateResult>(op, std::move(req), describe("create2", path),
+                                  [core](const jute::Reply& r) -> absl::StatusOr<CreateResult> {
+                                    const auto& body = body_of<jute::Create2Response>(r);
+                                    return CreateResult{core->to_client(body.path), body.stat};
+                                  });
+}
+
+Future<CreateResult> CoordClient::create_ttl(std::string path, std::string data,
+                                             std::vector<ACL> acl, CreateMode mode,
+                                             int64_t ttl_ms) {
+  auto core = core_;
+  jute::CreateTTLRequest req;
+  req.path = core->to_server(path);
+  req.data = std::move(data);
+  req.acl = std::move(acl);
+  req.flags = mode;
+  req.ttl = ttl_ms;
+  return core->call<CreateResult>(OpCode::kCreateTTL, std::move(req), describe("createTTL", path),
                                   [core](const jute::Reply& r) -> absl::StatusOr<CreateResult> {
                                     const auto& body = body_of<jute::Create2Response>(r);
                                     return CreateResult{core->to_client(body.path), body.stat};

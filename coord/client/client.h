@@ -151,6 +151,11 @@ class CoordClient {
                              CreateMode mode = CreateMode::kPersistent);
   Future<CreateResult> create2(std::string path, std::string data, std::vector<ACL> acl,
                                CreateMode mode = CreateMode::kPersistent);
+  // A node the leader deletes once it has had no children and no write for `ttl_ms` (mode
+  // kPersistentWithTtl or kPersistentSequentialWithTtl). Containers need no TTL: create them
+  // with mode kContainer; the leader deletes them once their last child is gone.
+  Future<CreateResult> create_ttl(std::string path, std::string data, std::vector<ACL> acl,
+                                  CreateMode mode, int64_t ttl_ms);
   Future<void> remove(std::string path, int32_t version = -1);
   // nullopt when the node does not exist; `watch` (if set) then fires on its creation.
   Future<std::optional<Stat>> exists(std::string path, Watcher watch = {});

@@ -108,7 +108,9 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
     auto v = number(value, sline);
     if (key == "tickTime" || key == "initLimit" || key == "syncLimit" || key == "clientPort" ||
         key == "minSessionTimeout" || key == "maxSessionTimeout" || key == "maxClientCnxns" ||
-        key == "sessionPortOffset" || key == "snapCount") {
+        key == "sessionPortOffset" || key == "snapCount" ||
+        key == "znode.container.checkIntervalMs" || key == "znode.container.maxPerMinute" ||
+        key == "znode.container.maxNeverUsedIntervalMs") {
       if (!v.ok()) return v.status();
       if (*v < 0 || *v > (int64_t{1} << 31)) return bad(sline, "out of range");
     }
@@ -121,6 +123,11 @@ absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<i
     if (key == "maxClientCnxns" && *v > 0) config.connections_max = static_cast<size_t>(*v);
     if (key == "sessionPortOffset") config.session_port_offset = static_cast<int>(*v);
     if (key == "snapCount" && *v > 0) config.zab.snapshot_every_txns = *v;
+    if (key == "znode.container.checkIntervalMs" && *v > 0) {
+      config.container_check_interval = std::chrono::milliseconds(*v);
+    }
+    if (key == "znode.container.maxPerMinute" && *v > 0) config.container_max_per_minute = *v;
+    if (key == "znode.container.maxNeverUsedIntervalMs") config.container_max_never_used_ms = *v;
   }
   if (config.zab.tick <= Duration::zero())
     return absl::InvalidArgumentError("config: tickTime must be > 0");

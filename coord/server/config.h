@@ -11,6 +11,9 @@
 //   maxClientCnxns=1024      connections per server
 //   sessionPortOffset=1      session RPCs listen on host:(peerPort + offset)
 //   snapCount=100000         txns between snapshots (each interval drawn in [n/2, n])
+//   znode.container.checkIntervalMs=60000      how often the leader reaps containers and TTLs
+//   znode.container.maxPerMinute=10000         deletes per minute, paced evenly
+//   znode.container.maxNeverUsedIntervalMs=0   reap a never-used container after this; 0: never
 //   server.N=host:peerPort:clientPort[:observer]   (also host:peerPort:x;clientPort)
 #pragma once
 
@@ -33,6 +36,7 @@ enum class CoordBug {
   kSyncWithoutBarrier,   // sync answered at once, without a txn through the leader
   kSessionsNeverExpire,  // the leader's tracker never closes a timed-out session
   kWatchAfterReply,      // watch notifications queued after later replies
+  kReaperIdle,           // the leader never deletes containers or TTL nodes
 };
 
 struct ServerConfig {
@@ -49,6 +53,11 @@ struct ServerConfig {
   size_t frame_bytes_max = jute::kDefaultMaxFrameBytes;
   size_t send_queue_bytes_max = 16 << 20;  // per connection; a slower reader is disconnected
   Duration request_timeout = 10s;          // a write not applied by then closes the connection
+  // The leader's reaper of empty containers and expired TTL nodes (ZooKeeper's
+  // ContainerManager and its znode.container.* properties, with the same defaults).
+  Duration container_check_interval = 60s;
+  int64_t container_max_per_minute = 10000;
+  int64_t container_max_never_used_ms = 0;
 
   int32_t min_timeout_ms() const;
   int32_t max_timeout_ms() const;

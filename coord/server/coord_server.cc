@@ -62,6 +62,7 @@ absl::Status CoordServer::run() {
   background_.add(spawn("coord-accept", [this] { return accept_loop(*listener_); }));
   background_.add(spawn("coord-tracker", [this] { tracker_loop(); }));
   background_.add(spawn("coord-touch-flush", [this] { touch_flush_loop(); }));
+  background_.add(spawn("coord-reaper", [this] { reaper_loop(); }));
   const absl::Status status = peer_->run();
   TraceEvent(Severity::kWarn, "CoordServerStopped").detail("Status", status.ToString());
   listener_->close();

@@ -42,6 +42,7 @@ struct ServerStats {
   uint64_t connections_rejected = 0;
   uint64_t malformed_frames = 0;
   uint64_t sessions_expired = 0;
+  uint64_t nodes_reaped = 0;  // containers and TTL nodes this server deleted as leader
 };
 
 class CoordServer {
@@ -78,6 +79,10 @@ class CoordServer {
   void touch(int64_t session);
   std::string mode_name() const;
   absl::Status sync_barrier();
+
+  // container_reaper.cc: the leader deletes empty containers and expired TTL nodes.
+  void reaper_loop();
+  void reap(const std::string& path);
 
   // server_requests.cc: the ZooKeeper protocol of one connection.
   bool handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);

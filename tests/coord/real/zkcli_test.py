@@ -3,7 +3,7 @@
 servers: commands fed on stdin (zkCli reads them line by line when stdin is not a terminal),
 one JVM per batch, and one command given on the command line.
 Usage: zkcli_test.py WEIR [ZKCLI]"""
-import os, re, shutil, subprocess, sys
+import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ensemble import Ensemble
@@ -36,7 +36,8 @@ def expect(text, *needles):
         assert n in text, f"missing {n!r}"
 
 
-with Ensemble(weir) as ens:
+# The leader reaps containers and TTL nodes every 300 ms here (ZooKeeper: every minute).
+with Ensemble(weir, extra_config="znode.container.checkIntervalMs=300\n") as ens:
     s1, s2 = f"127.0.0.1:{ens.client_port(1)}", f"127.0.0.1:{ens.client_port(2)}"
 
     out = run(s1, [
@@ -125,6 +126,30 @@ with Ensemble(weir) as ens:
         "get /cli/acl",
     ])
     expect(out, "\nsecret\n", "Insufficient permission : /cli/acl", "'digest,'weir:x\n", "\nours\n")
+
+    # Containers and TTL nodes: the leader deletes a container once its last child is gone
+    # (never one that had none), and a TTL node once it went unwritten for its TTL and has no
+    # children.
+    out = run(s1, [
+        'create -c /ctr ""',
+        'create /ctr/a ""',
+        'create -c /unused ""',
+        'create -t 1500 /ttl "x"',
+        'create -t 500 /ttlparent ""',
+        'create /ttlparent/kid ""',
+        'stat /ttl',
+        'delete /ctr/a',
+        'ls /',
+    ])
+    expect(out, "Created /ctr\n", "Created /ttl\n", "Created /ttlparent/kid\n")
+    assert stat_fields(out)["ephemeralOwner"].startswith("0xff"), "a TTL node's owner marks its TTL"
+    assert "ttl," in out or "ttl]" in out, "the TTL node lives until its TTL passes"
+    time.sleep(3)
+    out = run(s2, ["sync /", "ls /"])
+    listing = re.search(r"^\[.*\]$", out, re.M).group(0)
+    assert "ctr" not in listing, listing
+    assert "ttl," not in listing and "ttl]" not in listing, listing
+    assert "unused" in listing and "ttlparent" in listing, listing
 
     # One command on the command line, against the whole ensemble.
     out = run(ens.hosts(), args=["get", "/cli/acl"])
