@@ -20,7 +20,9 @@ Leader::Leader(ZabPeer& peer) : peer_(peer), replica_(peer.replica()) {
   if (!replica_.history.empty()) last_time_ms_ = replica_.history.back().time_ms();
 }
 
-Leader::~Leader() { stop(); }
+Leader::~Leader() {
+  stop();
+}
 
 void Leader::stop() {
   stopped_ = true;
@@ -35,7 +37,9 @@ bool Leader::voter_quorum(const std::set<int64_t>& ids) const {
   return peer_.config().is_quorum(ids);
 }
 
-void Leader::touch(int64_t sid) { last_contact_[sid] = Scheduler::current().now(); }
+void Leader::touch(int64_t sid) {
+  last_contact_[sid] = Scheduler::current().now();
+}
 
 absl::Status Leader::lead() {
   if (auto s = discover(); !s.ok()) return s;
@@ -46,7 +50,9 @@ absl::Status Leader::lead() {
   (void)await(when_any(std::vector<Future<void>>{syncer, dog}));
   stop();
   const absl::Status why = syncer.is_ready() ? syncer.get() : dog.get();
-  TraceEvent(Severity::kInfo, "ZabLeaderStepDown").detail("Epoch", epoch_).detail("Why", why.ToString());
+  TraceEvent(Severity::kInfo, "ZabLeaderStepDown")
+      .detail("Epoch", epoch_)
+      .detail("Why", why.ToString());
   return why;
 }
 
@@ -63,7 +69,8 @@ absl::Status Leader::discover() {
     for (const auto& [k, v] : m) ids.insert(k);
     return ids;
   };
-  if (!wait_until(changed_, [&] { return stopped_ || voter_quorum(keys(infos_)); }, init_deadline()) ||
+  if (!wait_until(
+          changed_, [&] { return stopped_ || voter_quorum(keys(infos_)); }, init_deadline()) ||
       stopped_) {
     return absl::UnavailableError("no quorum of followers for discovery");
   }
@@ -79,8 +86,8 @@ absl::Status Leader::discover() {
   own.set_current_epoch(peer_.epochs().current_epoch());
   own.set_last_zxid(replica_.last_logged().value());
   epoch_acks_[me] = own;
-  if (!wait_until(changed_, [&] { return stopped_ || voter_quorum(keys(epoch_acks_)); },
-                  init_deadline()) ||
+  if (!wait_until(
+          changed_, [&] { return stopped_ || voter_quorum(keys(epoch_acks_)); }, init_deadline()) ||
       stopped_) {
     return absl::UnavailableError("no quorum acknowledged the new epoch");
   }
@@ -101,8 +108,8 @@ absl::Status Leader::discover() {
 // the leader's whole history is committed.
 absl::Status Leader::establish() {
   newleader_acks_.insert(peer_.id());
-  if (!wait_until(changed_, [&] { return stopped_ || voter_quorum(newleader_acks_); },
-                  init_deadline()) ||
+  if (!wait_until(
+          changed_, [&] { return stopped_ || voter_quorum(newleader_acks_); }, init_deadline()) ||
       stopped_) {
     return absl::UnavailableError("no quorum acknowledged NEWLEADER");
   }
@@ -124,7 +131,8 @@ absl::Status Leader::establish() {
 // Group commit: one fsync covers every proposal appended since the last one.
 absl::Status Leader::sync_loop() {
   while (true) {
-    wait_until(changed_, [&] { return stopped_ || appended_ > synced_; }, TimePoint::max());
+    wait_until(
+        changed_, [&] { return stopped_ || appended_ > synced_; }, TimePoint::max());
     if (stopped_) return absl::CancelledError("leader stopped");
     const Zxid target = appended_;
     if (auto s = peer_.log().sync(); !s.ok()) return s;
@@ -174,12 +182,15 @@ void Leader::recompute_commit() {
 
 absl::StatusOr<LeaderInfo> Leader::on_follower_info(const FollowerInfo& info) {
   if (peer_.config().find(info.sid()) == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat("server ", info.sid(), " is not in the ensemble"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("server ", info.sid(), " is not in the ensemble"));
   }
   infos_[info.sid()] = info;
   touch(info.sid());
   changed_.fire_all();
-  if (!wait_until(changed_, [&] { return stopped_ || epoch_decided_; }, init_deadline()) || stopped_) {
+  if (!wait_until(
+          changed_, [&] { return stopped_ || epoch_decided_; }, init_deadline()) ||
+      stopped_) {
     return absl::UnavailableError("leader has no epoch");
   }
   LeaderInfo out;
@@ -194,7 +205,9 @@ absl::StatusOr<SyncReply> Leader::on_ack_epoch(const AckEpoch& ack) {
   touch(ack.sid());
   changed_.fire_all();
   const TimePoint deadline = established_ ? TimePoint::max() : init_deadline();
-  if (!wait_until(changed_, [&] { return stopped_ || epoch_quorum_; }, deadline) || stopped_) {
+  if (!wait_until(
+          changed_, [&] { return stopped_ || epoch_quorum_; }, deadline) ||
+      stopped_) {
     return absl::UnavailableError("no quorum for the new epoch");
   }
   if (ack.current_epoch() > peer_.epochs().current_epoch() && !established_) {
@@ -204,7 +217,8 @@ absl::StatusOr<SyncReply> Leader::on_ack_epoch(const AckEpoch& ack) {
 }
 
 absl::StatusOr<UpToDate> Leader::on_ack_newleader(const AckNewLeader& ack) {
-  if (ack.epoch() != epoch_) return absl::FailedPreconditionError("NEWLEADER ack for another epoch");
+  if (ack.epoch() != epoch_)
+    return absl::FailedPreconditionError("NEWLEADER ack for another epoch");
   if (peer_.config().is_voter(ack.sid())) {
     newleader_acks_.insert(ack.sid());
     acked_[ack.sid()] = std::max(acked_[ack.sid()], Zxid(ack.last_zxid()));
@@ -212,7 +226,9 @@ absl::StatusOr<UpToDate> Leader::on_ack_newleader(const AckNewLeader& ack) {
   touch(ack.sid());
   changed_.fire_all();
   const TimePoint deadline = established_ ? TimePoint::max() : init_deadline();
-  if (!wait_until(changed_, [&] { return stopped_ || established_; }, deadline) || stopped_) {
+  if (!wait_until(
+          changed_, [&] { return stopped_ || established_; }, deadline) ||
+      stopped_) {
     return absl::UnavailableError("epoch not established");
   }
   if (established_) recompute_commit();
@@ -242,9 +258,9 @@ absl::StatusOr<FetchReply> Leader::on_fetch(const Fetch& fetch) {
     }
   }
   const Zxid known(fetch.known_committed_zxid());
-  wait_until(changed_,
-             [&] { return stopped_ || appended_ > last || committed_ > known; },
-             Scheduler::current().now() + peer_.options().tick);
+  wait_until(
+      changed_, [&] { return stopped_ || appended_ > last || committed_ > known; },
+      Scheduler::current().now() + peer_.options().tick);
   if (stopped_) return absl::UnavailableError("leader stopped");
   FetchReply out;
   add_txns_after(replica_.after(last), std::max<int64_t>(fetch.bytes_max(), 1), out.mutable_txns());
@@ -258,7 +274,8 @@ Zxid Leader::retain_floor() const {
   Zxid floor(INT64_MAX);
   for (const auto& [sid, logged] : fetched_) {
     auto contact = last_contact_.find(sid);
-    if (contact != last_contact_.end() && now - contact->second <= limit) floor = std::min(floor, logged);
+    if (contact != last_contact_.end() && now - contact->second <= limit)
+      floor = std::min(floor, logged);
   }
   return floor;
 }
@@ -333,7 +350,8 @@ SyncReply Leader::make_sync(Zxid f) {
     out.set_mode(SyncReply::DIFF);
   }
   int64_t bytes = 0;
-  for (size_t i = from; i < replica_.history.size(); ++i) bytes += replica_.history[i].ByteSizeLong();
+  for (size_t i = from; i < replica_.history.size(); ++i)
+    bytes += replica_.history[i].ByteSizeLong();
   if (bytes > diff_max) {
     out.clear_trunc_zxid();
     snap();

@@ -9,7 +9,8 @@ namespace {
 std::string four_letter(const std::string& address, const std::string& word) {
   auto io = current_context().network->connect(address);
   if (!io.ok()) return "connect failed";
-  (void)(*io)->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(word.data()), word.size()));
+  (void)(*io)->write(
+      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(word.data()), word.size()));
   std::string out;
   std::vector<uint8_t> buf(4096);
   while (true) {
@@ -32,8 +33,10 @@ TEST(CoordServerWatches, FireOnceAndBeforeLaterReplies) {
     ASSERT_EQ(mutator.create("/w", "0")->header.err, ErrorCode::kOk);
     ASSERT_EQ(watcher.err(OpCode::kSync, jute::SyncRequest{"/w"}), ErrorCode::kOk);
     ASSERT_EQ(watcher.err(OpCode::kGetData, jute::GetDataRequest{"/w", true}), ErrorCode::kOk);
-    ASSERT_EQ(watcher.err(OpCode::kGetChildren, jute::GetChildrenRequest{"/w", true}), ErrorCode::kOk);
-    ASSERT_EQ(watcher.err(OpCode::kExists, jute::ExistsRequest{"/w/new", true}), ErrorCode::kNoNode);
+    ASSERT_EQ(watcher.err(OpCode::kGetChildren, jute::GetChildrenRequest{"/w", true}),
+              ErrorCode::kOk);
+    ASSERT_EQ(watcher.err(OpCode::kExists, jute::ExistsRequest{"/w/new", true}),
+              ErrorCode::kNoNode);
     ASSERT_EQ(mutator.err(OpCode::kSetData, jute::SetDataRequest{"/w", "1", -1}), ErrorCode::kOk);
     ASSERT_EQ(mutator.err(OpCode::kSetData, jute::SetDataRequest{"/w", "2", -1}), ErrorCode::kOk);
     ASSERT_EQ(mutator.create("/w/new", "")->header.err, ErrorCode::kOk);
@@ -93,16 +96,19 @@ TEST(CoordServerSessions, EphemeralsLiveWhilePingingAndVanishOnExpiry) {
     ASSERT_TRUE(check.ok());
     ASSERT_EQ((*check)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
     EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}), ErrorCode::kOk);
-    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/eb", false}), ErrorCode::kNoNode);
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/eb", false}),
+              ErrorCode::kNoNode);
     // b's session is gone: reattaching gets a zero timeout.
-    auto again = RawClient::connect(e.clients[2], 1000, (*b)->session.sessionId.value(), (*b)->session.passwd);
+    auto again = RawClient::connect(e.clients[2], 1000, (*b)->session.sessionId.value(),
+                                    (*b)->session.passwd);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ((*again)->session.timeOut, 0);
     EXPECT_EQ((*again)->session.sessionId.value(), 0);
     // closeSession removes a's ephemeral at once.
     ASSERT_EQ((*a)->err(OpCode::kCloseSession, jute::EmptyBody{}), ErrorCode::kOk);
     ASSERT_EQ((*check)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
-    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}), ErrorCode::kNoNode);
+    EXPECT_EQ((*check)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}),
+              ErrorCode::kNoNode);
   });
   EXPECT_TRUE(done);
 }
@@ -119,10 +125,12 @@ TEST(CoordServerSessions, ReconnectToAnotherServerKeepsTheSession) {
     const int64_t seen = (*a)->last_zxid;
     (*a)->close();
     delay(500ms);
-    auto wrong = RawClient::connect(e.clients[1], 2000, session.sessionId.value(), std::string(16, 'x'));
+    auto wrong =
+        RawClient::connect(e.clients[1], 2000, session.sessionId.value(), std::string(16, 'x'));
     ASSERT_TRUE(wrong.ok());
     EXPECT_EQ((*wrong)->session.timeOut, 0);
-    auto b = RawClient::connect(e.clients[2], 2000, session.sessionId.value(), session.passwd, seen);
+    auto b =
+        RawClient::connect(e.clients[2], 2000, session.sessionId.value(), session.passwd, seen);
     ASSERT_TRUE(b.ok());
     EXPECT_EQ((*b)->session.sessionId, session.sessionId);
     EXPECT_GT((*b)->session.timeOut, 0);
@@ -130,7 +138,8 @@ TEST(CoordServerSessions, ReconnectToAnotherServerKeepsTheSession) {
     auto other = RawClient::connect(e.clients[1], 2000);
     ASSERT_TRUE(other.ok()) << other.status();
     EXPECT_NE((*other)->session.timeOut, 0);
-    ASSERT_EQ((*other)->err(OpCode::kSetData, jute::SetDataRequest{"/mine", "changed", -1}), ErrorCode::kOk);
+    ASSERT_EQ((*other)->err(OpCode::kSetData, jute::SetDataRequest{"/mine", "changed", -1}),
+              ErrorCode::kOk);
     ASSERT_EQ((*b)->err(OpCode::kSync, jute::SyncRequest{"/"}), ErrorCode::kOk);
     jute::SetWatches sw;
     sw.relativeZxid = Zxid(seen);
@@ -165,9 +174,11 @@ TEST(CoordServerSessions, NoQuorumClosesTheHandshakeInsteadOfExpiring) {
     e.sim.kill(e.procs[2]);
     delay(1s);
     auto fresh = RawClient::connect(e.clients[0], 4000);
-    EXPECT_FALSE(fresh.ok()) << "a new session was answered with timeOut " << (*fresh)->session.timeOut;
+    EXPECT_FALSE(fresh.ok()) << "a new session was answered with timeOut "
+                             << (*fresh)->session.timeOut;
     // A session created elsewhere may exist, and only a quorum can tell.
-    auto unknown = RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
+    auto unknown =
+        RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
     EXPECT_FALSE(unknown.ok()) << "an unknown session was answered with timeOut "
                                << (*unknown)->session.timeOut;
     e.sim.boot(e.procs[1]);
@@ -177,7 +188,8 @@ TEST(CoordServerSessions, NoQuorumClosesTheHandshakeInsteadOfExpiring) {
     ASSERT_TRUE(later.ok()) << later.status();
     EXPECT_GT((*later)->session.timeOut, 0);
     // With a quorum an unknown session is known to be gone: that is an expiry.
-    auto gone = RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
+    auto gone =
+        RawClient::connect(e.clients[0], 4000, (int64_t{2} << 56) | 1, std::string(16, 'p'));
     ASSERT_TRUE(gone.ok()) << gone.status();
     EXPECT_EQ((*gone)->session.timeOut, 0);
   });
