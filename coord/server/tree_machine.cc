@@ -1,5 +1,6 @@
 #include "coord/server/tree_machine.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -50,6 +51,7 @@ void TreeMachine::apply(Zxid zxid, int64_t time_ms, std::string_view payload) {
   Txn& txn = decoded.txn;
   txn.zxid = zxid.value();
   txn.time_ms = time_ms;
+  last_time_ms_ = std::max(last_time_ms_, time_ms);
   const bool moved = fenced(decoded);
   if (moved) {
     CODE_PROBE(true, "coord.txn_fenced_session_moved");
@@ -202,10 +204,15 @@ absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
   absl::StatusOr<DataTree> tree = DataTree::deserialize(snapshot);
   if (!tree.ok()) return tree.status();
   fire_watches_across(*tree);
+  std::vector<int64_t> ended;  // sessions the skipped txns closed
+  for (const auto& [id, timeout] : tree_.sessions()) {
+    if (!tree->sessions().contains(id)) ended.push_back(id);
+  }
   tree_ = std::move(*tree);
   passwords_ = std::move(passwords);
   owners_ = std::move(owners);
   last_ = zxid;
+  last_time_ms_ = tree_.newest_time_ms();
   // Every waiter's txn is now either inside the snapshot or lost: they learn it from ZAB.
   for (auto& [z, result] : expected_) {
     if (!result.has_value() && z <= zxid.value()) {
@@ -217,6 +224,10 @@ absl::Status TreeMachine::restore(Zxid zxid, std::string_view snapshot) {
   }
   if (session_hook_) {
     for (const auto& [id, timeout] : tree_.sessions()) session_hook_(id, timeout);
+    for (int64_t id : ended) {
+      CODE_PROBE(true, "coord.snap_ended_session");
+      session_hook_(id, 0);
+    }
   }
   return absl::OkStatus();
 }

@@ -27,6 +27,7 @@ class TreeMachine final : public zab::IStateMachine {
 
   void apply(Zxid zxid, int64_t time_ms, std::string_view payload) override;
   Zxid last_applied() const override { return last_; }
+  int64_t last_time_ms() const override { return last_time_ms_; }
   std::string snapshot() const override;
   void begin_snapshot() override;
   absl::StatusOr<std::optional<std::string>> continue_snapshot(size_t nodes_max) override;
@@ -59,6 +60,7 @@ class TreeMachine final : public zab::IStateMachine {
   WatchManager& watches_;
   DataTree tree_;
   Zxid last_;
+  int64_t last_time_ms_ = 0;
   std::map<int64_t, std::string> passwords_;
   std::map<int64_t, int64_t> owners_;  // session -> token of the connection it last attached on
   std::map<int64_t, std::optional<TxnResult>> expected_;

@@ -2,6 +2,7 @@
 // The operations themselves are in data_tree_ops.cc, snapshots in data_tree_snapshot.cc.
 #include "coord/tree/data_tree.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "coord/tree/acl.h"
@@ -259,6 +260,13 @@ std::vector<std::string> DataTree::ephemerals(int64_t session_id, std::string_vi
     if (all || std::string_view(p).starts_with(prefix)) out.push_back(p);
   }
   return out;
+}
+
+int64_t DataTree::newest_time_ms() const {
+  int64_t newest = 0;
+  for (const auto& [path, node] : nodes_)
+    newest = std::max({newest, node.stat.ctime, node.stat.mtime});
+  return newest;
 }
 
 std::vector<std::string> DataTree::expiry_candidates(int64_t now_ms,

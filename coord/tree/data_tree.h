@@ -94,6 +94,9 @@ class DataTree {
 
   int64_t last_zxid() const { return last_zxid_; }
   size_t node_count() const { return nodes_.size(); }
+  // The newest ctime or mtime of any node (0 for an empty tree): after a restore, the floor
+  // for the next txn's time, so that times clients can see never go backwards.
+  int64_t newest_time_ms() const;
 
   // A stable 64-bit hash of the whole state (nodes with data, stats and ACLs, sessions, last
   // zxid): equal trees have equal digests on every machine. Maintained incrementally, O(1).

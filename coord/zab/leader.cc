@@ -17,7 +17,10 @@ Leader::Leader(ZabPeer& peer) : peer_(peer), replica_(peer.replica()) {
   // This leader's history holds every txn it knows of, committed ones included; its last
   // stamp is the floor for ours, so times never go backwards when leadership moves to a server
   // whose wall clock is behind the previous leader's.
-  if (!replica_.history.empty()) last_time_ms_ = replica_.history.back().time_ms();
+  // A history cut by a snapshot may be empty: the machine then knows the floor.
+  last_time_ms_ = peer_.machine().last_time_ms();
+  if (!replica_.history.empty())
+    last_time_ms_ = std::max(last_time_ms_, replica_.history.back().time_ms());
 }
 
 Leader::~Leader() {

@@ -20,6 +20,9 @@ class IStateMachine {
   // Applies one committed transaction; called in strictly increasing zxid order.
   virtual void apply(Zxid zxid, int64_t time_ms, std::string_view payload) = 0;
   virtual Zxid last_applied() const = 0;
+  // The time of the newest applied txn, or a floor for it after a restore (0: unknown). A new
+  // leader whose history is empty never stamps a txn below it.
+  virtual int64_t last_time_ms() const { return 0; }
   // The whole state as of last_applied(), for snapshots and for SNAP synchronization.
   virtual std::string snapshot() const = 0;
   // snapshot() in bounded steps, so taking one never stalls the server: begin_snapshot() fixes

@@ -113,6 +113,40 @@ TEST(CoordServerSessions, EphemeralsLiveWhilePingingAndVanishOnExpiry) {
   EXPECT_TRUE(done);
 }
 
+// A follower cut off from its peers (not from its client) misses the expiry of that client's
+// session and then catches up by SNAP, which skips the CloseSession txn: restoring must still
+// end the session here, closing the client's connection, as applying the txn would have.
+TEST(CoordServerSessions, ASnapThatSkipsAnExpiryEndsTheSessionHere) {
+  Ensemble e(24);
+  e.config.zab.snapshot_every_txns = 2;  // the leader's history soon no longer reaches back
+  bool done = e.run([&] {
+    e.wait_ready();
+    const int leader = e.leader_index();
+    ASSERT_GE(leader, 0);
+    const int f = (leader + 1) % 3;
+    auto a = RawClient::connect(e.clients[f], 1000);
+    auto b = RawClient::connect(e.clients[leader], 4000);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ((*a)->create("/ea", "", jute::CreateMode::kEphemeral)->header.err, ErrorCode::kOk);
+    for (int i = 0; i < 3; ++i) {
+      if (i == f) continue;
+      e.sim.network().partition(e.machines[f]->ip(), e.machines[i]->ip());
+      e.sim.network().partition(e.machines[i]->ip(), e.machines[f]->ip());
+    }
+    for (int i = 0; i < 30; ++i) {  // a keeps pinging its follower, which cannot tell the leader
+      ASSERT_TRUE((*a)->ping().ok());
+      ASSERT_EQ((*b)->create("/n" + std::to_string(i), "")->header.err, ErrorCode::kOk);
+      delay(100ms);
+    }
+    ASSERT_EQ((*b)->err(OpCode::kExists, jute::ExistsRequest{"/ea", false}), ErrorCode::kNoNode)
+        << "the leader expired a's session";
+    e.sim.network().heal_all();
+    delay(3s);
+    EXPECT_FALSE((*a)->ping().ok()) << "the follower kept serving a session that ended";
+  });
+  EXPECT_TRUE(done);
+}
+
 TEST(CoordServerSessions, ReconnectToAnotherServerKeepsTheSession) {
   Ensemble e(22);
   bool done = e.run([&] {
