@@ -33,7 +33,9 @@ Election::Election(int64_t my_id, const EnsembleConfig& config, rpc::RpcClient& 
                    ZabOptions options)
     : my_id_(my_id), config_(config), client_(client), options_(options) {}
 
-Election::~Election() { changed_.fire_all(); }
+Election::~Election() {
+  changed_.fire_all();
+}
 
 Notification Election::current() const {
   Notification n;
@@ -175,7 +177,10 @@ void Election::bump(const Vote& proposal) {
 Vote Election::decide(const Vote& v) {
   const bool me = v.leader() == my_id_;
   const bool observer = !config_.is_voter(my_id_);
-  set_outcome(me ? PeerState::kLeading : observer ? PeerState::kObserving : PeerState::kFollowing, v);
+  set_outcome(me         ? PeerState::kLeading
+              : observer ? PeerState::kObserving
+                         : PeerState::kFollowing,
+              v);
   TraceEvent(Severity::kInfo, "ZabElectionDecided")
       .detail("Round", round_)
       .detail("Leader", v.leader())

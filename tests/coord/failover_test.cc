@@ -47,8 +47,9 @@ TEST(CoordFailover, WritesResumeSoonAfterTheLeaderIsKilled) {
     std::printf("seed %d: %.2f s\n", static_cast<int>(seed), times.back());
   }
   std::sort(times.begin(), times.end());
-  std::printf("leader failover (simulated, tick 100 ms, 10 seeds): min %.2f s, median %.2f s, max %.2f s\n",
-              times.front(), times[times.size() / 2], times.back());
+  std::printf(
+      "leader failover (simulated, tick 100 ms, 10 seeds): min %.2f s, median %.2f s, max %.2f s\n",
+      times.front(), times[times.size() / 2], times.back());
   EXPECT_GT(times.front(), 0);
   // syncLimit (5 ticks) to notice, an election (finalize wait 200 ms), discovery and sync.
   EXPECT_LT(times.back(), 3.0);

@@ -23,8 +23,9 @@ using jute::OpCode;
 class RawClient {
  public:
   // Connects and handshakes; sessionId 0 asks for a new session.
-  static absl::StatusOr<std::unique_ptr<RawClient>> connect(const std::string& address, int32_t timeout_ms,
-                                                            int64_t session = 0, std::string password = "",
+  static absl::StatusOr<std::unique_ptr<RawClient>> connect(const std::string& address,
+                                                            int32_t timeout_ms, int64_t session = 0,
+                                                            std::string password = "",
                                                             int64_t last_zxid = 0) {
     auto io = current_context().network->connect(address);
     if (!io.ok()) return io.status();
@@ -47,7 +48,8 @@ class RawClient {
   }
 
   absl::Status write(const std::string& bytes) {
-    return io_->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    return io_->write(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   }
 
   absl::StatusOr<std::string> next_frame() {
@@ -171,11 +173,12 @@ class Ensemble {
   // Runs `body` as a client process until it returns (true) or `limit` passes.
   bool run(std::function<void()> body, Duration limit = 120s) {
     auto finished = std::make_shared<bool>(false);
-    sim.add_process(client_machine, absl::StrCat("client", ++client_count_), 1, [this, body, finished](ProcessContext&) {
-      body();
-      *finished = true;
-      sim.scheduler().stop();
-    });
+    sim.add_process(client_machine, absl::StrCat("client", ++client_count_), 1,
+                    [this, body, finished](ProcessContext&) {
+                      body();
+                      *finished = true;
+                      sim.scheduler().stop();
+                    });
     sim.scheduler().run_until(sim.now() + limit);
     return *finished;
   }
@@ -197,7 +200,8 @@ class Ensemble {
   }
   int leader_index() const {
     for (size_t i = 0; i < servers.size(); ++i) {
-      if (servers[i] && servers[i]->peer().state() == zab::PeerState::kLeading) return static_cast<int>(i);
+      if (servers[i] && servers[i]->peer().state() == zab::PeerState::kLeading)
+        return static_cast<int>(i);
     }
     return -1;
   }
