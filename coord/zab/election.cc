@@ -10,6 +10,16 @@ bool same_vote(const Vote& a, const Vote& b) {
   return a.leader() == b.leader() && a.zxid() == b.zxid() && a.epoch() == b.epoch();
 }
 
+// ZooKeeper's Vote.equals (ZOOKEEPER-1732): between servers out of the election only the leader
+// counts. A server that joined an established leader keeps the vote it joined with, which
+// need not be the leader's own; comparing zxids and epochs there would keep a restarted
+// server looking forever next to a working quorum.
+bool same_vote(const Notification& n, const Vote& v, bool v_looking) {
+  if (v_looking || n.state() == static_cast<int32_t>(PeerState::kLooking))
+    return same_vote(n.vote(), v);
+  return n.vote().leader() == v.leader();
+}
+
 // Suspends until `version` moves away from `seen` or `d` passes.
 void wait_for_change(WaitList& changed, const uint64_t& version, uint64_t seen, Duration d) {
   Scheduler& s = Scheduler::current();
@@ -73,10 +83,11 @@ void Election::send_loop(int64_t peer) {
   }
 }
 
-bool Election::agreed(const std::map<int64_t, Notification>& votes, const Vote& v) const {
+bool Election::agreed(const std::map<int64_t, Notification>& votes, const Vote& v,
+                      bool v_looking) const {
   std::set<int64_t> ids;
   for (const auto& [sid, n] : votes) {
-    if (same_vote(n.vote(), v)) ids.insert(sid);
+    if (same_vote(n, v, v_looking)) ids.insert(sid);
   }
   return config_.is_quorum(ids);
 }
@@ -151,17 +162,19 @@ std::optional<Vote> Election::consider(const Notification& n, const Vote& initia
     }
     votes[n.sender()] = n;
     if (config_.is_voter(my_id_)) votes[my_id_] = current();
-    if (agreed(votes, proposal_) && finalize(proposal_)) return decide(proposal_);
+    if (agreed(votes, proposal_, /*v_looking=*/true) && finalize(proposal_))
+      return decide(proposal_);
     return std::nullopt;
   }
   if (state == PeerState::kObserving) return std::nullopt;
   // The sender already follows or leads: join it if a quorum does too.
   if (n.round() == round_) {
     votes[n.sender()] = n;
-    if (agreed(votes, n.vote()) && leader_confirmed(votes, n.vote())) return decide(n.vote());
+    if (agreed(votes, n.vote(), false) && leader_confirmed(votes, n.vote()))
+      return decide(n.vote());
   }
   out_of_election[n.sender()] = n;
-  if (agreed(out_of_election, n.vote()) && leader_confirmed(out_of_election, n.vote())) {
+  if (agreed(out_of_election, n.vote(), false) && leader_confirmed(out_of_election, n.vote())) {
     round_ = n.round();
     return decide(n.vote());
   }

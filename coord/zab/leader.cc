@@ -196,6 +196,19 @@ absl::StatusOr<LeaderInfo> Leader::on_follower_info(const FollowerInfo& info) {
       stopped_) {
     return absl::UnavailableError("leader has no epoch");
   }
+  if (info.accepted_epoch() > static_cast<int64_t>(epoch_)) {
+    // The learner promised a later epoch to a leader that never established it, so it would
+    // refuse ours for as long as we lead (as a ZooKeeper learner does, and then stays out for
+    // good). Give the epoch up: the next discovery picks one above the promise.
+    CODE_PROBE(true, "zab.leader_yields_to_learner_epoch");
+    yielded_to_epoch_ = std::max(yielded_to_epoch_, info.accepted_epoch());
+    TraceEvent(Severity::kInfo, "ZabLeaderYields")
+        .detail("Epoch", epoch_)
+        .detail("Learner", info.sid())
+        .detail("LearnerAcceptedEpoch", info.accepted_epoch());
+    stop();
+    return absl::UnavailableError("the learner accepted a later epoch: leader yields");
+  }
   LeaderInfo out;
   out.set_new_epoch(epoch_);
   out.set_leader(peer_.id());

@@ -33,6 +33,10 @@ class Leader : public std::enable_shared_from_this<Leader> {
 
   bool established() const { return established_; }
   uint32_t epoch() const { return epoch_; }
+  // Nonzero when this leader gave its epoch up for a learner that had accepted a later one:
+  // the peer must accept this epoch itself before the next election, so that the next
+  // discovery it takes part in picks an epoch the learner can follow.
+  int64_t yielded_to_epoch() const { return yielded_to_epoch_; }
   // The oldest zxid logged by a learner heard from within syncLimit: the history after it has
   // to stay in memory for that learner's next Fetch, or it could only catch up by a SNAP.
   Zxid retain_floor() const;
@@ -69,6 +73,7 @@ class Leader : public std::enable_shared_from_this<Leader> {
   bool epoch_quorum_ = false;
   bool established_ = false;
   bool stopped_ = false;
+  int64_t yielded_to_epoch_ = 0;
   WaitList changed_;
 };
 

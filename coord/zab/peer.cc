@@ -183,6 +183,9 @@ absl::Status ZabPeer::run() {
       ended = leader->lead();
       leader_.reset();
       leader->stop();
+      if (leader->yielded_to_epoch() > epochs_->accepted_epoch()) {
+        if (auto s = epochs_->set_accepted_epoch(leader->yielded_to_epoch()); !s.ok()) ended = s;
+      }
     } else {
       state_ = config_.is_voter(my_id_) ? PeerState::kFollowing : PeerState::kObserving;
       ended = follow(vote.leader());
@@ -191,6 +194,11 @@ absl::Status ZabPeer::run() {
     TraceEvent(Severity::kInfo, "ZabRoleEnded")
         .detail("Leader", vote.leader())
         .detail("Status", ended.ToString());
+    // Looking from now on, not from the next election's start: until then others would take
+    // our old "following/leading" answer as a quorum member's and join a leader that is gone.
+    state_ = PeerState::kLooking;
+    leader_id_ = -1;
+    election_.set_outcome(PeerState::kLooking, my_vote());
     if (!log_->failure().ok()) return quiesce(log_->failure());  // a failed log must be reopened
     if (absl::IsDataLoss(ended) || absl::IsInternal(ended) || absl::IsResourceExhausted(ended) ||
         absl::IsUnknown(ended)) {

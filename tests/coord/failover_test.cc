@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "coord/client/client.h"
+#include "coord/zab/storage/epoch_store.h"
 #include "tests/coord/server_test_util.h"
 
 namespace weir::coord::server::testing {
@@ -53,6 +54,35 @@ TEST(CoordFailover, WritesResumeSoonAfterTheLeaderIsKilled) {
   EXPECT_GT(times.front(), 0);
   // syncLimit (5 ticks) to notice, an election (finalize wait 200 ms), discovery and sync.
   EXPECT_LT(times.back(), 3.0);
+}
+
+// A server that once accepted a later epoch than the one the others then established (it
+// took part in a discovery whose leader never got a quorum, then was down) refuses that
+// epoch when it comes back. The leader must yield so that a new epoch above the server's
+// promise is chosen, or the server stays out of the ensemble for good.
+TEST(CoordFailover, AServerThatAcceptedALaterEpochRejoins) {
+  Ensemble e(31);
+  constexpr int64_t kPromised = 50;
+  e.before_boot = [](int i, ProcessContext& ctx) {
+    if (i != 0) return;
+    const std::string dir = ctx.data_dir + "/zab";
+    ASSERT_TRUE(ctx.fs->create_directories(dir + "/snap").ok());
+    auto epochs = zab::EpochStore::open(*ctx.fs, dir);
+    ASSERT_TRUE(epochs.ok());
+    ASSERT_TRUE((*epochs)->set_accepted_epoch(kPromised).ok());
+    delay(3s);  // the others elect and establish an epoch without this server
+  };
+  bool done = e.run(
+      [&] {
+        e.wait_ready();
+        for (int i = 0; i < 100 && !e.servers[0]->peer().serving(); ++i) delay(100ms);
+        EXPECT_TRUE(e.servers[0]->peer().serving()) << "server 1 never synced with a leader";
+        const int leader = e.leader_index();
+        ASSERT_GE(leader, 0);
+        EXPECT_GT(e.servers[leader]->peer().epochs().current_epoch(), kPromised);
+      },
+      30s);
+  EXPECT_TRUE(done);
 }
 
 }  // namespace

@@ -157,6 +157,7 @@ class Ensemble {
       ServerConfig c = config;
       c.my_id = i + 1;
       c.data_dir = ctx.data_dir;
+      if (before_boot) before_boot(i, ctx);
       while (true) {
         CoordServer server(c, ctx);
         servers[i] = &server;
@@ -208,6 +209,8 @@ class Ensemble {
 
   sim::Simulator sim;
   ServerConfig config;
+  // Runs in server i's process before its CoordServer starts (each incarnation).
+  std::function<void(int, ProcessContext&)> before_boot;
   std::vector<sim::SimMachine*> machines;
   std::vector<sim::SimProcess*> procs;
   std::vector<std::string> clients;
