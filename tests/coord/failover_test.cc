@@ -24,11 +24,8 @@ double failover_seconds(uint64_t seed) {
     e.wait_ready();
     const int leader = e.leader_index();
     EXPECT_GE(leader, 0);
-    std::string connect;
-    for (size_t i = 0; i < e.clients.size(); ++i) {
-      if (static_cast<int>(i) != leader) connect += (connect.empty() ? "" : ",") + e.clients[i];
-    }
-    auto client = cc::CoordClient::create(connect, {.session_timeout = 10s, .request_timeout = 2s});
+    auto client = cc::CoordClient::create(e.connect_string(leader),
+                                          {.session_timeout = 10s, .request_timeout = 2s});
     EXPECT_TRUE(client.ok());
     EXPECT_TRUE(await((*client)->set_data("/", "before")).ok());
     const TimePoint killed = Scheduler::current().now();

@@ -13,12 +13,6 @@ namespace {
 
 namespace cc = coord::client;
 
-std::string connect_string(const Ensemble& e) {
-  std::string out;
-  for (const std::string& c : e.clients) out += (out.empty() ? "" : ",") + c;
-  return out;
-}
-
 bool exists(cc::CoordClient& client, const std::string& path) {
   (void)await(client.sync(path));
   auto got = await(client.exists(path));
@@ -39,7 +33,7 @@ TEST_F(CoordReaper, DeletesEmptiedContainersOnly) {
   configure(e);
   bool done = e.run([&] {
     e.wait_ready();
-    auto client = cc::CoordClient::create(connect_string(e), {.session_timeout = 10s});
+    auto client = cc::CoordClient::create(e.connect_string(), {.session_timeout = 10s});
     ASSERT_TRUE(client.ok());
     cc::CoordClient& c = **client;
     const auto acl = cc::open_acl_unsafe();
@@ -74,7 +68,7 @@ TEST_F(CoordReaper, DeletesTtlNodesUnwrittenForTheirTtl) {
   configure(e);
   bool done = e.run([&] {
     e.wait_ready();
-    auto client = cc::CoordClient::create(connect_string(e), {.session_timeout = 10s});
+    auto client = cc::CoordClient::create(e.connect_string(), {.session_timeout = 10s});
     ASSERT_TRUE(client.ok());
     cc::CoordClient& c = **client;
     const auto acl = cc::open_acl_unsafe();
@@ -114,8 +108,8 @@ TEST_F(CoordReaper, ANewLeaderReaps) {
     e.wait_ready();
     const int old_leader = e.leader_index();
     ASSERT_GE(old_leader, 0);
-    auto client =
-        cc::CoordClient::create(connect_string(e), {.session_timeout = 10s, .request_timeout = 2s});
+    auto client = cc::CoordClient::create(e.connect_string(),
+                                          {.session_timeout = 10s, .request_timeout = 2s});
     ASSERT_TRUE(client.ok());
     cc::CoordClient& c = **client;
     const auto acl = cc::open_acl_unsafe();

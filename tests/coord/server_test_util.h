@@ -199,6 +199,14 @@ class Ensemble {
     }
     delay(500ms);
   }
+  // Every server's client address but `except`'s (an index; -1: none), comma-separated.
+  std::string connect_string(int except = -1) const {
+    std::string out;
+    for (size_t i = 0; i < clients.size(); ++i) {
+      if (static_cast<int>(i) != except) out += (out.empty() ? "" : ",") + clients[i];
+    }
+    return out;
+  }
   int leader_index() const {
     for (size_t i = 0; i < servers.size(); ++i) {
       if (servers[i] && servers[i]->peer().state() == zab::PeerState::kLeading)

@@ -14,21 +14,13 @@ namespace {
 
 namespace cc = coord::client;
 
-std::string connect_string(const Ensemble& e, int except) {
-  std::string out;
-  for (size_t i = 0; i < e.clients.size(); ++i) {
-    if (static_cast<int>(i) != except) out += (out.empty() ? "" : ",") + e.clients[i];
-  }
-  return out;
-}
-
 TEST(CoordServerTimes, ZnodeTimesAreTheLeadersWallClock) {
   Ensemble e(51);
   bool done = e.run([&] {
     e.wait_ready();
     const int leader = e.leader_index();
     ASSERT_GE(leader, 0);
-    auto client = cc::CoordClient::create(connect_string(e, -1), {.session_timeout = 10s});
+    auto client = cc::CoordClient::create(e.connect_string(), {.session_timeout = 10s});
     ASSERT_TRUE(client.ok());
     const int64_t before_ms = e.machines[leader]->clock().wall_ms();
     ASSERT_TRUE(await((*client)->create("/t", "x", cc::open_acl_unsafe())).ok());
@@ -60,7 +52,7 @@ int leaders_behind(int64_t snapshot_every_txns) {
       e.wait_ready();
       const int old_leader = e.leader_index();
       ASSERT_GE(old_leader, 0);
-      auto client = cc::CoordClient::create(connect_string(e, old_leader),
+      auto client = cc::CoordClient::create(e.connect_string(old_leader),
                                             {.session_timeout = 10s, .request_timeout = 2s});
       ASSERT_TRUE(client.ok());
       auto first = await((*client)->set_data("/", "before"));
