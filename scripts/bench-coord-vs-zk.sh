@@ -76,7 +76,7 @@ wait_for_leader() {
 
 start_weir() {
   local servers="" i
-  for i in 1 2 3; do servers+="server.$i=127.0.0.1:$((BASE + 2 * i)):$((BASE + 10 + i))"$'\n'; done
+  for i in 1 2 3; do servers+="server.$i=127.0.0.1:$((BASE + 2 * i)):$((BASE + 2 * i + 1));$((BASE + 10 + i))"$'\n'; done
   for i in 1 2 3; do
     local dir=$TMP/weir/s$i
     mkdir -p "$dir"

@@ -20,6 +20,7 @@ namespace server = coord::server;
 namespace {
 constexpr uint16_t kPeerPort = 2888;
 constexpr uint16_t kClientPort = 2181;
+constexpr uint16_t kElectionPort = 3888;  // session touches, as a zoo.cfg names it
 }  // namespace
 
 // Every server's applies, outside the simulated processes: the committed history is their
@@ -119,6 +120,7 @@ absl::Status CoordEnsemble::setup(ICluster& cluster, const std::string& role_nam
     coord::zab::ServerSpec s;
     s.id = static_cast<int64_t>(i) + 1;
     s.peer_address = a;
+    s.election_address = absl::StrCat(a.substr(0, a.rfind(':')), ":", kElectionPort);
     s.client_address = absl::StrCat(a.substr(0, a.rfind(':')), ":", kClientPort);
     s.observer = static_cast<int>(i) >= options_.voters;
     clients.push_back(s.client_address);

@@ -9,6 +9,7 @@
 #include "runtime/actor_collection.h"
 #include "runtime/channel.h"
 #include "runtime/process_context.h"
+#include "runtime/sync.h"
 #include "runtime/trace.h"
 #include "runtime/wait_list.h"
 
@@ -19,14 +20,6 @@ using jute::OpCode;
 
 absl::string_view av(std::string_view s) {
   return absl::string_view(s.data(), s.size());
-}
-
-// Suspends the calling actor until `list` fires (throws Cancelled).
-void wait_on(WaitList& list) {
-  Scheduler& s = Scheduler::current();
-  ActorWaiter waiter(s.current_actor());
-  list.push_back(&waiter);
-  s.suspend();
 }
 
 bool is_final(SessionState s) {

@@ -12,6 +12,13 @@
 namespace weir::coord::server {
 namespace {
 
+// Where clients connect when a server line names no client address (ZooKeeper's clientPort
+// and clientPortAddress, which defaults to every interface).
+struct ClientDefaults {
+  std::string host = "0.0.0.0";
+  int64_t port = 0;
+};
+
 absl::string_view av(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
@@ -26,36 +33,95 @@ absl::StatusOr<int64_t> number(absl::string_view value, std::string_view line) {
   return v;
 }
 
-// host:peerPort:clientPort[:observer], or ZooKeeper's host:peer:election[:role];clientPort.
+absl::StatusOr<int64_t> port(absl::string_view value, std::string_view line) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v <= 0 || v > 65535) {
+    return bad(line, absl::StrCat("not a port: '", value, "'"));
+  }
+  return v;
+}
+
+// `[clientHost:]clientPort`, after the `;` of a server line.
+absl::StatusOr<std::string> client_part(absl::string_view value, std::string_view line,
+                                        const std::string& default_host) {
+  std::string host = default_host;
+  if (auto colon = value.rfind(':'); colon != absl::string_view::npos) {
+    host = std::string(value.substr(0, colon));
+    value = value.substr(colon + 1);
+  }
+  if (host.empty()) return bad(line, "empty client host");
+  auto p = port(value, line);
+  if (!p.ok()) return p.status();
+  return absl::StrCat(host, ":", *p);
+}
+
+// ZooKeeper's grammar:
+// host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]
 absl::StatusOr<zab::ServerSpec> parse_server(int64_t id, absl::string_view value,
-                                             std::string_view line, int64_t client_port) {
-  std::string client;
+                                             std::string_view line, const ClientDefaults& dflt) {
+  absl::string_view client;
   if (auto semi = value.find(';'); semi != absl::string_view::npos) {
-    client = std::string(absl::StripAsciiWhitespace(value.substr(semi + 1)));
+    client = absl::StripAsciiWhitespace(value.substr(semi + 1));
     value = value.substr(0, semi);
   }
   std::vector<std::string> parts = absl::StrSplit(value, ':');
-  if (parts.size() < 2 || parts.size() > 4) return bad(line, "expected host:peerPort:clientPort");
+  if (parts.size() < 3 || parts.size() > 4) {
+    return bad(line, "expected host:quorumPort:electionPort[:participant|observer][;clientPort]");
+  }
+  if (parts[0].empty()) return bad(line, "empty host");
+  auto quorum = port(parts[1], line);
+  if (!quorum.ok()) return quorum.status();
+  auto election = port(parts[2], line);
+  if (!election.ok()) return election.status();
+  if (*quorum == *election) return bad(line, "quorum and election ports are the same");
   zab::ServerSpec spec;
   spec.id = id;
-  spec.peer_address = absl::StrCat(parts[0], ":", parts[1]);
-  bool zk_style = !client.empty();
-  if (parts.size() >= 3 && !zk_style) spec.client_address = absl::StrCat(parts[0], ":", parts[2]);
-  if (parts.size() == 4 || (parts.size() == 3 && parts[2] == "observer")) {
-    const std::string& role = parts.back();
-    if (role != "observer" && role != "participant") return bad(line, "unknown role");
-    spec.observer = role == "observer";
-    if (parts.size() == 3) spec.client_address.clear();
+  spec.peer_address = absl::StrCat(parts[0], ":", *quorum);
+  spec.election_address = absl::StrCat(parts[0], ":", *election);
+  if (parts.size() == 4) {
+    if (parts[3] != "observer" && parts[3] != "participant") {
+      return bad(line, absl::StrCat("unknown role '", parts[3], "' (participant or observer)"));
+    }
+    spec.observer = parts[3] == "observer";
   }
-  if (zk_style) {
-    spec.client_address =
-        client.find(':') == std::string::npos ? absl::StrCat(parts[0], ":", client) : client;
-  }
-  if (spec.client_address.empty()) {
-    if (client_port <= 0) return bad(line, "no client port");
-    spec.client_address = absl::StrCat(parts[0], ":", client_port);
+  if (!client.empty()) {
+    auto address = client_part(client, line, dflt.host);
+    if (!address.ok()) return address.status();
+    spec.client_address = *address;
+  } else if (dflt.port > 0) {
+    spec.client_address = absl::StrCat(dflt.host, ":", dflt.port);
+  } else {
+    return bad(line, "no client port: add ;clientPort to the line or set clientPort");
   }
   return spec;
+}
+
+std::string_view host_of(const std::string& address) {
+  return std::string_view(address).substr(0, address.rfind(':'));
+}
+
+// A client address on every interface (0.0.0.0) is on the server line's own host.
+std::string effective_client_address(const zab::ServerSpec& s) {
+  if (host_of(s.client_address) != "0.0.0.0") return s.client_address;
+  const std::string_view host = host_of(s.peer_address);
+  return absl::StrCat(
+      av(host), av(std::string_view(s.client_address).substr(host_of(s.client_address).size())));
+}
+
+// Two servers (or two roles of one) on one address cannot both listen there.
+absl::Status check_distinct(const std::vector<zab::ServerSpec>& specs,
+                            const std::map<int64_t, std::string>& lines) {
+  std::map<std::string, int64_t> owner;
+  for (const zab::ServerSpec& s : specs) {
+    for (const std::string& a : {s.peer_address, s.election_address, effective_client_address(s)}) {
+      auto [it, fresh] = owner.emplace(a, s.id);
+      if (fresh) continue;
+      const std::string& text = lines.at(s.id);
+      return bad(absl::StrCat("server.", s.id, "=", text),
+                 absl::StrCat("address ", a, " is also used by server.", it->second));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -75,72 +141,120 @@ const zab::ServerSpec& ServerConfig::me() const {
 }
 std::string ServerConfig::session_address(int64_t id) const {
   const zab::ServerSpec* spec = ensemble.find(id);
-  if (spec == nullptr) return {};
-  const size_t colon = spec->peer_address.rfind(':');
-  int port = 0;
-  (void)absl::SimpleAtoi(absl::string_view(spec->peer_address).substr(colon + 1), &port);
-  return absl::StrCat(spec->peer_address.substr(0, colon), ":", port + session_port_offset);
+  return spec == nullptr ? std::string() : spec->election_address;
 }
+
+namespace {
+
+// The keys whose value is a number in [0, 2^31], and where each goes.
+bool apply_number(ServerConfig& c, ClientDefaults& d, absl::string_view key, int64_t v) {
+  if (key == "tickTime") {
+    c.zab.tick = std::chrono::milliseconds(v);
+  } else if (key == "initLimit") {
+    c.zab.init_limit = static_cast<int>(v);
+  } else if (key == "syncLimit") {
+    c.zab.sync_limit = static_cast<int>(v);
+  } else if (key == "clientPort") {
+    d.port = v;
+  } else if (key == "minSessionTimeout") {
+    c.min_session_timeout_ms = static_cast<int32_t>(v);
+  } else if (key == "maxSessionTimeout") {
+    c.max_session_timeout_ms = static_cast<int32_t>(v);
+  } else if (key == "maxClientCnxns") {
+    if (v > 0) c.connections_max = static_cast<size_t>(v);
+  } else if (key == "snapCount") {
+    if (v > 0) c.zab.snapshot_every_txns = v;
+  } else if (key == "jute.maxbuffer") {
+    if (v > 0) c.frame_bytes_max = static_cast<size_t>(v);
+  } else if (key == "znode.container.checkIntervalMs") {
+    if (v > 0) c.container_check_interval = std::chrono::milliseconds(v);
+  } else if (key == "znode.container.maxPerMinute") {
+    if (v > 0) c.container_max_per_minute = v;
+  } else if (key == "znode.container.maxNeverUsedIntervalMs") {
+    c.container_max_never_used_ms = v;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// One `key=value` line; server lines are kept for after the defaults they use are known.
+absl::Status parse_line(absl::string_view line, ServerConfig& config, ClientDefaults& dflt,
+                        std::map<int64_t, std::string>& server_lines) {
+  const std::string_view sline(line.data(), line.size());
+  const size_t eq = line.find('=');
+  if (eq == absl::string_view::npos) return bad(sline, "expected key=value");
+  absl::string_view key = absl::StripAsciiWhitespace(line.substr(0, eq));
+  const absl::string_view value = absl::StripAsciiWhitespace(line.substr(eq + 1));
+  if (absl::ConsumePrefix(&key, "server.")) {
+    auto id = number(key, sline);
+    if (!id.ok()) return id.status();
+    if (*id <= 0 || *id > 255) return bad(sline, "server id must be in 1..255");
+    if (!server_lines.emplace(*id, std::string(value)).second)
+      return bad(sline, "server id given twice");
+    return absl::OkStatus();
+  }
+  if (key == "dataDir") {
+    config.data_dir = std::string(value);
+    return absl::OkStatus();
+  }
+  if (key == "clientPortAddress") {
+    if (value.empty()) return bad(sline, "empty address");
+    dflt.host = std::string(value);
+    return absl::OkStatus();
+  }
+  ServerConfig probe;
+  ClientDefaults probe_defaults;
+  if (!apply_number(probe, probe_defaults, key, 0)) return absl::OkStatus();  // ignored key
+  auto v = number(value, sline);
+  if (!v.ok()) return v.status();
+  if (*v < 0 || *v > (int64_t{1} << 31)) return bad(sline, "out of range");
+  apply_number(config, dflt, key, *v);
+  return absl::OkStatus();
+}
+
+// No server.N lines: ZooKeeper's standalone mode, one voter that needs no peer ports.
+absl::Status make_standalone(ServerConfig& config, const ClientDefaults& dflt) {
+  if (dflt.port <= 0) {
+    return absl::InvalidArgumentError(
+        "config: clientPort is required when there are no server.N lines");
+  }
+  zab::ServerSpec spec;
+  spec.id = config.my_id > 0 ? config.my_id : 1;
+  spec.client_address = absl::StrCat(dflt.host, ":", dflt.port);
+  config.my_id = spec.id;
+  config.ensemble = zab::EnsembleConfig({spec});
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<ServerConfig> parse_config(std::string_view text, std::optional<int64_t> my_id) {
   ServerConfig config;
+  ClientDefaults dflt;
   std::map<int64_t, std::string> server_lines;
-  int64_t client_port = 0;
   for (absl::string_view raw : absl::StrSplit(av(text), '\n')) {
     const absl::string_view line = absl::StripAsciiWhitespace(raw);
     if (line.empty() || line[0] == '#') continue;
-    const size_t eq = line.find('=');
-    const std::string_view sline(line.data(), line.size());
-    if (eq == absl::string_view::npos) return bad(sline, "expected key=value");
-    absl::string_view key = absl::StripAsciiWhitespace(line.substr(0, eq));
-    const absl::string_view value = absl::StripAsciiWhitespace(line.substr(eq + 1));
-    if (absl::ConsumePrefix(&key, "server.")) {
-      auto id = number(key, sline);
-      if (!id.ok()) return id.status();
-      if (*id <= 0 || *id > 255) return bad(sline, "server id must be in 1..255");
-      server_lines[*id] = std::string(value);
-      continue;
-    }
-    if (key == "dataDir") {
-      config.data_dir = std::string(value);
-      continue;
-    }
-    auto v = number(value, sline);
-    if (key == "tickTime" || key == "initLimit" || key == "syncLimit" || key == "clientPort" ||
-        key == "minSessionTimeout" || key == "maxSessionTimeout" || key == "maxClientCnxns" ||
-        key == "sessionPortOffset" || key == "snapCount" ||
-        key == "znode.container.checkIntervalMs" || key == "znode.container.maxPerMinute" ||
-        key == "znode.container.maxNeverUsedIntervalMs") {
-      if (!v.ok()) return v.status();
-      if (*v < 0 || *v > (int64_t{1} << 31)) return bad(sline, "out of range");
-    }
-    if (key == "tickTime") config.zab.tick = std::chrono::milliseconds(*v);
-    if (key == "initLimit") config.zab.init_limit = static_cast<int>(*v);
-    if (key == "syncLimit") config.zab.sync_limit = static_cast<int>(*v);
-    if (key == "clientPort") client_port = *v;
-    if (key == "minSessionTimeout") config.min_session_timeout_ms = static_cast<int32_t>(*v);
-    if (key == "maxSessionTimeout") config.max_session_timeout_ms = static_cast<int32_t>(*v);
-    if (key == "maxClientCnxns" && *v > 0) config.connections_max = static_cast<size_t>(*v);
-    if (key == "sessionPortOffset") config.session_port_offset = static_cast<int>(*v);
-    if (key == "snapCount" && *v > 0) config.zab.snapshot_every_txns = *v;
-    if (key == "znode.container.checkIntervalMs" && *v > 0) {
-      config.container_check_interval = std::chrono::milliseconds(*v);
-    }
-    if (key == "znode.container.maxPerMinute" && *v > 0) config.container_max_per_minute = *v;
-    if (key == "znode.container.maxNeverUsedIntervalMs") config.container_max_never_used_ms = *v;
+    if (auto s = parse_line(line, config, dflt, server_lines); !s.ok()) return s;
   }
   if (config.zab.tick <= Duration::zero())
     return absl::InvalidArgumentError("config: tickTime must be > 0");
-  if (server_lines.empty()) return absl::InvalidArgumentError("config: no server.N lines");
-  std::vector<zab::ServerSpec> specs;
-  for (const auto& [id, value] : server_lines) {
-    auto spec = parse_server(id, av(value), value, client_port);
-    if (!spec.ok()) return spec.status();
-    specs.push_back(*spec);
-  }
-  config.ensemble = zab::EnsembleConfig(std::move(specs));
-  if (config.ensemble.voter_count() == 0) return absl::InvalidArgumentError("config: no voters");
   if (my_id.has_value()) config.my_id = *my_id;
+  if (server_lines.empty()) {
+    if (auto s = make_standalone(config, dflt); !s.ok()) return s;
+  } else {
+    std::vector<zab::ServerSpec> specs;
+    for (const auto& [id, value] : server_lines) {
+      const std::string line = absl::StrCat("server.", id, "=", value);
+      auto spec = parse_server(id, av(value), line, dflt);
+      if (!spec.ok()) return spec.status();
+      specs.push_back(*spec);
+    }
+    if (auto s = check_distinct(specs, server_lines); !s.ok()) return s;
+    config.ensemble = zab::EnsembleConfig(std::move(specs));
+  }
+  if (config.ensemble.voter_count() == 0) return absl::InvalidArgumentError("config: no voters");
   if (config.my_id != 0 && config.ensemble.find(config.my_id) == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("config: id ", config.my_id, " has no server line"));

@@ -6,15 +6,20 @@
 //   tickTime=2000            ms; the session and ZAB time unit
 //   initLimit=10 syncLimit=5 ticks
 //   dataDir=/var/lib/weir    myid (if no --id) and zab/ live here
-//   clientPort=2181          used for the client address when server.N gives none
+//   clientPort=2181          clients connect here when a server line names no client port
+//   clientPortAddress=0.0.0.0   the host clientPort listens on (default: every interface)
 //   minSessionTimeout / maxSessionTimeout   ms; default 2 and 20 ticks
 //   maxClientCnxns=1024      connections per server
-//   sessionPortOffset=1      session RPCs listen on host:(peerPort + offset)
 //   snapCount=100000         txns between snapshots (each interval drawn in [n/2, n])
+//   jute.maxbuffer=1048575   bytes; a longer request frame closes its connection
 //   znode.container.checkIntervalMs=60000      how often the leader reaps containers and TTLs
 //   znode.container.maxPerMinute=10000         deletes per minute, paced evenly
 //   znode.container.maxNeverUsedIntervalMs=0   reap a never-used container after this; 0: never
-//   server.N=host:peerPort:clientPort[:observer]   (also host:peerPort:x;clientPort)
+//   server.N=host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]
+//     (ZooKeeper's grammar). Weir elects over the quorum port; the election port carries the
+//     session tracker's touches from followers to the leader.
+// Without server.N lines the server runs standalone (ZooKeeper's standalone mode): one voter,
+// no peer ports, clients on clientPortAddress:clientPort; myid is not needed.
 #pragma once
 
 #include <cstddef>
@@ -47,12 +52,11 @@ struct ServerConfig {
   std::string data_dir;
   int32_t min_session_timeout_ms = 0;  // 0: 2 ticks
   int32_t max_session_timeout_ms = 0;  // 0: 20 ticks
-  int session_port_offset = 1;
   size_t connections_max = 1024;
-  size_t outstanding_requests_max = 1000;  // per connection; the reader waits beyond it
-  size_t frame_bytes_max = jute::kDefaultMaxFrameBytes;
-  size_t send_queue_bytes_max = 16 << 20;  // per connection; a slower reader is disconnected
-  Duration request_timeout = 10s;          // a write not applied by then closes the connection
+  size_t outstanding_requests_max = 1000;         // per connection; the reader waits beyond it
+  size_t frame_bytes_max = jute::kJuteMaxBuffer;  // jute.maxbuffer: a longer request frame closes
+  size_t send_queue_bytes_max = 16 << 20;         // per connection; a slower reader is disconnected
+  Duration request_timeout = 10s;  // a write not applied by then closes the connection
   // The leader's reaper of empty containers and expired TTL nodes (ZooKeeper's
   // ContainerManager and its znode.container.* properties, with the same defaults).
   Duration container_check_interval = 60s;
@@ -62,7 +66,7 @@ struct ServerConfig {
   int32_t min_timeout_ms() const;
   int32_t max_timeout_ms() const;
   const zab::ServerSpec& me() const;
-  // Where `id`'s session tracker RPCs go (its peer host, peer port + session_port_offset).
+  // Where `id`'s session tracker RPCs go (its election address; empty when standalone).
   std::string session_address(int64_t id) const;
 };
 

@@ -15,6 +15,7 @@
 #include "runtime/future.h"
 #include "runtime/network.h"
 #include "runtime/scheduler.h"
+#include "runtime/sync.h"
 #include "runtime/time.h"
 #include "runtime/wait_list.h"
 
@@ -69,16 +70,5 @@ struct Connection {
     send_changed.fire_all();
   }
 };
-
-// Suspends until pred() holds; `changed` is fired by whoever may make it true.
-template <class Pred>
-void wait_for(WaitList& changed, Pred pred) {
-  Scheduler& s = Scheduler::current();
-  while (!pred()) {
-    ActorWaiter waiter(s.current_actor());
-    changed.push_back(&waiter);
-    s.suspend();
-  }
-}
 
 }  // namespace weir::coord::server

@@ -50,8 +50,9 @@ absl::Status CoordServer::run() {
     for (int64_t id : r.sessions()) touch(id);
     return reply;
   });
-  if (absl::Status s = session_rpc_.start(config_.session_address(config_.my_id)); !s.ok()) {
-    TraceEvent(Severity::kWarn, "CoordSessionPortFailed").detail("Status", s.ToString());
+  const std::string session_address = config_.session_address(config_.my_id);
+  if (!session_address.empty()) {
+    if (absl::Status s = session_rpc_.start(session_address); !s.ok()) return s;
   }
   auto listener = ctx_.network->listen(config_.me().client_address);
   if (!listener.ok()) return listener.status();

@@ -14,7 +14,12 @@ namespace weir::coord::zab {
 
 struct ServerSpec {
   int64_t id = 0;
-  std::string peer_address;    // ZAB and election RPCs
+  // ZAB and election RPCs (ZooKeeper's quorum port); empty for a standalone server, which has
+  // no peers to talk to.
+  std::string peer_address;
+  // ZooKeeper's election port. Weir elects over the quorum port, so this port serves the
+  // session tracker's touches from followers to the leader instead.
+  std::string election_address;
   std::string client_address;  // the ZooKeeper wire protocol
   bool observer = false;
 };

@@ -92,6 +92,16 @@ bool Election::agreed(const std::map<int64_t, Notification>& votes, const Vote& 
   return config_.is_quorum(ids);
 }
 
+// Every voter proposes `v` in this round: no better vote can still come, so waiting for one
+// (finalize) only delays the election.
+bool Election::unanimous(const std::map<int64_t, Notification>& votes, const Vote& v) const {
+  size_t same = 0;
+  for (const auto& [sid, n] : votes) {
+    same += config_.is_voter(sid) && same_vote(n, v, /*v_looking=*/true);
+  }
+  return same == config_.voter_count();
+}
+
 bool Election::leader_confirmed(const std::map<int64_t, Notification>& votes, const Vote& v) const {
   if (v.leader() == my_id_) return true;
   auto it = votes.find(v.leader());
@@ -131,6 +141,11 @@ Vote Election::look_for_leader(const Vote& initial) {
     if (s.id != my_id_) senders.add(spawn("zab-notify", [this, id = s.id] { send_loop(id); }));
   }
   std::map<int64_t, Notification> votes, out_of_election;
+  if (config_.is_voter(my_id_)) {
+    // The only voter (a standalone server) is a quorum by itself: nobody will ever write.
+    votes[my_id_] = current();
+    if (agreed(votes, proposal_, /*v_looking=*/true)) return decide(proposal_);
+  }
   while (true) {
     Notification n;
     if (stash_) {
@@ -162,7 +177,8 @@ std::optional<Vote> Election::consider(const Notification& n, const Vote& initia
     }
     votes[n.sender()] = n;
     if (config_.is_voter(my_id_)) votes[my_id_] = current();
-    if (agreed(votes, proposal_, /*v_looking=*/true) && finalize(proposal_))
+    if (agreed(votes, proposal_, /*v_looking=*/true) &&
+        (unanimous(votes, proposal_) || finalize(proposal_)))
       return decide(proposal_);
     return std::nullopt;
   }

@@ -43,6 +43,7 @@ class Election {
   // Whether a quorum of voters in `votes` has vote `v`; `v_looking` says `v` is a proposal of
   // this election rather than a vote of a server already following or leading.
   bool agreed(const std::map<int64_t, Notification>& votes, const Vote& v, bool v_looking) const;
+  bool unanimous(const std::map<int64_t, Notification>& votes, const Vote& v) const;
   bool leader_confirmed(const std::map<int64_t, Notification>& votes, const Vote& v) const;
   bool finalize(const Vote& proposal);
   std::optional<Vote> consider(const Notification& n, const Vote& initial,

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "buggify/code_probe.h"
-#include "coord/zab/wait.h"
 #include "runtime/actor_collection.h"
+#include "runtime/sync.h"
 #include "runtime/trace.h"
 
 namespace weir::coord::zab {

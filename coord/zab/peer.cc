@@ -6,7 +6,7 @@
 #include "buggify/buggify.h"
 #include "buggify/code_probe.h"
 #include "coord/zab/leader.h"
-#include "coord/zab/wait.h"
+#include "runtime/sync.h"
 #include "runtime/trace.h"
 
 namespace weir::coord::zab {
@@ -169,7 +169,10 @@ absl::Status ZabPeer::run() {
   register_endpoints();
   const ServerSpec* me = config_.find(my_id_);
   WEIR_ASSERT_MSG(me != nullptr, "this server is not in its own ensemble config");
-  if (auto s = server_.start(me->peer_address); !s.ok()) return s;
+  // A standalone server (the only voter) has no peers and so no peer port.
+  if (!me->peer_address.empty()) {
+    if (auto s = server_.start(me->peer_address); !s.ok()) return s;
+  }
   while (true) {
     state_ = PeerState::kLooking;
     leader_id_ = -1;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "runtime/filesystem.h"
-#include "runtime/real/actor_mutex.h"
 #include "runtime/real/io_thread_pool.h"
+#include "runtime/sync.h"
 
 namespace weir::real {
 

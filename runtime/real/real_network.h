@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/network.h"
-#include "runtime/real/actor_mutex.h"
 #include "runtime/real/epoll_event_source.h"
+#include "runtime/sync.h"
 
 namespace weir::real {
 

@@ -15,38 +15,6 @@ constexpr size_t kKeepBatchBytes = 1 << 20;
 
 }  // namespace
 
-void wait_on(WaitList& list) {
-  Scheduler& s = Scheduler::current();
-  ActorWaiter waiter(s.current_actor());
-  list.push_back(&waiter);
-  s.suspend();
-}
-
-void ActorSemaphore::acquire() {
-  if (in_use_ < permits_ && waiters_.empty()) {
-    ++in_use_;
-    return;
-  }
-  Scheduler& s = Scheduler::current();
-  ActorWaiter waiter(s.current_actor());
-  waiters_.push_back(&waiter);
-  // release() hands its permit straight to the first waiter by firing it (in_use_ keeps
-  // counting it), so an unlinked waiter owns a permit.
-  while (waiter.linked()) {
-    try {
-      s.suspend();
-    } catch (const Cancelled&) {
-      if (!waiter.linked()) release();
-      throw;
-    }
-  }
-}
-
-void ActorSemaphore::release() {
-  WEIR_ASSERT_MSG(in_use_ > 0, "semaphore released more often than acquired");
-  if (!waiters_.fire_one()) --in_use_;
-}
-
 absl::Status connection_error(std::string_view what, const std::string& peer,
                               const absl::Status& cause) {
   std::string message = absl::StrCat(av(what), " ", peer, ": ", cause.message());

@@ -16,6 +16,7 @@
 #include "runtime/network.h"
 #include "runtime/rpc/frame.h"
 #include "runtime/scheduler.h"
+#include "runtime/sync.h"
 #include "runtime/wait_list.h"
 
 namespace weir::rpc {
@@ -24,44 +25,6 @@ namespace weir::rpc {
 inline absl::string_view av(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
-
-// Suspends the calling actor once, until something fires `list` (or it is cancelled: throws
-// Cancelled). Callers re-check their condition in a loop.
-void wait_on(WaitList& list);
-
-// Bounds how many things run at once (calls per peer, handlers per connection). Waiters are
-// served in arrival order, and a waiter cancelled right after being handed a wake-up passes it
-// on, so nobody is stranded behind a timed-out caller.
-class ActorSemaphore {
- public:
-  explicit ActorSemaphore(size_t permits) : permits_(permits) { WEIR_ASSERT(permits > 0); }
-  ActorSemaphore(const ActorSemaphore&) = delete;
-  ActorSemaphore& operator=(const ActorSemaphore&) = delete;
-
-  // Suspends while every permit is taken. Throws Cancelled (without a permit).
-  void acquire();
-  void release();
-  size_t in_use() const { return in_use_; }
-  size_t permits() const { return permits_; }
-
-  // Holds one permit for as long as it lives; copies are not allowed, so share it by pointer
-  // when a permit must outlive the actor that took it.
-  class Lease {
-   public:
-    explicit Lease(ActorSemaphore& s) : s_(s) { s_.acquire(); }
-    ~Lease() { s_.release(); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-
-   private:
-    ActorSemaphore& s_;
-  };
-
- private:
-  size_t permits_;
-  size_t in_use_ = 0;
-  WaitList waiters_;
-};
 
 struct LinkOptions {
   size_t frame_bytes_max = kDefaultFrameBytesMax;

@@ -16,7 +16,7 @@ finish() {
 trap finish EXIT
 
 servers=""
-for i in 1 2 3; do servers+="server.$i=127.0.0.1:$((BASE + 2 * i)):$((BASE + 10 + i))"$'\n'; done
+for i in 1 2 3; do servers+="server.$i=127.0.0.1:$((BASE + 2 * i)):$((BASE + 2 * i + 1));$((BASE + 10 + i))"$'\n'; done
 for i in 1 2 3; do
   dir=$TMP/s$i
   mkdir -p "$dir"

@@ -7,7 +7,8 @@
 namespace weir::coord::server::testing {
 namespace {
 
-jute::CreateRequest create_req(std::string path, std::string data, jute::CreateMode mode = jute::CreateMode::kPersistent) {
+jute::CreateRequest create_req(std::string path, std::string data,
+                               jute::CreateMode mode = jute::CreateMode::kPersistent) {
   jute::CreateRequest req;
   req.path = std::move(path);
   req.data = std::move(data);
@@ -42,26 +43,6 @@ TEST(CoordServerTxnCodec, RoundTripsAndRejectsDamage) {
   EXPECT_FALSE(decode_txn(huge, &out).ok());
 }
 
-TEST(CoordServerConfig, ParsesZooCfg) {
-  auto c = parse_config(
-      "tickTime=500\ninitLimit=7\nsyncLimit=3\ndataDir=/d\nclientPort=2181\n"
-      "server.1=10.0.0.1:2888:2181\nserver.2=10.0.0.2:2888:2182\nserver.3=10.0.0.3:2888:3888:observer\n",
-      2);
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->my_id, 2);
-  EXPECT_EQ(c->me().client_address, "10.0.0.2:2182");
-  EXPECT_EQ(c->ensemble.voter_count(), 2u);
-  EXPECT_EQ(c->min_timeout_ms(), 1000);
-  EXPECT_EQ(c->max_timeout_ms(), 10000);
-  EXPECT_EQ(c->session_address(1), "10.0.0.1:2889");
-  EXPECT_EQ(c->zab.snapshot_every_txns, 100000);  // ZooKeeper's snapCount default
-  auto snap = parse_config("snapCount=5000\nserver.1=a:1:2\n", 1);
-  ASSERT_TRUE(snap.ok()) << snap.status();
-  EXPECT_EQ(snap->zab.snapshot_every_txns, 5000);
-  EXPECT_FALSE(parse_config("tickTime=x\nserver.1=a:1:2\n", 1).ok());
-  EXPECT_FALSE(parse_config("tickTime=100\n", 1).ok());
-}
-
 TEST(CoordServer, HandshakeAndCrud) {
   Ensemble e(1);
   bool done = e.run([&] {
@@ -90,25 +71,32 @@ TEST(CoordServer, HandshakeAndCrud) {
     ASSERT_TRUE(s.ok());
     EXPECT_EQ(s->header.err, ErrorCode::kOk);
     EXPECT_EQ(std::get<jute::SetDataResponse>(s->body).stat.version, 1);
-    EXPECT_EQ(cl.err(OpCode::kSetData, jute::SetDataRequest{"/a", "v3", 0}), ErrorCode::kBadVersion);
+    EXPECT_EQ(cl.err(OpCode::kSetData, jute::SetDataRequest{"/a", "v3", 0}),
+              ErrorCode::kBadVersion);
 
     auto ex = cl.call(OpCode::kExists, jute::ExistsRequest{"/a", false});
     EXPECT_EQ(ex->header.err, ErrorCode::kOk);
     EXPECT_EQ(cl.err(OpCode::kExists, jute::ExistsRequest{"/nope", false}), ErrorCode::kNoNode);
 
     // Sequential names take the parent's cversion.
-    EXPECT_EQ(std::get<jute::CreateResponse>(cl.create("/a/q-", "", jute::CreateMode::kPersistentSequential)->body).path,
+    EXPECT_EQ(std::get<jute::CreateResponse>(
+                  cl.create("/a/q-", "", jute::CreateMode::kPersistentSequential)->body)
+                  .path,
               "/a/q-0000000000");
-    EXPECT_EQ(std::get<jute::CreateResponse>(cl.create("/a/q-", "", jute::CreateMode::kPersistentSequential)->body).path,
+    EXPECT_EQ(std::get<jute::CreateResponse>(
+                  cl.create("/a/q-", "", jute::CreateMode::kPersistentSequential)->body)
+                  .path,
               "/a/q-0000000001");
     auto ch = cl.call(OpCode::kGetChildren2, jute::GetChildren2Request{"/a", false});
     ASSERT_TRUE(ch.ok());
     EXPECT_EQ(std::get<jute::GetChildren2Response>(ch->body).children,
               (std::vector<std::string>{"q-0000000000", "q-0000000001"}));
     EXPECT_EQ(cl.err(OpCode::kDelete, jute::DeleteRequest{"/a", -1}), ErrorCode::kNotEmpty);
-    EXPECT_EQ(cl.err(OpCode::kDelete, jute::DeleteRequest{"/a/q-0000000000", 5}), ErrorCode::kBadVersion);
+    EXPECT_EQ(cl.err(OpCode::kDelete, jute::DeleteRequest{"/a/q-0000000000", 5}),
+              ErrorCode::kBadVersion);
     EXPECT_EQ(cl.err(OpCode::kDelete, jute::DeleteRequest{"/a/q-0000000000", 0}), ErrorCode::kOk);
-    EXPECT_EQ(cl.err(OpCode::kGetData, jute::GetDataRequest{"/a/q-0000000000", false}), ErrorCode::kNoNode);
+    EXPECT_EQ(cl.err(OpCode::kGetData, jute::GetDataRequest{"/a/q-0000000000", false}),
+              ErrorCode::kNoNode);
     EXPECT_TRUE(cl.ping().ok());
     EXPECT_EQ(cl.err(OpCode::kSync, jute::SyncRequest{"/a"}), ErrorCode::kOk);
     EXPECT_GT(cl.last_zxid, 0);

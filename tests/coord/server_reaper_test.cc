@@ -131,17 +131,17 @@ TEST_F(CoordReaper, ANewLeaderReaps) {
 TEST(CoordServerConfig, ParsesContainerKeys) {
   auto c = parse_config(
       "znode.container.checkIntervalMs=250\nznode.container.maxPerMinute=120\n"
-      "znode.container.maxNeverUsedIntervalMs=9000\nserver.1=a:1:2\n",
+      "znode.container.maxNeverUsedIntervalMs=9000\nserver.1=a:1:2;3\n",
       1);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->container_check_interval, Duration(250ms));
   EXPECT_EQ(c->container_max_per_minute, 120);
   EXPECT_EQ(c->container_max_never_used_ms, 9000);
-  auto defaults = parse_config("server.1=a:1:2\n", 1);
+  auto defaults = parse_config("server.1=a:1:2;3\n", 1);
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->container_check_interval, Duration(60s));  // ZooKeeper's defaults
   EXPECT_EQ(defaults->container_max_per_minute, 10000);
-  EXPECT_FALSE(parse_config("znode.container.checkIntervalMs=x\nserver.1=a:1:2\n", 1).ok());
+  EXPECT_FALSE(parse_config("znode.container.checkIntervalMs=x\nserver.1=a:1:2;3\n", 1).ok());
 }
 
 }  // namespace

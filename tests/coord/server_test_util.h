@@ -138,6 +138,7 @@ class Ensemble {
       zab::ServerSpec s;
       s.id = i + 1;
       s.peer_address = absl::StrCat(machines.back()->ip(), ":2888");
+      s.election_address = absl::StrCat(machines.back()->ip(), ":3888");
       s.client_address = absl::StrCat(machines.back()->ip(), ":2181");
       specs.push_back(s);
       clients.push_back(s.client_address);

@@ -87,7 +87,7 @@ absl::Status SnapshotStore::save(Zxid zxid, absl::Span<const uint8_t> data) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot of ", data.size(), " bytes over snapshot_bytes_max"));
   }
-  ActorLock::Guard guard(lock_);
+  ActorMutex::Guard guard(lock_);
   uint8_t header[kHeaderBytes];
   encode_header(header, zxid, data);
   const std::string temp = path(zxid) + kTempSuffix;
@@ -135,7 +135,7 @@ absl::Status SnapshotStore::enforce_retention() {
 }
 
 absl::StatusOr<std::optional<Snapshot>> SnapshotStore::load_latest() {
-  ActorLock::Guard guard(lock_);
+  ActorMutex::Guard guard(lock_);
   auto zxids = list();
   if (!zxids.ok()) return zxids.status();
   for (auto it = zxids->rbegin(); it != zxids->rend(); ++it) {

@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "coord/ids.h"
-#include "coord/zab/storage/actor_lock.h"
 #include "runtime/filesystem.h"
+#include "runtime/sync.h"
 
 namespace weir::coord::zab {
 
@@ -69,7 +69,7 @@ class SnapshotStore {
   IFileSystem& fs_;
   const std::string dir_;
   const SnapshotStoreOptions options_;
-  ActorLock lock_;
+  ActorMutex lock_;
 };
 
 }  // namespace weir::coord::zab

@@ -419,7 +419,7 @@ absl::Status TxnLog::create_segment(Zxid first) {
 }
 
 absl::Status TxnLog::append(Zxid zxid, absl::Span<const uint8_t> payload) {
-  ActorLock::Guard guard(lock_);
+  ActorMutex::Guard guard(lock_);
   if (auto s = check_usable(); !s.ok()) return s;
   WEIR_ASSERT_MSG(zxid.value() > 0 && zxid > last_zxid_, "TxnLog::append: zxids must increase");
   if (payload.size() > options_.payload_bytes_max) {
@@ -463,7 +463,7 @@ absl::Status TxnLog::sync() {
   IFile* file = nullptr;
   uint64_t target = 0;
   {
-    ActorLock::Guard guard(lock_);
+    ActorMutex::Guard guard(lock_);
     wait_sync_idle();  // one fsync at a time
     if (auto s = check_usable(); !s.ok()) return s;
     // Everything before the active segment was synced when it rolled.
@@ -540,7 +540,7 @@ absl::Status TxnLog::truncate_last_segment(Zxid keep_through) {
 }
 
 absl::Status TxnLog::truncate_after(Zxid zxid) {
-  ActorLock::Guard guard(lock_);
+  ActorMutex::Guard guard(lock_);
   wait_sync_idle();  // it may close and cut the file being synced
   if (auto s = check_usable(); !s.ok()) return s;
   if (zxid >= last_zxid_) return absl::OkStatus();
@@ -574,10 +574,10 @@ absl::Status TxnLog::purge_before(Zxid zxid) {
   // Appends and syncs go on while files are removed (holding the log's lock across the
   // removals and directory syncs stalled every write for tens of ms): the segments leave
   // segments_ first, so nothing reads them, and one purge runs at a time.
-  ActorLock::Guard purging(purge_lock_);
+  ActorMutex::Guard purging(purge_lock_);
   std::vector<Zxid> doomed;
   {
-    ActorLock::Guard guard(lock_);
+    ActorMutex::Guard guard(lock_);
     if (auto s = check_usable(); !s.ok()) return s;
     while (segments_.size() > 1 && segments_[1].first <= zxid) {
       doomed.push_back(segments_.front().first);
@@ -635,7 +635,7 @@ absl::StatusOr<bool> TxnLog::read_segment(size_t index, Zxid zxid_exclusive, uin
 
 absl::StatusOr<std::vector<TxnLogEntry>> TxnLog::read_from(Zxid zxid_exclusive,
                                                            uint64_t max_bytes) {
-  ActorLock::Guard guard(lock_);
+  ActorMutex::Guard guard(lock_);
   if (auto s = check_usable(); !s.ok()) return s;
   {
     Mutation mutation(*this);

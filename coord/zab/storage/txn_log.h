@@ -28,8 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "coord/ids.h"
-#include "coord/zab/storage/actor_lock.h"
 #include "runtime/filesystem.h"
+#include "runtime/sync.h"
 #include "runtime/wait_list.h"
 
 namespace weir::coord::zab {
@@ -142,9 +142,9 @@ class TxnLog {
   IFileSystem& fs_;
   const std::string dir_;
   const TxnLogOptions options_;
-  ActorLock lock_;
-  ActorLock purge_lock_;  // one purge_before at a time; taken before lock_, never inside it
-  bool syncing_ = false;  // sync() is in its fsync, without the lock
+  ActorMutex lock_;
+  ActorMutex purge_lock_;  // one purge_before at a time; taken before lock_, never inside it
+  bool syncing_ = false;   // sync() is in its fsync, without the lock
   WaitList sync_idle_;
   absl::Status failed_;
   // Ordered by first zxid. Unless the log failed, `active_` is open on the last one.

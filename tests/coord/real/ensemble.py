@@ -89,11 +89,12 @@ def _read_frame(s):
 class Ensemble:
     def __init__(self, weir, tick_ms=200, extra_config=""):
         self.weir = weir
-        # Per server: peer port, session-tracker port (peer + 1), client port.
+        # Per server: quorum port, election port (weir's session touches), client port.
         self.base = free_port_block(9, 20000 + (os.getpid() * 9) % 11000)
         self.root = tempfile.mkdtemp(prefix="weir-coord-")
         self.procs = {}
-        servers = "".join(f"server.{i}=127.0.0.1:{self.peer_port(i)}:{self.client_port(i)}\n" for i in IDS)
+        servers = "".join(f"server.{i}=127.0.0.1:{self.peer_port(i)}:{self.peer_port(i) + 1};"
+                          f"127.0.0.1:{self.client_port(i)}\n" for i in IDS)
         for i in IDS:
             d = self.data_dir(i)
             os.makedirs(d)
