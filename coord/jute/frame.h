@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "coord/jute/writer.h"
+#include "runtime/framed/frame_decoder.h"
 
 namespace weir::coord::jute {
 
@@ -20,47 +21,14 @@ inline constexpr size_t kJuteMaxBuffer = 0xfffff;
 // Room for the headers and path around a maximal buffer (ZooKeeper allows a similar extra).
 inline constexpr size_t kFrameAllowance = 1024;
 inline constexpr size_t kDefaultMaxFrameBytes = (size_t{1} << 20) + kFrameAllowance;
-inline constexpr size_t kFrameLengthBytes = 4;
+using framed::kFrameLengthBytes;
 
-// Incremental frame splitter for one connection. It exists so that a connection loop can hand
-// it whatever byte ranges the socket returns and take out whole frames, while no input, however
-// hostile, makes it crash or allocate by a peer-chosen length: a negative or oversize length
-// prefix fails the decoder as soon as its 4 bytes arrive, and memory only ever holds bytes that
-// were actually fed. Pop every ready frame after each feed() and the buffer stays within one
-// maximal frame plus one read.
-//
-// After the first bad length the decoder stays failed: feed() returns the same error and pop()
-// returns nothing, because the stream has lost its framing and the connection must close.
-class FrameDecoder {
+// ZooKeeper's framing: the shared length-prefixed decoder (runtime/framed/frame_decoder.h)
+// with jute's default limit and its name in errors.
+class FrameDecoder : public framed::FrameDecoder {
  public:
-  explicit FrameDecoder(size_t max_frame_bytes = kDefaultMaxFrameBytes);
-
-  // Buffers `bytes`. ResourceExhausted for a length above max_frame_bytes(), DataLoss for a
-  // negative one; the message gives the length and the limit.
-  absl::Status feed(absl::Span<const uint8_t> bytes);
-  absl::Status feed(std::string_view bytes);
-
-  // The next complete frame's body (without its length prefix), if one is complete. The view
-  // stays valid until the next feed().
-  std::optional<std::string_view> pop();
-
-  bool failed() const { return !error_.ok(); }
-  const absl::Status& error() const { return error_; }
-  // True when no partial frame is buffered: a clean place for the stream to end.
-  bool idle() const { return head_ == buffer_.size(); }
-  // Bytes fed but not yet popped.
-  size_t buffered_bytes() const { return buffer_.size() - head_; }
-  size_t max_frame_bytes() const { return max_frame_bytes_; }
-
- private:
-  // Checks every length prefix that is complete in the buffer and not yet checked.
-  absl::Status check_lengths();
-
-  size_t max_frame_bytes_;
-  std::string buffer_;
-  size_t head_ = 0;  // start of the first frame not yet popped
-  size_t scan_ = 0;  // start of the first frame whose length prefix is not yet checked
-  absl::Status error_;
+  explicit FrameDecoder(size_t max_frame_bytes = kDefaultMaxFrameBytes)
+      : framed::FrameDecoder(max_frame_bytes, "jute frame", /*min_frame_bytes=*/0) {}
 };
 
 // Appends one frame holding `parts` encoded back to back (each has encode(Writer&) and

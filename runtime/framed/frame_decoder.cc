@@ -1,9 +1,9 @@
-#include "coord/jute/frame.h"
+#include "runtime/framed/frame_decoder.h"
 
 #include "absl/strings/str_cat.h"
 #include "runtime/assert.h"
 
-namespace weir::coord::jute {
+namespace weir::framed {
 namespace {
 
 int32_t load_length(const char* p) {
@@ -14,10 +14,16 @@ int32_t load_length(const char* p) {
 
 }  // namespace
 
-FrameDecoder::FrameDecoder(size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {
-  // A frame body must at least be able to hold a RequestHeader; jute lengths are 31-bit.
-  WEIR_ASSERT_MSG(max_frame_bytes >= 8 && max_frame_bytes <= 0x7fffffff,
+FrameDecoder::FrameDecoder(size_t max_frame_bytes, std::string_view protocol,
+                           size_t min_frame_bytes)
+    : max_frame_bytes_(max_frame_bytes), min_frame_bytes_(min_frame_bytes), protocol_(protocol) {
+  // Lengths are 31-bit on both protocols.
+  WEIR_ASSERT_MSG(max_frame_bytes >= min_frame_bytes && max_frame_bytes <= 0x7fffffff,
                   "max_frame_bytes out of range");
+}
+
+void append_length(std::string& out, uint32_t length) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
 }
 
 absl::Status FrameDecoder::feed(std::string_view bytes) {
@@ -45,10 +51,13 @@ absl::Status FrameDecoder::check_lengths() {
   while (scan_ + kFrameLengthBytes <= buffer_.size()) {
     const int32_t length = load_length(buffer_.data() + scan_);
     if (length < 0) {
-      error_ = absl::DataLossError(absl::StrCat("jute frame: negative length ", length));
+      error_ = absl::DataLossError(absl::StrCat(protocol_, ": negative length ", length));
+    } else if (static_cast<size_t>(length) < min_frame_bytes_) {
+      error_ = absl::DataLossError(absl::StrCat(protocol_, ": length ", length,
+                                                " is below the minimum of ", min_frame_bytes_));
     } else if (static_cast<size_t>(length) > max_frame_bytes_) {
       error_ = absl::ResourceExhaustedError(absl::StrCat(
-          "jute frame: length ", length, " exceeds the limit of ", max_frame_bytes_, " bytes"));
+          protocol_, ": length ", length, " exceeds the limit of ", max_frame_bytes_, " bytes"));
     }
     if (failed()) {
       // Nothing after a broken length can be trusted, and nothing buffered is needed any more.
@@ -73,4 +82,4 @@ std::optional<std::string_view> FrameDecoder::pop() {
   return body;
 }
 
-}  // namespace weir::coord::jute
+}  // namespace weir::framed
