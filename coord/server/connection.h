@@ -1,5 +1,4 @@
-// One client connection's state, shared by its reader, responder and writer actors and by the
-// watch manager's delivery callback. Internal to coord/server.
+// The ZooKeeper protocol's per-connection state and request FIFO. Internal to coord/server.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +11,9 @@
 #include "coord/ids.h"
 #include "coord/jute/messages.h"
 #include "coord/tree/types.h"
+#include "runtime/actor_collection.h"
+#include "runtime/framed/framed_server.h"
 #include "runtime/future.h"
-#include "runtime/network.h"
 #include "runtime/scheduler.h"
 #include "runtime/sync.h"
 #include "runtime/time.h"
@@ -31,43 +31,55 @@ struct Pending {
   };
   Kind kind = Kind::kLocal;
   jute::Request request;
-  Future<Zxid> submitted;  // kWrite: the zxid ZAB gives it (a failure closes the connection)
-  Zxid zxid;               // kWrite: once `submitted` is known, at the head of the FIFO
+  // kWrite: the zxid ZAB gives it (a failure closes the connection). Not valid while the write
+  // waits for the reads queued before it (it must not overtake them).
+  Future<Zxid> submitted;
+  std::string txn;  // kWrite: the encoded txn, kept until submitted
+  Zxid zxid;        // kWrite: once `submitted` is known, at the head of the FIFO
   jute::ErrorCode err = jute::ErrorCode::kOk;
   bool close_after = false;  // closeSession, failed addAuth
+  // Resolved once the reply is queued: the framed server keeps its reply order by it.
+  Promise<framed::Reply> done;
 };
 
+// One client connection's ZooKeeper state, shared by its handshake and responder actors and by
+// the watch manager's delivery callback. The bytes (reading, framing, the send queue, the
+// writer) belong to `link`, the framed server's connection.
 struct Connection {
   uint64_t id = 0;
   // Random, never 0: stamped on this connection's txns so that once the session moves to
   // another connection, txns still in flight from this one cannot take effect (SessionMoved).
   int64_t owner = 0;
-  std::shared_ptr<IConnection> io;
+  std::shared_ptr<framed::FramedConnection> link;
   std::string peer;
   int64_t session_id = 0;
   int32_t timeout_ms = 0;
   std::vector<Id> auth;
   TimePoint established;
 
+  bool handshake_started = false;
+  bool attached = false;  // the handshake answered with a live session
+  // Frames that arrived while the handshake ran (ZooKeeper reads none then), with the promise
+  // of their reply; handled in order once the session is attached.
+  std::deque<std::pair<std::string, Promise<framed::Reply>>> early;
+
   std::deque<Pending> pending;
   size_t unserved_reads = 0;
+  size_t unsubmitted_writes = 0;  // writes waiting for the reads before them
   WaitList pending_changed;
-
-  std::string send_buf;
-  WaitList send_changed;
-  bool flush_then_close = false;
   bool closed = false;
   bool client_closing = false;  // sent closeSession: its reply must go out before the close
 
   uint64_t received = 0;
   uint64_t sent = 0;
+  std::string scratch;     // one reply's bytes, reused
+  ActorCollection actors;  // handshake and responder; cancelled when the connection ends
 
   void close() {
     if (closed) return;
     closed = true;
-    io->close();
+    link->close();
     pending_changed.fire_all();
-    send_changed.fire_all();
   }
 };
 

@@ -20,6 +20,18 @@ bool is_four_letter_word(std::string_view w) {
   return w == "ruok" || w == "srvr" || w == "stat" || w == "mntr" || w == "cons" || w == "isro";
 }
 
+framed::FramedServerOptions client_options(const ServerConfig& config) {
+  framed::FramedServerOptions o;
+  o.name = "coord-clients";
+  o.protocol = "jute frame";
+  o.frame_bytes_max = config.frame_bytes_max;
+  o.connections_max = config.connections_max;
+  o.in_flight_max = config.outstanding_requests_max;
+  o.send_queue_bytes_max = config.send_queue_bytes_max;
+  o.preamble_bytes = 4;  // a four-letter word, or the first frame's length
+  return o;
+}
+
 }  // namespace
 
 CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
@@ -27,7 +39,8 @@ CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
       ctx_(ctx),
       machine_(watches_),
       rpc_client_(*ctx.network, *ctx.random),
-      session_rpc_(*ctx.network) {
+      session_rpc_(*ctx.network),
+      clients_(*ctx.network, *this, client_options(config_)) {
   WEIR_ASSERT_MSG(config_.ensemble.find(config_.my_id) != nullptr, "server id not in ensemble");
   peer_ =
       std::make_unique<zab::ZabPeer>(config_.my_id, config_.ensemble, config_.zab, machine_, ctx_);
@@ -37,10 +50,9 @@ CoordServer::CoordServer(ServerConfig config, ProcessContext& ctx)
 
 CoordServer::~CoordServer() {
   *alive_ = false;
-  connection_actors_.clear();
+  clients_.stop();
   background_.clear();
-  for (auto& [id, conn] : connections_) conn->close();
-  if (listener_) listener_->close();
+  for (auto& [id, conn] : connections_) conn->actors.clear();
 }
 
 absl::Status CoordServer::run() {
@@ -54,102 +66,73 @@ absl::Status CoordServer::run() {
   if (!session_address.empty()) {
     if (absl::Status s = session_rpc_.start(session_address); !s.ok()) return s;
   }
-  auto listener = ctx_.network->listen(config_.me().client_address);
-  if (!listener.ok()) return listener.status();
-  listener_ = std::move(*listener);
+  if (absl::Status s = clients_.start(config_.me().client_address); !s.ok()) return s;
   TraceEvent(Severity::kInfo, "CoordServerListening")
       .detail("Id", config_.my_id)
-      .detail("Address", listener_->address());
-  background_.add(spawn("coord-accept", [this] { return accept_loop(*listener_); }));
+      .detail("Address", clients_.address());
   background_.add(spawn("coord-tracker", [this] { tracker_loop(); }));
   background_.add(spawn("coord-touch-flush", [this] { touch_flush_loop(); }));
   background_.add(spawn("coord-reaper", [this] { reaper_loop(); }));
   const absl::Status status = peer_->run();
   TraceEvent(Severity::kWarn, "CoordServerStopped").detail("Status", status.ToString());
-  listener_->close();
+  clients_.stop();
   session_rpc_.stop();
-  connection_actors_.clear();
+  for (auto& [id, conn] : connections_) conn->actors.clear();
+  connections_.clear();
   background_.clear();
   return status;
 }
 
-absl::Status CoordServer::accept_loop(IListener& listener) {
-  while (true) {
-    auto io = listener.accept();
-    if (!io.ok()) return io.status();
-    if (connections_.size() >= config_.connections_max) {
-      ++stats_.connections_rejected;
-      TraceEvent(Severity::kWarn, "CoordConnectionRejected").detail("Peer", (*io)->peer_address());
-      (*io)->close();
-      continue;
-    }
-    ++stats_.connections_accepted;
-    auto conn = std::make_shared<Connection>();
-    conn->id = next_conn_id_++;
-    conn->owner = static_cast<int64_t>(ctx_.random->next_u64() >> 1) | 1;
-    conn->io = std::move(*io);
-    conn->peer = conn->io->peer_address();
-    conn->established = Scheduler::current().now();
-    const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
-    conn->auth.push_back(Id{"ip", host});
-    connections_[conn->id] = conn;
-    connection_actors_.add(spawn("coord-conn", [this, conn] { serve_connection(conn); }));
-  }
+std::optional<std::string> CoordServer::on_preamble(framed::FramedConnection&,
+                                                    std::string_view head) {
+  if (!is_four_letter_word(head)) return std::nullopt;
+  return four_letter(head);
 }
 
-void CoordServer::serve_connection(std::shared_ptr<Connection> conn) {
-  struct Finish {
-    CoordServer* server;
-    std::shared_ptr<bool> alive;
-    std::shared_ptr<Connection> conn;
-    ~Finish() {
-      if (*alive) {
-        server->finish_connection(*conn);
-      } else {
-        conn->close();
-      }
-    }
-  } finish{this, alive_, conn};
-  std::string head(4, '\0');
-  if (!read_exact(*conn->io, absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(head.data()), 4)).ok())
-    return;
-  if (is_four_letter_word(head)) {
-    const std::string text = four_letter(head);
-    (void)conn->io->write(
-        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    return;
-  }
-  jute::FrameDecoder decoder(config_.frame_bytes_max);
-  if (absl::Status s = decoder.feed(head); !s.ok()) {
-    ++stats_.malformed_frames;
-    TraceEvent(Severity::kWarn, "CoordMalformedFrame")
-        .detail("Peer", conn->peer)
-        .detail("Reason", s.ToString());
-    return;
-  }
-  if (!handshake(conn, decoder)) return;
-  watches_.add_connection(
-      conn->id,
-      [this, c = conn.get()](EventType type, const std::string& path) { notify(*c, type, path); });
-  Future<void> writer = spawn("coord-conn-writer", [this, conn] { write_loop(conn); });
-  Future<void> responder = spawn("coord-conn-responder", [this, conn] { respond_loop(conn); });
-  read_requests(conn, decoder);
-  if (conn->flush_then_close) (void)await(timeout(writer, 2s));
+void CoordServer::on_open(framed::FramedConnection& link) {
+  auto conn = std::make_shared<Connection>();
+  conn->id = link.id();
+  conn->owner = static_cast<int64_t>(ctx_.random->next_u64() >> 1) | 1;
+  conn->link = link.shared_from_this();
+  conn->peer = link.peer();
+  conn->established = Scheduler::current().now();
+  const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
+  conn->auth.push_back(Id{"ip", host});
+  connections_[conn->id] = conn;
 }
 
-void CoordServer::finish_connection(Connection& conn) {
-  conn.close();
-  watches_.remove_connection(conn.id);
-  for (const Pending& p : conn.pending) {
-    if (p.kind != Pending::Kind::kWrite || !p.submitted.is_ready() || !p.submitted.get().ok())
+Future<framed::Reply> CoordServer::on_frame(framed::FramedConnection& link,
+                                            std::string_view frame) {
+  auto it = connections_.find(link.id());
+  WEIR_ASSERT_MSG(it != connections_.end(), "a frame for a connection that is not open");
+  const std::shared_ptr<Connection>& conn = it->second;
+  if (!conn->handshake_started) return start_handshake(conn, frame);
+  if (!conn->attached) {
+    // ZooKeeper reads nothing more until the session is set up: hold the frame until then.
+    conn->early.emplace_back(std::string(frame), Promise<framed::Reply>());
+    return conn->early.back().second.future();
+  }
+  return handle_frame(*conn, frame);
+}
+
+void CoordServer::on_close(framed::FramedConnection& link) {
+  auto it = connections_.find(link.id());
+  if (it == connections_.end()) return;
+  std::shared_ptr<Connection> conn = it->second;
+  conn->close();
+  conn->actors.clear();
+  watches_.remove_connection(conn->id);
+  for (const Pending& p : conn->pending) {
+    if (p.kind != Pending::Kind::kWrite || !p.submitted.valid() || !p.submitted.is_ready() ||
+        !p.submitted.get().ok())
       continue;
     machine_.forget_result(*p.submitted.get());
   }
-  if (conn.session_id != 0) {
-    auto it = local_sessions_.find(conn.session_id);
-    if (it != local_sessions_.end() && --it->second <= 0) local_sessions_.erase(it);
+  if (conn->session_id != 0) {
+    auto local = local_sessions_.find(conn->session_id);
+    if (local != local_sessions_.end() && --local->second <= 0) local_sessions_.erase(local);
   }
-  connections_.erase(conn.id);
+  connections_.erase(it);
 }
 
 void CoordServer::touch(int64_t session) {

@@ -5,11 +5,13 @@
 //   CoordServer server(config, ctx);     // config from parse_config(), ctx the process's
 //   absl::Status s = server.run();      // until cancelled, or a storage error (restart it)
 //
-// Request handling (see README.md): each connection reads requests in order; writes become
-// Txns submitted to ZAB as they arrive (so one connection's writes pipeline), reads wait in the
-// connection's FIFO for the writes before them, and a write waits for the reads before it to be
-// served, so a session always sees its own order. Replies and watch notifications share one
-// bounded send queue, and notifications are queued inside the apply that fires them.
+// Request handling (see README.md): connections are a framed::FramedServer's (framing, limits,
+// the bounded send queue and the writer); this class is its protocol. Each connection's requests
+// are handled in order; writes become Txns submitted to ZAB as they arrive (so one connection's
+// writes pipeline), reads wait in the connection's FIFO for the writes before them, and a write
+// waits for the reads before it to be served, so a session always sees its own order. Replies
+// and watch notifications share the connection's send queue, and notifications are queued
+// inside the apply that fires them.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,7 @@
 #include "coord/server/watch_manager.h"
 #include "coord/zab/peer.h"
 #include "runtime/actor_collection.h"
+#include "runtime/framed/framed_server.h"
 #include "runtime/network.h"
 #include "runtime/process_context.h"
 #include "runtime/rpc/client.h"
@@ -45,7 +48,7 @@ struct ServerStats {
   uint64_t nodes_reaped = 0;  // containers and TTL nodes this server deleted as leader
 };
 
-class CoordServer {
+class CoordServer : private framed::FramedHandler {
  public:
   CoordServer(ServerConfig config, ProcessContext& ctx);
   ~CoordServer();
@@ -69,9 +72,11 @@ class CoordServer {
 
  private:
   // coord_server.cc: lifecycle, session tracker, four-letter words.
-  absl::Status accept_loop(IListener& listener);
-  void serve_connection(std::shared_ptr<Connection> conn);
-  void finish_connection(Connection& conn);
+  std::optional<std::string> on_preamble(framed::FramedConnection& link,
+                                         std::string_view head) override;
+  void on_open(framed::FramedConnection& link) override;
+  Future<framed::Reply> on_frame(framed::FramedConnection& link, std::string_view frame) override;
+  void on_close(framed::FramedConnection& link) override;
   void tracker_loop();
   void touch_flush_loop();
   void expire(int64_t session);
@@ -85,15 +90,20 @@ class CoordServer {
   void reap(const std::string& path);
 
   // server_requests.cc: the ZooKeeper protocol of one connection.
-  bool handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
+  Future<framed::Reply> start_handshake(const std::shared_ptr<Connection>& conn,
+                                        std::string_view frame);
+  enum class Handshake { kAttached, kRefused, kFailed };
+  Handshake handshake(Connection& conn, std::string_view frame);
+  void attached(const std::shared_ptr<Connection>& conn);
   enum class Attach { kAttached, kExpired, kUnavailable };
   Attach attach_session(Connection& conn, const jute::ConnectRequest& req);
   Attach move_session(Connection& conn, int64_t session);
-  void read_requests(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder);
-  bool handle_frame(Connection& conn, std::string_view frame);
-  void submit_write(Connection& conn, jute::Request request, Txn txn, bool close_after);
+  Future<framed::Reply> handle_frame(Connection& conn, std::string_view frame);
+  void queue_write(Connection& conn, Pending p, Txn txn, bool close_after);
+  void submit(Connection& conn, Pending& p);
+  void submit_waiting_writes(Connection& conn);
   void respond_loop(std::shared_ptr<Connection> conn);
-  void write_loop(std::shared_ptr<Connection> conn);
+  bool answer_write(Connection& conn, Pending& p);
   void serve_local(Connection& conn, const jute::Request& request);
   void serve_set_watches(Connection& conn, const jute::Request& request);
   void reply_write(Connection& conn, const Pending& p, const TxnResult& result);
@@ -110,8 +120,7 @@ class CoordServer {
   rpc::RpcClient rpc_client_;
   rpc::RpcServer session_rpc_;
   ServerStats stats_;
-  uint64_t next_conn_id_ = 1;
-  std::map<uint64_t, std::shared_ptr<Connection>> connections_;
+  std::map<uint64_t, std::shared_ptr<Connection>> connections_;  // by framed connection id
   // Session tracker: deadlines on every server, acted on only by the leader.
   struct Tracked {
     int32_t timeout_ms = 0;
@@ -124,8 +133,7 @@ class CoordServer {
   bool was_leading_ = false;
   // Cancelled connection actors unwind after this object is gone: their cleanup checks it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::unique_ptr<IListener> listener_;
-  ActorCollection connection_actors_;  // declared after what they use: dies first
+  framed::FramedServer clients_;  // declared after what its handlers use: stops first
   ActorCollection background_;
 };
 

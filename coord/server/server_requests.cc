@@ -16,7 +16,9 @@ namespace {
 using jute::OpCode;
 using JErr = jute::ErrorCode;
 
-JErr to_jute(ErrorCode e) { return static_cast<JErr>(static_cast<int32_t>(e)); }
+JErr to_jute(ErrorCode e) {
+  return static_cast<JErr>(static_cast<int32_t>(e));
+}
 
 jute::Stat to_jute(const Stat& s) {
   jute::Stat out;
@@ -144,62 +146,92 @@ jute::MultiResult multi_result(const jute::MultiOp& op, const OpResult& r, bool 
 
 void warn_malformed(ServerStats& stats, const Connection& conn, const absl::Status& s) {
   ++stats.malformed_frames;
-  TraceEvent(Severity::kWarn, "CoordMalformedFrame").detail("Peer", conn.peer).detail("Reason", s.ToString());
-}
-
-absl::Status write_all(IConnection& io, const std::string& bytes) {
-  return io.write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  TraceEvent(Severity::kWarn, "CoordMalformedFrame")
+      .detail("Peer", conn.peer)
+      .detail("Reason", s.ToString());
 }
 
 }  // namespace
 
 // ---- handshake ------------------------------------------------------------------------------
 
-bool CoordServer::handshake(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder) {
-  std::vector<uint8_t> buf(4096);
-  std::optional<std::string_view> frame;
-  while (!(frame = decoder.pop())) {
-    auto n = conn->io->read(absl::Span<uint8_t>(buf));
-    if (!n.ok() || *n == 0) return false;
-    if (absl::Status s = decoder.feed(absl::Span<const uint8_t>(buf.data(), *n)); !s.ok()) {
-      warn_malformed(stats_, *conn, s);
-      return false;
-    }
-  }
-  auto req = jute::decode_prefix<jute::ConnectRequest>(*frame);
+// Runs the handshake in an actor of its own; its reply (sent by handshake()) is the first in
+// the connection's reply order. Frames that arrive meanwhile wait in `early`.
+Future<framed::Reply> CoordServer::start_handshake(const std::shared_ptr<Connection>& conn,
+                                                   std::string_view frame) {
+  conn->handshake_started = true;
+  auto done = spawn("coord-handshake",
+                    [this, conn, request = std::string(frame)]() -> absl::StatusOr<framed::Reply> {
+                      switch (handshake(*conn, request)) {
+                        case Handshake::kAttached:
+                          attached(conn);
+                          return framed::Reply{};
+                        case Handshake::kRefused:  // the expiry answer goes out, then it closes
+                          return framed::Reply{{}, /*close_after=*/true};
+                        case Handshake::kFailed:
+                          break;
+                      }
+                      conn->close();
+                      return absl::UnavailableError("handshake failed");
+                    });
+  conn->actors.add(done);
+  return done;
+}
+
+// Answers the ConnectRequest in `frame`.
+CoordServer::Handshake CoordServer::handshake(Connection& conn, std::string_view frame) {
+  auto req = jute::decode_prefix<jute::ConnectRequest>(frame);
   if (!req.ok()) {
-    warn_malformed(stats_, *conn, req.status());
-    return false;
+    warn_malformed(stats_, conn, req.status());
+    return Handshake::kFailed;
   }
   ++stats_.packets_received;
-  ++conn->received;
+  ++conn.received;
   if (req->lastZxidSeen > machine_.last_applied()) {
     // The client saw a newer state elsewhere: catch up first, or refuse as ZooKeeper does.
     if (!sync_barrier().ok() || req->lastZxidSeen > machine_.last_applied()) {
-      TraceEvent(Severity::kInfo, "CoordClientAhead").detail("Peer", conn->peer);
-      return false;
+      TraceEvent(Severity::kInfo, "CoordClientAhead").detail("Peer", conn.peer);
+      return Handshake::kFailed;
     }
   }
-  const Attach attach = attach_session(*conn, *req);
+  const Attach attach = attach_session(conn, *req);
   // Without a quorum we cannot tell whether the session lives: close without an answer, as
   // ZooKeeper does, so the client tries another server instead of believing it expired.
-  if (attach == Attach::kUnavailable) return false;
+  if (attach == Attach::kUnavailable) return Handshake::kFailed;
   // The session may have been closed by a txn applied while attach_session waited.
   const std::optional<std::string> password =
-      attach == Attach::kAttached ? machine_.password(conn->session_id) : std::nullopt;
+      attach == Attach::kAttached ? machine_.password(conn.session_id) : std::nullopt;
   const bool attached = password.has_value();
   jute::ConnectResponse rsp;
   rsp.protocolVersion = 0;
-  rsp.timeOut = attached ? conn->timeout_ms : 0;
-  rsp.sessionId = SessionId(attached ? conn->session_id : 0);
+  rsp.timeOut = attached ? conn.timeout_ms : 0;
+  rsp.sessionId = SessionId(attached ? conn.session_id : 0);
   rsp.passwd = attached ? *password : std::string(16, '\0');
   if (req->readOnly.has_value()) rsp.readOnly = false;
-  std::string out;
-  jute::append_frame(out, rsp);
+  conn.scratch.clear();
+  jute::append_frame(conn.scratch, rsp);
   ++stats_.packets_sent;
-  ++conn->sent;
-  if (!write_all(*conn->io, out).ok() || !attached) return false;
-  return !conn->closed;
+  ++conn.sent;
+  if (!conn.link->send(conn.scratch)) return Handshake::kFailed;
+  if (!attached) return Handshake::kRefused;
+  return conn.closed ? Handshake::kFailed : Handshake::kAttached;
+}
+
+// The session lives on this connection: watches deliver here, the responder starts, and the
+// frames that arrived during the handshake are handled in order.
+void CoordServer::attached(const std::shared_ptr<Connection>& conn) {
+  conn->attached = true;
+  watches_.add_connection(
+      conn->id,
+      [this, c = conn.get()](EventType type, const std::string& path) { notify(*c, type, path); });
+  conn->actors.add(spawn("coord-conn-responder", [this, conn] { respond_loop(conn); }));
+  auto early = std::move(conn->early);
+  conn->early.clear();
+  for (auto& [frame, promise] : early) {
+    if (conn->closed) return;
+    Future<framed::Reply> reply = handle_frame(*conn, frame);
+    reply.on_ready([promise, state = reply.state()]() mutable { promise.set(state->result()); });
+  }
 }
 
 // Commits the session's move to this connection before the client may send anything on it:
@@ -209,7 +241,8 @@ CoordServer::Attach CoordServer::move_session(Connection& conn, int64_t session)
   txn.session_id = session;
   txn.auth.push_back(Id{"super", ""});
   txn.op = CheckOp{"/", -1};
-  auto zxid = peer_->submit(encode_txn(txn, {}, conn.owner, /*reattach=*/true), config_.request_timeout);
+  auto zxid =
+      peer_->submit(encode_txn(txn, {}, conn.owner, /*reattach=*/true), config_.request_timeout);
   if (!zxid.ok()) return Attach::kUnavailable;
   machine_.expect_result(*zxid);
   const absl::Status s = peer_->wait_applied(*zxid, config_.request_timeout);
@@ -222,7 +255,8 @@ CoordServer::Attach CoordServer::move_session(Connection& conn, int64_t session)
 
 // Creates or reattaches the session.
 CoordServer::Attach CoordServer::attach_session(Connection& conn, const jute::ConnectRequest& req) {
-  const int32_t timeout = std::clamp(req.timeOut, config_.min_timeout_ms(), config_.max_timeout_ms());
+  const int32_t timeout =
+      std::clamp(req.timeOut, config_.min_timeout_ms(), config_.max_timeout_ms());
   int64_t id = req.sessionId.value();
   if (id == 0) {
     const uint64_t low = ctx_.random->next_u64() & ((uint64_t{1} << 48) - 1);
@@ -235,13 +269,16 @@ CoordServer::Attach CoordServer::attach_session(Connection& conn, const jute::Co
     ++local_sessions_[id];
     conn.session_id = id;  // finish_connection undoes the local count from here on
     auto zxid = peer_->submit(encode_txn(txn, password, conn.owner), config_.request_timeout);
-    absl::Status s = zxid.ok() ? peer_->wait_applied(*zxid, config_.request_timeout) : zxid.status();
+    absl::Status s =
+        zxid.ok() ? peer_->wait_applied(*zxid, config_.request_timeout) : zxid.status();
     if (!s.ok() || machine_.password(id) != password) {
       TraceEvent(Severity::kInfo, "CoordSessionCreateFailed").detail("Status", s.ToString());
       return Attach::kUnavailable;
     }
     conn.timeout_ms = timeout;
-    TraceEvent(Severity::kInfo, "CoordSessionCreated").detail("Session", id).detail("TimeoutMs", timeout);
+    TraceEvent(Severity::kInfo, "CoordSessionCreated")
+        .detail("Session", id)
+        .detail("TimeoutMs", timeout);
     return Attach::kAttached;
   }
   // A session created through another server may not have reached this one yet.
@@ -263,22 +300,7 @@ CoordServer::Attach CoordServer::attach_session(Connection& conn, const jute::Co
 
 // ---- reading requests -----------------------------------------------------------------------
 
-void CoordServer::read_requests(std::shared_ptr<Connection> conn, jute::FrameDecoder& decoder) {
-  std::vector<uint8_t> buf(64 << 10);
-  while (!conn->closed) {
-    while (auto frame = decoder.pop()) {
-      if (!handle_frame(*conn, *frame)) return;
-    }
-    auto n = conn->io->read(absl::Span<uint8_t>(buf));
-    if (!n.ok() || *n == 0 || conn->closed) return;
-    if (absl::Status s = decoder.feed(absl::Span<const uint8_t>(buf.data(), *n)); !s.ok()) {
-      warn_malformed(stats_, *conn, s);
-      return;
-    }
-  }
-}
-
-bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
+Future<framed::Reply> CoordServer::handle_frame(Connection& conn, std::string_view frame) {
   ++stats_.packets_received;
   ++conn.received;
   touch(conn.session_id);
@@ -287,15 +309,15 @@ bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
     auto header = jute::decode_prefix<jute::RequestHeader>(frame);
     if (!absl::IsUnimplemented(req.status()) || !header.ok()) {
       warn_malformed(stats_, conn, req.status());
-      return false;
+      conn.close();
+      return Future<framed::Reply>::ready(req.status());
     }
     req = jute::Request{*header, jute::EmptyBody{}, 0};
     req->header.type = OpCode::kError;  // answered with Unimplemented below
   }
-  wait_for(conn.pending_changed, [&] { return conn.closed || conn.pending.size() < config_.outstanding_requests_max; });
-  if (conn.closed) return false;
   Pending p;
   p.request = std::move(*req);
+  Future<framed::Reply> done = p.done.future();
   const OpCode op = p.request.header.type;
   if (op == OpCode::kError || op == OpCode::kMultiRead || op == OpCode::kReconfig ||
       op == OpCode::kSasl || op == OpCode::kAddWatch || op == OpCode::kCheckWatches ||
@@ -307,7 +329,8 @@ bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
     p.kind = Pending::Kind::kReply;
     if (auth.scheme == "digest") {
       Id id{"digest", digest_auth_id(auth.auth)};
-      if (std::find(conn.auth.begin(), conn.auth.end(), id) == conn.auth.end()) conn.auth.push_back(id);
+      if (std::find(conn.auth.begin(), conn.auth.end(), id) == conn.auth.end())
+        conn.auth.push_back(id);
     } else {
       p.err = JErr::kAuthFailed;
       p.close_after = true;
@@ -325,8 +348,8 @@ bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
       txn.session_id = op == OpCode::kSync ? 0 : conn.session_id;
       txn.auth = op == OpCode::kSync ? std::vector<Id>{Id{"super", ""}} : conn.auth;
       txn.op = std::move(*txn_op_or);
-      submit_write(conn, std::move(p.request), std::move(txn), op == OpCode::kCloseSession);
-      return !conn.closed;
+      queue_write(conn, std::move(p), std::move(txn), op == OpCode::kCloseSession);
+      return done;
     }
   } else {
     p.kind = Pending::Kind::kLocal;
@@ -334,28 +357,50 @@ bool CoordServer::handle_frame(Connection& conn, std::string_view frame) {
   }
   conn.pending.push_back(std::move(p));
   conn.pending_changed.fire_all();
-  return true;
+  return done;
 }
 
-void CoordServer::submit_write(Connection& conn, jute::Request request, Txn txn, bool close_after) {
-  // A write must not overtake a read queued before it: that read would see the write.
-  wait_for(conn.pending_changed, [&] { return conn.closed || conn.unserved_reads == 0; });
-  if (conn.closed) return;
+void CoordServer::queue_write(Connection& conn, Pending p, Txn txn, bool close_after) {
   if (close_after) conn.client_closing = true;
-  Pending p;
-  p.request = std::move(request);
   p.close_after = close_after;
   p.kind = Pending::Kind::kWrite;
-  // Not awaited: the connection reads (and submits) its next requests while the leader orders
+  p.txn = encode_txn(txn, {}, conn.owner);
+  conn.pending.push_back(std::move(p));
+  // A write must not overtake a read queued before it (that read would see the write), nor a
+  // write still waiting for one: it is then submitted when it reaches the head of the FIFO.
+  if (conn.unserved_reads == 0 && conn.unsubmitted_writes == 0) {
+    submit(conn, conn.pending.back());
+  } else {
+    ++conn.unsubmitted_writes;
+  }
+  conn.pending_changed.fire_all();
+}
+
+void CoordServer::submit(Connection& conn, Pending& p) {
+  WEIR_ASSERT(p.kind == Pending::Kind::kWrite && !p.submitted.valid());
+  // Not awaited: the connection handles (and submits) its next requests while the leader orders
   // this one, so one connection's writes pipeline; ZAB keeps them in submission order.
-  p.submitted = peer_->submit_async(encode_txn(txn, {}, conn.owner), config_.request_timeout);
+  p.submitted = peer_->submit_async(std::exchange(p.txn, {}), config_.request_timeout);
   // Claim the result as soon as the zxid is known: the txn may be applied before this write
   // reaches the head of the FIFO.
   p.submitted.on_ready([this, alive = alive_, id = conn.id, state = p.submitted.state()] {
-    if (*alive && connections_.contains(id) && state->result().ok()) machine_.expect_result(*state->result());
+    if (*alive && connections_.contains(id) && state->result().ok())
+      machine_.expect_result(*state->result());
   });
-  conn.pending.push_back(std::move(p));
-  conn.pending_changed.fire_all();
+}
+
+// At the head of the FIFO every read before it is served: submit the waiting write there and
+// every waiting write right behind it, up to the next read.
+void CoordServer::submit_waiting_writes(Connection& conn) {
+  for (Pending& p : conn.pending) {
+    if (p.kind != Pending::Kind::kWrite) {
+      if (p.kind == Pending::Kind::kLocal) return;
+      continue;
+    }
+    if (p.submitted.valid()) continue;
+    submit(conn, p);
+    --conn.unsubmitted_writes;
+  }
 }
 
 // ---- replying -------------------------------------------------------------------------------
@@ -377,48 +422,59 @@ void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
       case Pending::Kind::kFailed:
         conn->close();  // the client sees ConnectionLoss and retries elsewhere
         return;
-      case Pending::Kind::kWrite: {
-        const Result<Zxid> zxid = await(p.submitted);
-        if (!zxid.ok()) {
-          TraceEvent(Severity::kInfo, "CoordSubmitFailed").detail("Peer", conn->peer).detail("Status", zxid.status().ToString());
+      case Pending::Kind::kWrite:
+        if (!p.submitted.valid()) submit_waiting_writes(*conn);
+        if (!answer_write(*conn, p)) {
           conn->close();  // the client sees ConnectionLoss and retries elsewhere
           return;
         }
-        p.zxid = *zxid;
-        // A result already published means applied here: a snapshot may since have cut the
-        // txn from the history wait_applied looks in.
-        std::optional<TxnResult> result = machine_.take_result(p.zxid);
-        absl::Status s;
-        if (!result.has_value()) {
-          s = peer_->wait_applied(p.zxid, config_.request_timeout);
-          if (s.ok()) result = machine_.take_result(p.zxid);
-        }
-        if (!result.has_value()) {
-          machine_.forget_result(p.zxid);
-          TraceEvent(Severity::kInfo, "CoordWriteLost").detail("Peer", conn->peer).detail("Status", s.ToString());
-          conn->close();
-          return;
-        }
-        if (result->err == ErrorCode::kSessionMoved) {
-          // A slow reattach from a connection the client gave up on took the session: make
-          // the client reconnect, which moves the session back to a connection it uses.
-          TraceEvent(Severity::kInfo, "CoordSessionMoved").detail("Peer", conn->peer).detail("Session", conn->session_id);
-          conn->close();
-          return;
-        }
-        reply_write(*conn, p, *result);
         break;
-      }
     }
     const bool close_after = p.close_after;
+    // The reply is queued: the framed server's reply order moves on (and closes after it).
+    p.done.set_value(framed::Reply{{}, close_after});
     conn->pending.pop_front();
     conn->pending_changed.fire_all();
-    if (close_after) {
-      conn->flush_then_close = true;
-      conn->send_changed.fire_all();
-      return;
-    }
+    if (close_after) return;
   }
+}
+
+// Waits for the write at the head to be applied here and sends its reply. False when the
+// connection must close instead.
+bool CoordServer::answer_write(Connection& conn, Pending& p) {
+  const Result<Zxid> zxid = await(p.submitted);
+  if (!zxid.ok()) {
+    TraceEvent(Severity::kInfo, "CoordSubmitFailed")
+        .detail("Peer", conn.peer)
+        .detail("Status", zxid.status().ToString());
+    return false;
+  }
+  p.zxid = *zxid;
+  // A result already published means applied here: a snapshot may since have cut the txn
+  // from the history wait_applied looks in.
+  std::optional<TxnResult> result = machine_.take_result(p.zxid);
+  absl::Status s;
+  if (!result.has_value()) {
+    s = peer_->wait_applied(p.zxid, config_.request_timeout);
+    if (s.ok()) result = machine_.take_result(p.zxid);
+  }
+  if (!result.has_value()) {
+    machine_.forget_result(p.zxid);
+    TraceEvent(Severity::kInfo, "CoordWriteLost")
+        .detail("Peer", conn.peer)
+        .detail("Status", s.ToString());
+    return false;
+  }
+  if (result->err == ErrorCode::kSessionMoved) {
+    // A slow reattach from a connection the client gave up on took the session: make the
+    // client reconnect, which moves the session back to a connection it uses.
+    TraceEvent(Severity::kInfo, "CoordSessionMoved")
+        .detail("Peer", conn.peer)
+        .detail("Session", conn.session_id);
+    return false;
+  }
+  reply_write(conn, p, *result);
+  return true;
 }
 
 void CoordServer::reply_write(Connection& conn, const Pending& p, const TxnResult& result) {
@@ -439,7 +495,8 @@ void CoordServer::reply_write(Connection& conn, const Pending& p, const TxnResul
     return;
   }
   if (h.type == OpCode::kSync) {
-    send(conn, h.type, h.xid, JErr::kOk, jute::SyncResponse{std::get<jute::SyncRequest>(p.request.body).path});
+    send(conn, h.type, h.xid, JErr::kOk,
+         jute::SyncResponse{std::get<jute::SyncRequest>(p.request.body).path});
     return;
   }
   if (h.type == OpCode::kCloseSession) {
@@ -481,22 +538,27 @@ void CoordServer::serve_local(Connection& conn, const jute::Request& req) {
       send(conn, op, jute::kPingXid, JErr::kOk, jute::EmptyBody{});
       return;
     case OpCode::kSync:  // only with CoordBug::kSyncWithoutBarrier
-      send(conn, op, xid, JErr::kOk, jute::SyncResponse{std::get<jute::SyncRequest>(req.body).path});
+      send(conn, op, xid, JErr::kOk,
+           jute::SyncResponse{std::get<jute::SyncRequest>(req.body).path});
       return;
     case OpCode::kExists: {
       const auto& r = std::get<jute::ExistsRequest>(req.body);
       ExistsResult res = tree.exists(r.path, conn.auth);
       // exists on a missing node watches for its creation.
-      if (r.watch && (res.err == ErrorCode::kOk || res.err == ErrorCode::kNoNode)) watches_.add_data_watch(conn.id, r.path);
-      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      if (r.watch && (res.err == ErrorCode::kOk || res.err == ErrorCode::kNoNode))
+        watches_.add_data_watch(conn.id, r.path);
+      if (res.err != ErrorCode::kOk)
+        return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
       return send(conn, op, xid, JErr::kOk, jute::ExistsResponse{to_jute(res.stat)});
     }
     case OpCode::kGetData: {
       const auto& r = std::get<jute::GetDataRequest>(req.body);
       GetDataResult res = tree.get_data(r.path, conn.auth);
-      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      if (res.err != ErrorCode::kOk)
+        return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
       if (r.watch) watches_.add_data_watch(conn.id, r.path);
-      return send(conn, op, xid, JErr::kOk, jute::GetDataResponse{res.data ? *res.data : "", to_jute(res.stat)});
+      return send(conn, op, xid, JErr::kOk,
+                  jute::GetDataResponse{res.data ? *res.data : "", to_jute(res.stat)});
     }
     case OpCode::kGetChildren:
     case OpCode::kGetChildren2: {
@@ -510,24 +572,33 @@ void CoordServer::serve_local(Connection& conn, const jute::Request& req) {
         path = r.path, watch = r.watch;
       }
       GetChildrenResult res = tree.get_children(path, conn.auth);
-      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      if (res.err != ErrorCode::kOk)
+        return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
       if (watch) watches_.add_child_watch(conn.id, path);
-      if (op == OpCode::kGetChildren) return send(conn, op, xid, JErr::kOk, jute::GetChildrenResponse{res.children});
-      return send(conn, op, xid, JErr::kOk, jute::GetChildren2Response{res.children, to_jute(res.stat)});
+      if (op == OpCode::kGetChildren)
+        return send(conn, op, xid, JErr::kOk, jute::GetChildrenResponse{res.children});
+      return send(conn, op, xid, JErr::kOk,
+                  jute::GetChildren2Response{res.children, to_jute(res.stat)});
     }
     case OpCode::kGetACL: {
       GetAclResult res = tree.get_acl(std::get<jute::GetACLRequest>(req.body).path, conn.auth);
-      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
-      return send(conn, op, xid, JErr::kOk, jute::GetACLResponse{to_jute(res.acl), to_jute(res.stat)});
+      if (res.err != ErrorCode::kOk)
+        return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      return send(conn, op, xid, JErr::kOk,
+                  jute::GetACLResponse{to_jute(res.acl), to_jute(res.stat)});
     }
     case OpCode::kGetEphemerals: {
       const auto& r = std::get<jute::GetEphemeralsRequest>(req.body);
-      return send(conn, op, xid, JErr::kOk, jute::GetEphemeralsResponse{tree.ephemerals(conn.session_id, r.prefixPath)});
+      return send(conn, op, xid, JErr::kOk,
+                  jute::GetEphemeralsResponse{tree.ephemerals(conn.session_id, r.prefixPath)});
     }
     case OpCode::kGetAllChildrenNumber: {
-      CountResult res = tree.all_children_number(std::get<jute::GetAllChildrenNumberRequest>(req.body).path, conn.auth);
-      if (res.err != ErrorCode::kOk) return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
-      return send(conn, op, xid, JErr::kOk, jute::GetAllChildrenNumberResponse{static_cast<int32_t>(res.count)});
+      CountResult res = tree.all_children_number(
+          std::get<jute::GetAllChildrenNumberRequest>(req.body).path, conn.auth);
+      if (res.err != ErrorCode::kOk)
+        return send(conn, op, xid, to_jute(res.err), jute::EmptyBody{});
+      return send(conn, op, xid, JErr::kOk,
+                  jute::GetAllChildrenNumberResponse{static_cast<int32_t>(res.count)});
     }
     case OpCode::kWhoAmI: {
       jute::WhoAmIResponse rsp;
@@ -550,10 +621,12 @@ void CoordServer::serve_set_watches(Connection& conn, const jute::Request& req) 
   const std::vector<std::string>* exist = nullptr;
   const std::vector<std::string>* child = nullptr;
   if (const auto* w = std::get_if<jute::SetWatches>(&req.body)) {
-    rel = w->relativeZxid, data = &w->dataWatches, exist = &w->existWatches, child = &w->childWatches;
+    rel = w->relativeZxid, data = &w->dataWatches, exist = &w->existWatches,
+    child = &w->childWatches;
   } else {
     const auto& w2 = std::get<jute::SetWatches2>(req.body);
-    rel = w2.relativeZxid, data = &w2.dataWatches, exist = &w2.existWatches, child = &w2.childWatches;
+    rel = w2.relativeZxid, data = &w2.dataWatches, exist = &w2.existWatches,
+    child = &w2.childWatches;
   }
   const DataTree& tree = machine_.tree();
   const std::vector<Id> super{Id{"super", ""}};
@@ -587,21 +660,19 @@ void CoordServer::serve_set_watches(Connection& conn, const jute::Request& req) 
   send(conn, req.header.type, jute::kSetWatchesXid, JErr::kOk, jute::EmptyBody{});
 }
 
-void CoordServer::send(Connection& conn, OpCode op, int32_t xid, JErr err, const jute::ResponseBody& body) {
+void CoordServer::send(Connection& conn, OpCode op, int32_t xid, JErr err,
+                       const jute::ResponseBody& body) {
   if (conn.closed) return;
   jute::ReplyHeader header{xid, machine_.last_applied(), err};
+  conn.scratch.clear();
   if (err != JErr::kOk) {
-    jute::encode_reply(op, header, jute::EmptyBody{}, conn.send_buf);
+    jute::encode_reply(op, header, jute::EmptyBody{}, conn.scratch);
   } else {
-    jute::encode_reply(op, header, body, conn.send_buf);
+    jute::encode_reply(op, header, body, conn.scratch);
   }
   ++stats_.packets_sent;
   ++conn.sent;
-  conn.send_changed.fire_all();
-  if (conn.send_buf.size() > config_.send_queue_bytes_max) {
-    TraceEvent(Severity::kWarn, "CoordSendQueueFull").detail("Peer", conn.peer).detail("Bytes", conn.send_buf.size());
-    conn.close();
-  }
+  (void)conn.link->send(conn.scratch);  // a full send queue closes the connection
 }
 
 void CoordServer::notify(Connection& conn, EventType type, const std::string& path) {
@@ -623,32 +694,11 @@ void CoordServer::queue_notification(Connection& conn, EventType type, const std
   event.path = path;
   if (conn.closed) return;
   jute::ReplyHeader header{jute::kNotificationXid, Zxid(-1), JErr::kOk};
-  jute::encode_reply(OpCode::kNotification, header, event, conn.send_buf);
+  conn.scratch.clear();
+  jute::encode_reply(OpCode::kNotification, header, event, conn.scratch);
   ++stats_.packets_sent;
   ++conn.sent;
-  conn.send_changed.fire_all();
-  if (conn.send_buf.size() > config_.send_queue_bytes_max) {
-    TraceEvent(Severity::kWarn, "CoordSendQueueFull").detail("Peer", conn.peer).detail("Bytes", conn.send_buf.size());
-    conn.close();
-  }
-}
-
-void CoordServer::write_loop(std::shared_ptr<Connection> conn) {
-  std::string out;
-  while (true) {
-    wait_for(conn->send_changed, [&] { return conn->closed || !conn->send_buf.empty() || conn->flush_then_close; });
-    if (conn->closed) return;
-    if (conn->send_buf.empty()) {
-      conn->close();  // flush_then_close, and everything is flushed
-      return;
-    }
-    out.clear();
-    std::swap(out, conn->send_buf);
-    if (!write_all(*conn->io, out).ok()) {
-      conn->close();
-      return;
-    }
-  }
+  (void)conn.link->send(conn.scratch);  // a full send queue closes the connection
 }
 
 }  // namespace weir::coord::server

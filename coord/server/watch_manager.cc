@@ -71,6 +71,14 @@ std::vector<std::string> WatchManager::watched_path_list() const {
   return {paths.begin(), paths.end()};
 }
 
+std::map<std::string, std::set<uint64_t>> WatchManager::by_path() const {
+  std::map<std::string, std::set<uint64_t>> out;
+  for (const Table* table : {&data_, &child_}) {
+    for (const auto& [path, conns] : *table) out[path].insert(conns.begin(), conns.end());
+  }
+  return out;
+}
+
 size_t WatchManager::watch_count() const {
   size_t n = 0;
   for (const auto& [path, conns] : data_) n += conns.size();

@@ -41,6 +41,8 @@ class WatchManager {
   std::vector<std::string> watched_path_list() const;
 
   size_t watch_count() const;
+  // Every watched path with the connections watching it either way (wchp, wchc, wchs).
+  std::map<std::string, std::set<uint64_t>> by_path() const;
   size_t watched_paths() const { return data_.size() + child_.size(); }
 
  private:

@@ -251,6 +251,12 @@ CountResult DataTree::all_children_number(std::string_view path, absl::Span<cons
   return {ErrorCode::kOk, count};
 }
 
+size_t DataTree::approximate_data_size() const {
+  size_t bytes = 0;  // a sum: the hash map's order does not matter
+  for (const auto& [path, node] : nodes_) bytes += path.size() + (node.data ? node.data->size() : 0);
+  return bytes;
+}
+
 std::vector<std::string> DataTree::ephemerals(int64_t session_id, std::string_view prefix) const {
   std::vector<std::string> out;
   auto it = ephemerals_.find(session_id);

@@ -94,6 +94,12 @@ class DataTree {
 
   int64_t last_zxid() const { return last_zxid_; }
   size_t node_count() const { return nodes_.size(); }
+  // Path and data bytes of every node (ZooKeeper's approximate data size). O(n): for mntr.
+  size_t approximate_data_size() const;
+  // Sessions that own ephemerals, with them (sorted; for the dump four-letter word).
+  const std::map<int64_t, std::set<std::string>>& ephemerals_by_session() const {
+    return ephemerals_;
+  }
   // The newest ctime or mtime of any node (0 for an empty tree): after a restore, the floor
   // for the next txn's time, so that times clients can see never go backwards.
   int64_t newest_time_ms() const;

@@ -163,6 +163,20 @@ absl::Status Leader::watchdog() {
   return absl::CancelledError("leader stopped");
 }
 
+LearnerCounts Leader::learner_counts() const {
+  LearnerCounts out;
+  const TimePoint now = Scheduler::current().now();
+  const Duration limit = peer_.options().tick * peer_.options().sync_limit;
+  for (const auto& [sid, at] : last_contact_) {
+    if (sid == peer_.id() || now - at > limit) continue;
+    ++out.learners;
+    const bool synced = newleader_acks_.contains(sid);
+    if (synced && peer_.config().is_voter(sid)) ++out.synced_followers;
+    if (!synced && epoch_acks_.contains(sid)) ++out.pending_syncs;
+  }
+  return out;
+}
+
 void Leader::recompute_commit() {
   Zxid candidate;
   if (peer_.bug() == ZabBug::kCommitWithoutQuorum) {

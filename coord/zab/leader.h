@@ -41,6 +41,8 @@ class Leader : public std::enable_shared_from_this<Leader> {
   // to stay in memory for that learner's next Fetch, or it could only catch up by a SNAP.
   Zxid retain_floor() const;
 
+  LearnerCounts learner_counts() const;
+
  private:
   absl::Status discover();
   absl::Status establish();

@@ -143,6 +143,11 @@ void ZabPeer::register_endpoints() {
       });
 }
 
+std::optional<LearnerCounts> ZabPeer::learner_counts() const {
+  if (state_ != PeerState::kLeading || leader_ == nullptr) return std::nullopt;
+  return leader_->learner_counts();
+}
+
 bool ZabPeer::serving() const {
   switch (state_) {
     case PeerState::kLeading:

@@ -46,6 +46,15 @@ class Leader;
 
 absl::Span<const uint8_t> as_bytes(std::string_view s);
 
+// What mntr reports of a leader's learners (ZooKeeper's zk_followers, zk_synced_followers,
+// zk_pending_syncs): learners heard from within syncLimit, the voters among them that
+// acknowledged NEWLEADER, and learners that acknowledged the epoch but are not synced yet.
+struct LearnerCounts {
+  size_t learners = 0;
+  size_t synced_followers = 0;
+  size_t pending_syncs = 0;
+};
+
 class ZabPeer {
  public:
   ZabPeer(int64_t my_id, EnsembleConfig config, ZabOptions options, IStateMachine& machine,
@@ -76,6 +85,8 @@ class ZabPeer {
   // state() turns Leading/Following at the end of an election, before either.
   bool serving() const;
   int64_t leader_id() const { return leader_id_; }
+  // While leading: what the leader knows of its learners (for mntr).
+  std::optional<LearnerCounts> learner_counts() const;
   int64_t id() const { return my_id_; }
   Zxid last_applied() const { return machine_.last_applied(); }
   void set_observer(IZabObserver* observer) { observer_ = observer; }

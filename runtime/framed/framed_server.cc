@@ -48,6 +48,9 @@ FramedConnection::FramedConnection(uint64_t id, std::shared_ptr<IConnection> io,
 bool FramedConnection::send(std::string_view bytes) {
   if (closed_) return false;
   if (stats_.send_queue_bytes + bytes.size() > send_queue_bytes_max_) {
+    TraceEvent(Severity::kWarn, "FramedSlowReader")
+        .detail("Peer", peer_)
+        .detail("QueuedBytes", stats_.send_queue_bytes);
     close(CloseReason::kSlowReader);
     return false;
   }

@@ -89,7 +89,7 @@ struct Reply {
 
 // One accepted connection, as its protocol handler sees it. Shared by the connection's actors
 // and the handler; it outlives the socket, so a handler's late reply finds it closed.
-class FramedConnection {
+class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
  public:
   FramedConnection(uint64_t id, std::shared_ptr<IConnection> io, size_t send_queue_bytes_max);
   FramedConnection(const FramedConnection&) = delete;
@@ -109,9 +109,6 @@ class FramedConnection {
   // Stops reading requests; closes once the replies already due and every byte queued are
   // written (or after a short grace period).
   void close_after_flush();
-
-  // The protocol's own per-connection state (session, auth, ...).
-  std::shared_ptr<void> user;
 
  private:
   friend class ServerCore;
