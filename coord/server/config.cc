@@ -198,6 +198,13 @@ absl::Status parse_line(absl::string_view line, ServerConfig& config, ClientDefa
     config.data_dir = std::string(value);
     return absl::OkStatus();
   }
+  if (key == "4lw.commands.whitelist") {
+    config.four_letter_words.clear();
+    for (absl::string_view w : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      config.four_letter_words.insert(std::string(absl::StripAsciiWhitespace(w)));
+    }
+    return absl::OkStatus();
+  }
   if (key == "clientPortAddress") {
     if (value.empty()) return bad(sline, "empty address");
     dflt.host = std::string(value);

@@ -12,6 +12,7 @@
 //   maxClientCnxns=1024      connections per server
 //   snapCount=100000         txns between snapshots (each interval drawn in [n/2, n])
 //   jute.maxbuffer=1048575   bytes; a longer request frame closes its connection
+//   4lw.commands.whitelist=srvr   four-letter words answered (comma-separated, * for all)
 //   znode.container.checkIntervalMs=60000      how often the leader reaps containers and TTLs
 //   znode.container.maxPerMinute=10000         deletes per minute, paced evenly
 //   znode.container.maxNeverUsedIntervalMs=0   reap a never-used container after this; 0: never
@@ -25,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -53,7 +55,8 @@ struct ServerConfig {
   int32_t min_session_timeout_ms = 0;  // 0: 2 ticks
   int32_t max_session_timeout_ms = 0;  // 0: 20 ticks
   size_t connections_max = 1024;
-  size_t outstanding_requests_max = 1000;         // per connection; the reader waits beyond it
+  std::set<std::string> four_letter_words = {"srvr"};  // ZooKeeper's default whitelist
+  size_t outstanding_requests_max = 1000;              // per connection; the reader waits beyond it
   size_t frame_bytes_max = jute::kJuteMaxBuffer;  // jute.maxbuffer: a longer request frame closes
   size_t send_queue_bytes_max = 16 << 20;         // per connection; a slower reader is disconnected
   Duration request_timeout = 10s;  // a write not applied by then closes the connection

@@ -1,6 +1,7 @@
 // The ZooKeeper protocol's per-connection state and request FIFO. Internal to coord/server.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -21,6 +22,21 @@
 
 namespace weir::coord::server {
 
+// Request latency in ms (frame received to reply queued), as srvr, mntr and cons report it.
+struct LatencyStats {
+  int64_t min_ms = 0;
+  int64_t max_ms = 0;
+  int64_t total_ms = 0;
+  uint64_t count = 0;
+  void add(int64_t ms) {
+    min_ms = count == 0 ? ms : std::min(min_ms, ms);
+    max_ms = std::max(max_ms, ms);
+    total_ms += ms;
+    ++count;
+  }
+  double avg_ms() const { return count == 0 ? 0 : static_cast<double>(total_ms) / count; }
+};
+
 // A request waiting in the connection's FIFO for its reply.
 struct Pending {
   enum class Kind {
@@ -34,10 +50,12 @@ struct Pending {
   // kWrite: the zxid ZAB gives it (a failure closes the connection). Not valid while the write
   // waits for the reads queued before it (it must not overtake them).
   Future<Zxid> submitted;
-  std::string txn;  // kWrite: the encoded txn, kept until submitted
-  Zxid zxid;        // kWrite: once `submitted` is known, at the head of the FIFO
+  bool submit_started = false;  // kWrite: handed to ZAB (`submitted` is set once that returns)
+  std::string txn;              // kWrite: the encoded txn, kept until submitted
+  Zxid zxid;                    // kWrite: once `submitted` is known, at the head of the FIFO
   jute::ErrorCode err = jute::ErrorCode::kOk;
   bool close_after = false;  // closeSession, failed addAuth
+  TimePoint received;        // when its frame arrived (latency)
   // Resolved once the reply is queued: the framed server keeps its reply order by it.
   Promise<framed::Reply> done;
 };
@@ -72,6 +90,14 @@ struct Connection {
 
   uint64_t received = 0;
   uint64_t sent = 0;
+  // For cons: the last request answered, and this connection's latencies.
+  jute::OpCode last_op = jute::OpCode::kNotification;
+  int32_t last_xid = 0;
+  Zxid last_zxid;
+  int64_t last_response_wall_ms = 0;
+  int64_t last_latency_ms = 0;
+  int64_t established_wall_ms = 0;
+  LatencyStats latency;
   std::string scratch;     // one reply's bytes, reused
   ActorCollection actors;  // handshake and responder; cancelled when the connection ends
 

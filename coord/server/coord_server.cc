@@ -14,11 +14,6 @@ namespace weir::coord::server {
 namespace {
 
 constexpr char kTouchEndpoint[] = "coord.touch_sessions";
-constexpr char kVersion[] = "3.8.0-weir";
-
-bool is_four_letter_word(std::string_view w) {
-  return w == "ruok" || w == "srvr" || w == "stat" || w == "mntr" || w == "cons" || w == "isro";
-}
 
 framed::FramedServerOptions client_options(const ServerConfig& config) {
   framed::FramedServerOptions o;
@@ -86,7 +81,12 @@ absl::Status CoordServer::run() {
 std::optional<std::string> CoordServer::on_preamble(framed::FramedConnection&,
                                                     std::string_view head) {
   if (!is_four_letter_word(head)) return std::nullopt;
-  return four_letter(head);
+  // Open descriptors, where the runtime can list them (not in simulation).
+  std::optional<size_t> fds;
+  if (head == "mntr") {
+    if (auto list = ctx_.fs->list("/proc/self/fd"); list.ok()) fds = list->size();
+  }
+  return four_letter(head, fds);
 }
 
 void CoordServer::on_open(framed::FramedConnection& link) {
@@ -96,6 +96,7 @@ void CoordServer::on_open(framed::FramedConnection& link) {
   conn->link = link.shared_from_this();
   conn->peer = link.peer();
   conn->established = Scheduler::current().now();
+  conn->established_wall_ms = ctx_.clock->wall_ms();
   const std::string host = conn->peer.substr(0, conn->peer.rfind(':'));
   conn->auth.push_back(Id{"ip", host});
   connections_[conn->id] = conn;
@@ -239,57 +240,19 @@ std::string CoordServer::mode_name() const {
   return "looking";
 }
 
-std::string CoordServer::four_letter(std::string_view command) const {
-  const std::string mode = mode_name();
-  if (command == "ruok") return "imok";
-  if (command == "isro") return "rw";
-  // As ZooKeeper: a server that won an election leads only once a quorum has synced with it,
-  // and a follower follows only once its leader has synced it; until then srvr must not say
-  // "Mode: leader", or a script would send clients to a server that cannot serve them.
-  if (!peer_->serving()) return "This ZooKeeper instance is not currently serving requests\n";
-  size_t outstanding = 0;
-  for (const auto& [id, c] : connections_) outstanding += c->pending.size();
-  const std::string zxid =
-      absl::StrFormat("0x%x", static_cast<uint64_t>(machine_.last_applied().value()));
-  std::string clients;
-  for (const auto& [id, c] : connections_) {
-    absl::StrAppend(&clients, " /", c->peer, "[1](queued=", c->pending.size(),
-                    ",recved=", c->received, ",sent=", c->sent,
-                    ",sid=", absl::StrFormat("0x%x", static_cast<uint64_t>(c->session_id)),
-                    ",to=", c->timeout_ms, ")\n");
-  }
-  if (command == "cons") return clients + "\n";
-  if (command == "mntr") {
-    std::string out;
-    auto line = [&out](const char* k, const auto& v) { absl::StrAppend(&out, k, "\t", v, "\n"); };
-    line("zk_version", kVersion);
-    line("zk_server_state", mode);
-    line("zk_avg_latency", 0);
-    line("zk_max_latency", 0);
-    line("zk_min_latency", 0);
-    line("zk_packets_received", stats_.packets_received);
-    line("zk_packets_sent", stats_.packets_sent);
-    line("zk_num_alive_connections", connections_.size());
-    line("zk_outstanding_requests", outstanding);
-    line("zk_znode_count", machine_.tree().node_count());
-    line("zk_watch_count", watches_.watch_count());
-    size_t ephemerals = 0;
-    for (const auto& [sid, to] : machine_.tree().sessions())
-      ephemerals += machine_.tree().ephemerals(sid).size();
-    line("zk_ephemerals_count", ephemerals);
-    line("zk_approximate_data_size", 0);
-    line("zk_open_file_descriptor_count", connections_.size());
-    line("zk_last_zxid", zxid);
-    line("zk_expired_sessions", stats_.sessions_expired);
-    return out;
-  }
-  std::string out = absl::StrCat("Zookeeper version: ", kVersion, ", built for weir\n");
-  if (command == "stat") absl::StrAppend(&out, "Clients:\n", clients, "\n");
-  absl::StrAppend(&out, "Latency min/avg/max: 0/0.0/0\n", "Received: ", stats_.packets_received,
-                  "\n", "Sent: ", stats_.packets_sent, "\n", "Connections: ", connections_.size(),
-                  "\n", "Outstanding: ", outstanding, "\n", "Zxid: ", zxid, "\n", "Mode: ", mode,
-                  "\n", "Node count: ", machine_.tree().node_count(), "\n");
-  return out;
+std::string CoordServer::four_letter(std::string_view command,
+                                     std::optional<size_t> open_file_descriptors) const {
+  const FourLetterView view{config_,
+                            stats_,
+                            machine_.tree(),
+                            watches_,
+                            *peer_,
+                            connections_,
+                            mode_name(),
+                            started_,
+                            Scheduler::current().now(),
+                            open_file_descriptors};
+  return answer_four_letter_word(command, view);
 }
 
 }  // namespace weir::coord::server

@@ -25,6 +25,7 @@
 #include "coord/jute/messages.h"
 #include "coord/server/config.h"
 #include "coord/server/connection.h"
+#include "coord/server/four_letter_words.h"
 #include "coord/server/tree_machine.h"
 #include "coord/server/watch_manager.h"
 #include "coord/zab/peer.h"
@@ -36,17 +37,6 @@
 #include "runtime/rpc/server.h"
 
 namespace weir::coord::server {
-
-// Counters for 4lw commands and tests.
-struct ServerStats {
-  uint64_t packets_received = 0;
-  uint64_t packets_sent = 0;
-  uint64_t connections_accepted = 0;
-  uint64_t connections_rejected = 0;
-  uint64_t malformed_frames = 0;
-  uint64_t sessions_expired = 0;
-  uint64_t nodes_reaped = 0;  // containers and TTL nodes this server deleted as leader
-};
 
 class CoordServer : private framed::FramedHandler {
  public:
@@ -63,9 +53,11 @@ class CoordServer : private framed::FramedHandler {
   const DataTree& tree() const { return machine_.tree(); }
   const ServerStats& stats() const { return stats_; }
   size_t connection_count() const { return connections_.size(); }
-  // The text a four-letter word answers (ruok, srvr, stat, mntr, cons; "" if unknown). All but
-  // ruok and isro answer ZooKeeper's "not currently serving" until ZAB has synced this server.
-  std::string four_letter(std::string_view command) const;
+  // The text a four-letter word answers (four_letter_words.h): the refusal when it is not in
+  // 4lw.commands.whitelist, and ZooKeeper's "not currently serving" for the words that read
+  // state until ZAB has synced this server.
+  std::string four_letter(std::string_view command,
+                          std::optional<size_t> open_file_descriptors = std::nullopt) const;
 
   // Reply-header zxid: what this server has applied.
   Zxid applied_zxid() const { return machine_.last_applied(); }
@@ -104,6 +96,7 @@ class CoordServer : private framed::FramedHandler {
   void submit_waiting_writes(Connection& conn);
   void respond_loop(std::shared_ptr<Connection> conn);
   bool answer_write(Connection& conn, Pending& p);
+  void record_reply(Connection& conn, const Pending& p);
   void serve_local(Connection& conn, const jute::Request& request);
   void serve_set_watches(Connection& conn, const jute::Request& request);
   void reply_write(Connection& conn, const Pending& p, const TxnResult& result);
@@ -120,6 +113,7 @@ class CoordServer : private framed::FramedHandler {
   rpc::RpcClient rpc_client_;
   rpc::RpcServer session_rpc_;
   ServerStats stats_;
+  TimePoint started_ = Scheduler::current().now();
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;  // by framed connection id
   // Session tracker: deadlines on every server, acted on only by the leader.
   struct Tracked {

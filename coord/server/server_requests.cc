@@ -220,18 +220,19 @@ CoordServer::Handshake CoordServer::handshake(Connection& conn, std::string_view
 // The session lives on this connection: watches deliver here, the responder starts, and the
 // frames that arrived during the handshake are handled in order.
 void CoordServer::attached(const std::shared_ptr<Connection>& conn) {
-  conn->attached = true;
   watches_.add_connection(
       conn->id,
       [this, c = conn.get()](EventType type, const std::string& path) { notify(*c, type, path); });
   conn->actors.add(spawn("coord-conn-responder", [this, conn] { respond_loop(conn); }));
-  auto early = std::move(conn->early);
-  conn->early.clear();
-  for (auto& [frame, promise] : early) {
-    if (conn->closed) return;
+  // Handling a frame may suspend (a write's submission), and frames arriving meanwhile queue
+  // behind: `attached` is set only once the queue is empty, so the order holds.
+  while (!conn->early.empty() && !conn->closed) {
+    auto [frame, promise] = std::move(conn->early.front());
+    conn->early.pop_front();
     Future<framed::Reply> reply = handle_frame(*conn, frame);
     reply.on_ready([promise, state = reply.state()]() mutable { promise.set(state->result()); });
   }
+  conn->attached = true;
 }
 
 // Commits the session's move to this connection before the client may send anything on it:
@@ -317,6 +318,7 @@ Future<framed::Reply> CoordServer::handle_frame(Connection& conn, std::string_vi
   }
   Pending p;
   p.request = std::move(*req);
+  p.received = Scheduler::current().now();
   Future<framed::Reply> done = p.done.future();
   const OpCode op = p.request.header.type;
   if (op == OpCode::kError || op == OpCode::kMultiRead || op == OpCode::kReconfig ||
@@ -377,10 +379,14 @@ void CoordServer::queue_write(Connection& conn, Pending p, Txn txn, bool close_a
 }
 
 void CoordServer::submit(Connection& conn, Pending& p) {
-  WEIR_ASSERT(p.kind == Pending::Kind::kWrite && !p.submitted.valid());
+  WEIR_ASSERT(p.kind == Pending::Kind::kWrite && !p.submit_started && !p.txn.empty());
   // Not awaited: the connection handles (and submits) its next requests while the leader orders
-  // this one, so one connection's writes pipeline; ZAB keeps them in submission order.
+  // this one, so one connection's writes pipeline; ZAB keeps them in submission order. The
+  // submission itself may suspend (a leader appends to its log): until `submitted` is set,
+  // submit_started tells the responder to wait rather than submit again.
+  p.submit_started = true;
   p.submitted = peer_->submit_async(std::exchange(p.txn, {}), config_.request_timeout);
+  conn.pending_changed.fire_all();
   // Claim the result as soon as the zxid is known: the txn may be applied before this write
   // reaches the head of the FIFO.
   p.submitted.on_ready([this, alive = alive_, id = conn.id, state = p.submitted.state()] {
@@ -392,12 +398,12 @@ void CoordServer::submit(Connection& conn, Pending& p) {
 // At the head of the FIFO every read before it is served: submit the waiting write there and
 // every waiting write right behind it, up to the next read.
 void CoordServer::submit_waiting_writes(Connection& conn) {
-  for (Pending& p : conn.pending) {
-    if (p.kind != Pending::Kind::kWrite) {
-      if (p.kind == Pending::Kind::kLocal) return;
-      continue;
-    }
-    if (p.submitted.valid()) continue;
+  // By index: a submission may suspend while the reader appends to the FIFO (only this actor
+  // pops it, so indexes stay put).
+  for (size_t i = 0; i < conn.pending.size() && !conn.closed; ++i) {
+    Pending& p = conn.pending[i];
+    if (p.kind == Pending::Kind::kLocal) return;
+    if (p.kind != Pending::Kind::kWrite || p.submit_started) continue;
     submit(conn, p);
     --conn.unsubmitted_writes;
   }
@@ -423,13 +429,16 @@ void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
         conn->close();  // the client sees ConnectionLoss and retries elsewhere
         return;
       case Pending::Kind::kWrite:
-        if (!p.submitted.valid()) submit_waiting_writes(*conn);
+        if (!p.submit_started) submit_waiting_writes(*conn);
+        wait_for(conn->pending_changed, [&] { return conn->closed || p.submitted.valid(); });
+        if (conn->closed) return;
         if (!answer_write(*conn, p)) {
           conn->close();  // the client sees ConnectionLoss and retries elsewhere
           return;
         }
         break;
     }
+    record_reply(*conn, p);
     const bool close_after = p.close_after;
     // The reply is queued: the framed server's reply order moves on (and closes after it).
     p.done.set_value(framed::Reply{{}, close_after});
@@ -437,6 +446,17 @@ void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
     conn->pending_changed.fire_all();
     if (close_after) return;
   }
+}
+
+void CoordServer::record_reply(Connection& conn, const Pending& p) {
+  const int64_t ms = to_ms(Scheduler::current().now() - p.received);
+  stats_.latency.add(ms);
+  conn.latency.add(ms);
+  conn.last_latency_ms = ms;
+  conn.last_op = p.request.header.type;
+  conn.last_xid = p.request.header.xid;
+  conn.last_zxid = machine_.last_applied();
+  conn.last_response_wall_ms = ctx_.clock->wall_ms();
 }
 
 // Waits for the write at the head to be applied here and sends its reply. False when the

@@ -253,7 +253,8 @@ CountResult DataTree::all_children_number(std::string_view path, absl::Span<cons
 
 size_t DataTree::approximate_data_size() const {
   size_t bytes = 0;  // a sum: the hash map's order does not matter
-  for (const auto& [path, node] : nodes_) bytes += path.size() + (node.data ? node.data->size() : 0);
+  for (const auto& [path, node] : nodes_)
+    bytes += path.size() + (node.data ? node.data->size() : 0);
   return bytes;
 }
 

@@ -126,8 +126,9 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   std::optional<CloseReason> reason_;
 };
 
-// The protocol. Every call runs on the server's thread; none may suspend except inside the
-// actors it spawns for its futures.
+// The protocol. Every call runs on the server's thread, in the connection's own actor: a call
+// may suspend briefly (coord's write submission may wait for its log), which holds up only
+// that connection's reading; anything longer belongs in the actors behind its futures.
 class FramedHandler {
  public:
   virtual ~FramedHandler() = default;

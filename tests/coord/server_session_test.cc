@@ -6,21 +6,6 @@
 namespace weir::coord::server::testing {
 namespace {
 
-std::string four_letter(const std::string& address, const std::string& word) {
-  auto io = current_context().network->connect(address);
-  if (!io.ok()) return "connect failed";
-  (void)(*io)->write(
-      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(word.data()), word.size()));
-  std::string out;
-  std::vector<uint8_t> buf(4096);
-  while (true) {
-    auto n = (*io)->read(absl::Span<uint8_t>(buf));
-    if (!n.ok() || *n == 0) break;
-    out.append(reinterpret_cast<const char*>(buf.data()), *n);
-  }
-  return out;
-}
-
 TEST(CoordServerWatches, FireOnceAndBeforeLaterReplies) {
   Ensemble e(11);
   bool done = e.run([&] {
@@ -257,21 +242,6 @@ TEST(CoordServerInput, MalformedFrameClosesOnlyThatConnection) {
   EXPECT_TRUE(done);
 }
 
-TEST(CoordServerFourLetterWords, RuokAndSrvr) {
-  Ensemble e(41);
-  bool done = e.run([&] {
-    e.wait_ready();
-    EXPECT_EQ(four_letter(e.clients[0], "ruok"), "imok");
-    const std::string srvr = four_letter(e.clients[e.leader_index()], "srvr");
-    EXPECT_NE(srvr.find("Zookeeper version:"), std::string::npos) << srvr;
-    EXPECT_NE(srvr.find("Mode: leader"), std::string::npos) << srvr;
-    EXPECT_NE(four_letter(e.clients[0], "mntr").find("zk_znode_count\t"), std::string::npos);
-    auto c = RawClient::connect(e.clients[1], 4000);
-    EXPECT_NE(four_letter(e.clients[1], "cons").find("sid=0x"), std::string::npos);
-  });
-  EXPECT_TRUE(done);
-}
-
 // ZooKeeper serves (and its srvr names a mode) only once ZAB has synced the server: a leader
 // when a quorum acknowledged its epoch, a follower when its leader sent UpToDate. Polled from
 // boot, every server goes through a role it does not serve in yet, and never names a mode then.
@@ -301,9 +271,9 @@ TEST(CoordServerFourLetterWords, NoModeUntilSynced) {
     }
     delay(3s);
     for (const char* word : {"srvr", "stat", "mntr", "cons"}) {
-      EXPECT_EQ(four_letter(e.clients[lone], word), kNotServing) << word;
+      EXPECT_EQ(four_letter_word(e.clients[lone], word), kNotServing) << word;
     }
-    EXPECT_EQ(four_letter(e.clients[lone], "ruok"), "imok");
+    EXPECT_EQ(four_letter_word(e.clients[lone], "ruok"), "imok");
   });
   EXPECT_TRUE(done);
   EXPECT_GT(role_not_serving, 0) << "never saw a server between election and sync";

@@ -128,6 +128,22 @@ class RawClient {
   int32_t next_xid_ = 1;
 };
 
+// Sends a four-letter word and reads the answer until the server closes.
+inline std::string four_letter_word(const std::string& address, const std::string& word) {
+  auto io = current_context().network->connect(address);
+  if (!io.ok()) return "connect failed";
+  (void)(*io)->write(
+      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(word.data()), word.size()));
+  std::string out;
+  std::vector<uint8_t> buf(4096);
+  while (true) {
+    auto n = (*io)->read(absl::Span<uint8_t>(buf));
+    if (!n.ok() || *n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  return out;
+}
+
 // Three (or n) CoordServers on their own simulated machines, plus a client machine.
 class Ensemble {
  public:
@@ -145,6 +161,7 @@ class Ensemble {
     }
     config.ensemble = zab::EnsembleConfig(specs);
     config.zab.tick = 100ms;
+    config.four_letter_words = {"*"};
     client_machine = sim.add_machine("client");
     servers.resize(n, nullptr);
     for (int i = 0; i < n; ++i) {

@@ -99,7 +99,8 @@ class Ensemble:
             d = self.data_dir(i)
             os.makedirs(d)
             with open(os.path.join(d, "zoo.cfg"), "w") as f:
-                f.write(f"tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={d}\n{extra_config}{servers}")
+                f.write(f"tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={d}\n"
+                        f"4lw.commands.whitelist=*\n{extra_config}{servers}")
             with open(os.path.join(d, "myid"), "w") as f:
                 f.write(f"{i}\n")
 

@@ -19,7 +19,7 @@ root = tempfile.mkdtemp(prefix="weir-standalone-")
 port = free_port_block(1, 20000 + (os.getpid() * 7) % 11000)
 cfg = os.path.join(root, "zoo.cfg")
 with open(cfg, "w") as f:
-    f.write(f"tickTime=2000\ndataDir={root}/data\nclientPort={port}\n")
+    f.write(f"tickTime=2000\ndataDir={root}/data\nclientPort={port}\n4lw.commands.whitelist=srvr,mntr\n")
 proc = None
 
 
@@ -42,6 +42,7 @@ try:
     assert took < 1.0, f"standalone took {took:.2f} s to serve"
     srvr = four_letter(port, "srvr")
     assert "Mode: standalone" in srvr, srvr
+    assert "not in the whitelist" in four_letter(port, "cons")
     zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=10)
     zk.start(timeout=10)
     zk.create("/kept", b"data")
@@ -62,6 +63,12 @@ try:
     assert zk.client_id[0] == session, "the session did not survive the restart"
     assert zk.get("/kept")[0] == b"data"
     assert zk.exists("/mine") is not None, "the live session's ephemeral node is gone"
+    mntr = dict(line.split("\t", 1) for line in four_letter(port, "mntr").splitlines())
+    assert mntr["zk_server_state"] == "standalone", mntr
+    assert int(mntr["zk_num_alive_connections"]) == 1, mntr
+    assert int(mntr["zk_ephemerals_count"]) == 1, mntr
+    assert int(mntr["zk_open_file_descriptor_count"]) > 3, mntr  # real figures on a real server
+    assert int(mntr["zk_max_latency"]) >= int(mntr["zk_min_latency"]) >= 0, mntr
     zk.stop()
     zk.close()
     # A fresh client sees the ephemeral gone once its session closed.
