@@ -66,7 +66,12 @@ void BM_SimRpcStress10(benchmark::State& state) {
   state.counters["sim_s_per_wall_s"] = simulated / wall;
   state.counters["calls_per_wall_s"] = static_cast<double>(calls) / wall;
 }
-BENCHMARK(BM_SimRpcStress10)->Arg(0)->Arg(10)->Arg(100)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_SimRpcStress10)
+    ->Arg(0)
+    ->Arg(10)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 }  // namespace
 }  // namespace weir

@@ -39,11 +39,17 @@ void enable(uint64_t seed, IRandom* random) {
   s.random = random;
 }
 
-void disable() { state() = State{}; }
+void disable() {
+  state() = State{};
+}
 
-bool enabled() { return state().enabled; }
+bool enabled() {
+  return state().enabled;
+}
 
-uint64_t fired_count() { return state().fired; }
+uint64_t fired_count() {
+  return state().fired;
+}
 
 bool fire(const char* file, int line, double p_fire) {
   State& s = state();

@@ -25,9 +25,9 @@ void reset_counts();
 #define WEIR_PROBE_CONCAT2(a, b) a##b
 #define WEIR_PROBE_CONCAT(a, b) WEIR_PROBE_CONCAT2(a, b)
 
-#define CODE_PROBE(cond, probe_name)                                                      \
-  do {                                                                                    \
-    __attribute__((used, section("weir_probes"))) static ::weir::probes::ProbeSite        \
-        WEIR_PROBE_CONCAT(weir_probe_, __LINE__) = {probe_name, __FILE__, __LINE__, 0};   \
-    if (cond) ++WEIR_PROBE_CONCAT(weir_probe_, __LINE__).hits;                            \
+#define CODE_PROBE(cond, probe_name)                                                    \
+  do {                                                                                  \
+    __attribute__((used, section("weir_probes"))) static ::weir::probes::ProbeSite      \
+        WEIR_PROBE_CONCAT(weir_probe_, __LINE__) = {probe_name, __FILE__, __LINE__, 0}; \
+    if (cond) ++WEIR_PROBE_CONCAT(weir_probe_, __LINE__).hits;                          \
   } while (0)

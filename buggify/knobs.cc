@@ -5,7 +5,11 @@
 namespace weir {
 
 Knob::Knob(const char* name, int64_t default_value, int64_t min_value, int64_t max_value)
-    : name_(name), value_(default_value), default_(default_value), min_(min_value), max_(max_value) {
+    : name_(name),
+      value_(default_value),
+      default_(default_value),
+      min_(min_value),
+      max_(max_value) {
   WEIR_ASSERT(min_value <= default_value && default_value <= max_value);
   auto [it, inserted] = Knobs::all().emplace(name, this);
   WEIR_ASSERT_MSG(inserted, name);

@@ -16,8 +16,8 @@ struct ChildSpec {
   std::vector<std::string> args;  // args[0] is the program
   std::string cwd;                // empty: inherit
   bool disable_aslr = false;
-  std::string stdout_path;        // empty: inherit
-  std::string stderr_path;        // empty: inherit
+  std::string stdout_path;  // empty: inherit
+  std::string stderr_path;  // empty: inherit
 };
 
 absl::StatusOr<pid_t> start_child(const ChildSpec& spec);

@@ -51,12 +51,14 @@ absl::Status serve(real::RealRuntime& rt, coord::server::ServerConfig config) {
   if (config.my_id == 0) {
     auto id = coord::server::load_myid(*ctx.fs, config.data_dir);
     if (!id.ok()) return id.status();
-    if (config.ensemble.find(*id) == nullptr) return absl::InvalidArgumentError("myid has no server line");
+    if (config.ensemble.find(*id) == nullptr)
+      return absl::InvalidArgumentError("myid has no server line");
     config.my_id = *id;
   }
   if (auto s = ctx.fs->create_directories(config.data_dir); !s.ok()) return s;
   auto server = std::make_shared<coord::server::CoordServer>(config, ctx);
-  Future<void> running = spawn("coord-server", [server]() -> absl::Status { return server->run(); });
+  Future<void> running =
+      spawn("coord-server", [server]() -> absl::Status { return server->run(); });
   Future<void> stop = spawn("coord-signal", [&rt] { rt.await_shutdown(); });
   (void)await(when_any(std::vector<Future<void>>{running, stop}));
   if (running.is_ready()) return running.get();
@@ -88,7 +90,8 @@ int coord_command(const std::vector<std::string>& args) {
     std::fputs("weir coord: dataDir is required\n", stderr);
     return 2;
   }
-  const std::string trace = parsed->trace.empty() ? config->data_dir + "/coord-trace.jsonl" : parsed->trace;
+  const std::string trace =
+      parsed->trace.empty() ? config->data_dir + "/coord-trace.jsonl" : parsed->trace;
   std::filesystem::create_directories(config->data_dir);
   JsonLinesFileSink sink(trace);
   Tracer::instance().add_sink(&sink);

@@ -10,7 +10,8 @@
 
 namespace {
 
-const char* kUsage = R"(weir: a Kafka-compatible log with a ZooKeeper-compatible coordination service
+const char* kUsage =
+    R"(weir: a Kafka-compatible log with a ZooKeeper-compatible coordination service
 usage:
   weir coord --config FILE [--id N]   one coord (ZooKeeper-compatible) server
   weir sim run|replay|sweep ...   deterministic simulation (weir sim for details)
@@ -26,9 +27,12 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  if (args[0] == "coord") return weir::cli::coord_command(std::vector<std::string>(args.begin() + 1, args.end()));
-  if (args[0] == "bench") return weir::cli::bench_command(std::vector<std::string>(args.begin() + 1, args.end()));
-  if (args[0] == "sim") return weir::cli::sim_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "coord")
+    return weir::cli::coord_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "bench")
+    return weir::cli::bench_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "sim")
+    return weir::cli::sim_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "version") {
     std::printf("weir build %s\n", weir::cli::build_id().c_str());
     return 0;

@@ -28,7 +28,8 @@ absl::StatusOr<Args> parse_sim_args(const std::vector<std::string>& a) {
         return absl::InvalidArgumentError("--seeds wants A..B with A <= B");
       }
     } else if (a[i] == "--jobs") {
-      if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &out.jobs) || out.jobs < 1 || out.jobs > 256) {
+      if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &out.jobs) || out.jobs < 1 ||
+          out.jobs > 256) {
         return absl::InvalidArgumentError("--jobs wants 1..256");
       }
     } else if (a[i] == "--knob") {

@@ -32,12 +32,12 @@ exit codes: 0 pass, 2 usage, 3 crash, 4 correctness, 5 liveness, 6 nondeterminis
 
 namespace {
 
-
 void print_failure_hint(const RunResult& r) {
   if (r.exit_code == kExitPass) return;
   std::fprintf(stderr, "%s: %s\n", r.verdict.c_str(), r.violation.c_str());
   if (!r.replay_path.empty()) {
-    std::fprintf(stderr, "replay with: %s sim replay %s\n", self_path().c_str(), r.replay_path.c_str());
+    std::fprintf(stderr, "replay with: %s sim replay %s\n", self_path().c_str(),
+                 r.replay_path.c_str());
   }
 }
 
@@ -48,24 +48,36 @@ std::string first_divergence(const std::string& a_path, const std::string& b_pat
   for (uint64_t n = 1;; ++n) {
     const bool ga = static_cast<bool>(std::getline(a, la));
     const bool gb = static_cast<bool>(std::getline(b, lb));
-    if (!ga && !gb) return "the event streams are identical; the runs differ in scheduling after the last event";
+    if (!ga && !gb)
+      return "the event streams are identical; the runs differ in scheduling after the last event";
     if (ga != gb || la.substr(0, 16) != lb.substr(0, 16)) {
-      auto event = [](const std::string& l) { return l.size() > 17 ? l.substr(17) : "(end of run)"; };
+      auto event = [](const std::string& l) {
+        return l.size() > 17 ? l.substr(17) : "(end of run)";
+      };
       const std::string ea = ga ? event(la) : "(end of run)", eb = gb ? event(lb) : "(end of run)";
       // Equal text with different running hashes: the scheduling diverged just before it.
       const char* note = ea == eb ? " (same event, but scheduling diverged just before it)" : "";
-      return absl::StrCat("first diverging event is #", n, note, ":\n  run A: ", ea, "\n  run B: ", eb);
+      return absl::StrCat("first diverging event is #", n, note, ":\n  run A: ", ea,
+                          "\n  run B: ", eb);
     }
   }
 }
 
 }  // namespace
 
-std::string absolute(const std::string& p) { return std::filesystem::absolute(p).string(); }
+std::string absolute(const std::string& p) {
+  return std::filesystem::absolute(p).string();
+}
 
 std::vector<std::string> child_run_args(const Args& args, uint64_t seed) {
-  std::vector<std::string> v = {self_path(), "sim", "run", "--spec", absolute(args.spec_path),
-                                "--seed", std::to_string(seed), "--replay-dir",
+  std::vector<std::string> v = {self_path(),
+                                "sim",
+                                "run",
+                                "--spec",
+                                absolute(args.spec_path),
+                                "--seed",
+                                std::to_string(seed),
+                                "--replay-dir",
                                 absolute(args.replay_dir)};
   for (const auto& k : args.knobs) {
     v.push_back("--knob");
@@ -104,11 +116,14 @@ int check_determinism(const Args& args) {
   const std::string ja = read_text_file(out[0]), jb = read_text_file(out[1]);
   const std::string ua = json_string_field(ja, "unseed"), ub = json_string_field(jb, "unseed");
   if (ua.empty() || ua != ub || exits[0].exit_code != exits[1].exit_code) {
-    std::printf("{\"seed\":%llu,\"verdict\":\"nondeterministic\",\"unseed_a\":\"%s\",\"unseed_b\":\"%s\"}\n",
-                static_cast<unsigned long long>(args.seed), ua.c_str(), ub.c_str());
+    std::printf(
+        "{\"seed\":%llu,\"verdict\":\"nondeterministic\",\"unseed_a\":\"%s\",\"unseed_b\":\"%s\"}"
+        "\n",
+        static_cast<unsigned long long>(args.seed), ua.c_str(), ub.c_str());
     std::fprintf(stderr, "nondeterminism: seed %llu gave unseeds %s and %s (exit %d and %d)\n%s\n",
                  static_cast<unsigned long long>(args.seed), ua.c_str(), ub.c_str(),
-                 exits[0].exit_code, exits[1].exit_code, first_divergence(digest[0], digest[1]).c_str());
+                 exits[0].exit_code, exits[1].exit_code,
+                 first_divergence(digest[0], digest[1]).c_str());
     return kExitNondeterminism;
   }
   std::fputs(ja.c_str(), stdout);

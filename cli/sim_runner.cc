@@ -93,7 +93,8 @@ void crash_handler(std::string_view message) {
   (void)!::write(STDOUT_FILENO, line.data(), line.size());
   if (!g_active.config->expect_unseed.empty()) report_replay(*g_active.config, r);
   if (!r.replay_path.empty()) {
-    std::string cmd = absl::StrCat("replay with: ", self_path(), " sim replay ", r.replay_path, "\n");
+    std::string cmd =
+        absl::StrCat("replay with: ", self_path(), " sim replay ", r.replay_path, "\n");
     (void)!::write(STDERR_FILENO, cmd.data(), cmd.size());
   }
 }
@@ -146,10 +147,12 @@ absl::StatusOr<Workloads> build_workloads(const sim::Spec& spec, sim::SimCluster
   const bool swarm = spec.swarm().enabled();
   std::vector<int> chosen;
   for (int i = 0; i < spec.injectors_size(); ++i) {
-    if (!swarm || cluster.random().coinflip(spec.swarm().injector_probability())) chosen.push_back(i);
+    if (!swarm || cluster.random().coinflip(spec.swarm().injector_probability()))
+      chosen.push_back(i);
   }
   if (swarm && chosen.empty() && spec.injectors_size() > 0) {
-    chosen.push_back(static_cast<int>(cluster.random().below(static_cast<uint64_t>(spec.injectors_size()))));
+    chosen.push_back(
+        static_cast<int>(cluster.random().below(static_cast<uint64_t>(spec.injectors_size()))));
   }
   for (int i : chosen) {
     const auto& inj = spec.injectors(i);
@@ -182,8 +185,9 @@ Verdict drive(const sim::Spec& spec, sim::SimCluster& cluster, Workloads& worklo
   if (!stopped.ok()) {
     for (size_t i = 0; i < starts.size(); ++i) {
       if (!starts[i].is_ready()) {
-        return Verdict::liveness(absl::StrCat(std::string(workloads[i]->name()), " did not stop within ",
-                                              spec.quiesce_seconds(), "s after the fault phase"));
+        return Verdict::liveness(absl::StrCat(std::string(workloads[i]->name()),
+                                              " did not stop within ", spec.quiesce_seconds(),
+                                              "s after the fault phase"));
       }
     }
   }
@@ -193,9 +197,9 @@ Verdict drive(const sim::Spec& spec, sim::SimCluster& cluster, Workloads& worklo
     auto verdict = await(timeout(spawn("check", [raw, &cluster] { return raw->check(cluster); }),
                                  from_seconds(spec.check_seconds())));
     if (!verdict.ok()) {
-      return Verdict::liveness(absl::StrCat(std::string(raw->name()), " check did not finish within ",
-                                            spec.check_seconds(), "s after healing: ",
-                                            verdict.status().ToString()));
+      return Verdict::liveness(absl::StrCat(std::string(raw->name()),
+                                            " check did not finish within ", spec.check_seconds(),
+                                            "s after healing: ", verdict.status().ToString()));
     }
     if (!verdict->ok()) return *verdict;
   }
@@ -304,11 +308,11 @@ RunResult run_simulation(const RunConfig& original) {
   }
   std::map<std::string, double> harness_metrics;
   if (verdict.ok()) {
-    auto driver = spawn_in(cluster.tester(), "harness", [&] {
-      return drive(config.spec, cluster, workloads, harness_metrics);
-    });
+    auto driver = spawn_in(cluster.tester(), "harness",
+                           [&] { return drive(config.spec, cluster, workloads, harness_metrics); });
     const double limit = config.spec.fault_seconds() + config.spec.quiesce_seconds() +
-                         config.spec.check_seconds() * (static_cast<double>(workloads.size()) + 1) + 60;
+                         config.spec.check_seconds() * (static_cast<double>(workloads.size()) + 1) +
+                         60;
     driver.on_ready([&sim] { sim.scheduler().stop(); });
     sim.scheduler().run_until(TimePoint(from_seconds(limit)));
     if (!driver.is_ready()) {
@@ -321,7 +325,8 @@ RunResult run_simulation(const RunConfig& original) {
     }
     result.metrics = harness_metrics;
     for (auto& w : workloads) {
-      for (const auto& [k, v] : w->metrics()) result.metrics[absl::StrCat(std::string(w->name()), ".", k)] = v;
+      for (const auto& [k, v] : w->metrics())
+        result.metrics[absl::StrCat(std::string(w->name()), ".", k)] = v;
     }
   }
   if (verdict.ok() && !sim.unseed().first_error().empty()) {
@@ -338,7 +343,8 @@ RunResult run_simulation(const RunConfig& original) {
     result.verdict = std::string(verdict_kind_name(verdict.kind));
     result.violation = verdict.reason;
     if (result.exit_code == kExitPass) {
-      result.exit_code = verdict.kind == Verdict::Kind::kLiveness ? kExitLiveness : kExitCorrectness;
+      result.exit_code =
+          verdict.kind == Verdict::Kind::kLiveness ? kExitLiveness : kExitCorrectness;
     }
     if (result.exit_code != kExitUsage) write_replay(config, result, &sim, &cluster);
   }
@@ -355,7 +361,8 @@ RunResult run_simulation(const RunConfig& original) {
 
 bool report_replay(const RunConfig& config, const RunResult& r) {
   const bool same = r.unseed == config.expect_unseed && r.verdict == config.expect_verdict;
-  std::fprintf(stderr, "replay of seed %llu: %s (unseed %s, recorded %s; verdict %s, recorded %s)\n",
+  std::fprintf(stderr,
+               "replay of seed %llu: %s (unseed %s, recorded %s; verdict %s, recorded %s)\n",
                static_cast<unsigned long long>(config.seed), same ? "reproduced" : "DIVERGED",
                r.unseed.c_str(), config.expect_unseed.c_str(), r.verdict.c_str(),
                config.expect_verdict.c_str());

@@ -30,7 +30,7 @@ struct RunConfig {
   std::string digest_path;                  // per-event running hashes (determinism checks)
   std::string trace_path;                   // all events as JSON lines
   std::string replay_dir = "sim-out";
-  bool timeline = false;                    // print a human timeline to stderr
+  bool timeline = false;  // print a human timeline to stderr
   bool write_replay = true;
   // Set when replaying: the run reports whether it reproduced these (also when it crashes).
   std::string expect_unseed;

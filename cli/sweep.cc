@@ -39,10 +39,11 @@ struct SweepTotals {
 
 void print_progress(const SweepTotals& t, uint64_t total, double wall, bool tty) {
   const int width = 40;
-  const int filled = static_cast<int>(static_cast<double>(t.done) * width / static_cast<double>(total));
+  const int filled =
+      static_cast<int>(static_cast<double>(t.done) * width / static_cast<double>(total));
   if (!tty && t.done % std::max<uint64_t>(1, total / 10) != 0 && t.done != total) return;
-  std::fprintf(stderr, "%s[%s%s] %llu/%llu passed=%llu failed=%zu %.1f seeds/s%s",
-               tty ? "\r" : "", std::string(static_cast<size_t>(filled), '#').c_str(),
+  std::fprintf(stderr, "%s[%s%s] %llu/%llu passed=%llu failed=%zu %.1f seeds/s%s", tty ? "\r" : "",
+               std::string(static_cast<size_t>(filled), '#').c_str(),
                std::string(static_cast<size_t>(width - filled), '.').c_str(),
                static_cast<unsigned long long>(t.done), static_cast<unsigned long long>(total),
                static_cast<unsigned long long>(t.passed), t.failures.size(),
@@ -71,14 +72,16 @@ SeedOutcome collect(uint64_t seed, const ChildExit& exit, const std::string& out
 }
 
 void print_summary(const SweepTotals& t, uint64_t total, double wall) {
-  std::printf("\nsweep: %llu seeds, %llu passed, %zu failed in %.1fs wall (%.2f seeds/s, %.0f "
-              "simulated s per wall s)\n",
-              static_cast<unsigned long long>(total), static_cast<unsigned long long>(t.passed),
-              t.failures.size(), wall, static_cast<double>(total) / wall, t.sim_seconds / wall);
+  std::printf(
+      "\nsweep: %llu seeds, %llu passed, %zu failed in %.1fs wall (%.2f seeds/s, %.0f "
+      "simulated s per wall s)\n",
+      static_cast<unsigned long long>(total), static_cast<unsigned long long>(t.passed),
+      t.failures.size(), wall, static_cast<double>(total) / wall, t.sim_seconds / wall);
   for (const auto& f : t.failures) {
     std::printf("  FAIL seed %llu %s: %s\n", static_cast<unsigned long long>(f.seed),
                 f.verdict.c_str(), f.violation.c_str());
-    if (!f.replay.empty()) std::printf("       replay: %s sim replay %s\n", self_path().c_str(), f.replay.c_str());
+    if (!f.replay.empty())
+      std::printf("       replay: %s sim replay %s\n", self_path().c_str(), f.replay.c_str());
   }
   std::printf("injectors active (seeds):");
   for (const auto& [name, n] : t.injector_seeds) std::printf(" %s=%d", name.c_str(), n);
@@ -89,16 +92,19 @@ void print_summary(const SweepTotals& t, uint64_t total, double wall) {
       never.push_back(p->name);
     }
   }
-  std::printf("probes hit: %zu, never hit: %zu%s", t.probes_hit.size(), never.size(), never.empty() ? "\n" : ":");
+  std::printf("probes hit: %zu, never hit: %zu%s", t.probes_hit.size(), never.size(),
+              never.empty() ? "\n" : ":");
   for (const auto& n : never) std::printf(" %s", n.c_str());
   if (!never.empty()) std::printf("\n");
-  std::printf("%llu passed, %zu failed\n", static_cast<unsigned long long>(t.passed), t.failures.size());
+  std::printf("%llu passed, %zu failed\n", static_cast<unsigned long long>(t.passed),
+              t.failures.size());
 }
 
 }  // namespace
 
 int sweep_command(const Args& args) {
-  if (args.spec_path.empty() || args.seed_last == 0) return std::fputs(kSimUsage, stderr), kExitUsage;
+  if (args.spec_path.empty() || args.seed_last == 0)
+    return std::fputs(kSimUsage, stderr), kExitUsage;
   if (auto spec = load_spec(args.spec_path); !spec.ok()) {
     std::fprintf(stderr, "%s\n", spec.status().ToString().c_str());
     return kExitUsage;
@@ -108,7 +114,9 @@ int sweep_command(const Args& args) {
   const uint64_t total = args.seed_last - args.seed_first + 1;
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto wall = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   SweepTotals t;
   std::map<pid_t, uint64_t> running;
   uint64_t next = args.seed_first;
@@ -138,7 +146,8 @@ int sweep_command(const Args& args) {
       std::filesystem::remove(absl::StrCat(work, "/", seed, ".json"));
       std::filesystem::remove(absl::StrCat(work, "/", seed, ".stderr"));
     } else {
-      if (o.verdict == "nondeterministic") o.violation = "runs of this seed diverged; see " + absl::StrCat(work, "/", seed, ".stderr");
+      if (o.verdict == "nondeterministic")
+        o.violation = "runs of this seed diverged; see " + absl::StrCat(work, "/", seed, ".stderr");
       t.failures.push_back(std::move(o));
     }
     print_progress(t, total, wall(), tty);

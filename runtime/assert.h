@@ -19,18 +19,18 @@ inline constexpr int kCrashExitCode = 3;
 
 }  // namespace weir
 
-#define WEIR_ASSERT(cond)                                                       \
-  do {                                                                          \
-    if (!(cond)) [[unlikely]] {                                                 \
+#define WEIR_ASSERT(cond)                                                      \
+  do {                                                                         \
+    if (!(cond)) [[unlikely]] {                                                \
       ::weir::assertion_failed(#cond, __FILE__, __LINE__, std::string_view{}); \
-    }                                                                           \
+    }                                                                          \
   } while (0)
 
-#define WEIR_ASSERT_MSG(cond, msg)                                  \
-  do {                                                              \
-    if (!(cond)) [[unlikely]] {                                     \
-      ::weir::assertion_failed(#cond, __FILE__, __LINE__, (msg));   \
-    }                                                               \
+#define WEIR_ASSERT_MSG(cond, msg)                                \
+  do {                                                            \
+    if (!(cond)) [[unlikely]] {                                   \
+      ::weir::assertion_failed(#cond, __FILE__, __LINE__, (msg)); \
+    }                                                             \
   } while (0)
 
 #define WEIR_UNREACHABLE() ::weir::assertion_failed("unreachable", __FILE__, __LINE__, {})

@@ -25,8 +25,12 @@ namespace weir {
 template <class T>
 using Result = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
 
-inline absl::Status cancelled_error() { return absl::CancelledError("actor cancelled"); }
-inline absl::Status broken_promise_error() { return absl::AbortedError("broken promise"); }
+inline absl::Status cancelled_error() {
+  return absl::CancelledError("actor cancelled");
+}
+inline absl::Status broken_promise_error() {
+  return absl::AbortedError("broken promise");
+}
 
 namespace detail {
 
@@ -197,10 +201,7 @@ class Promise {
     return true;
   }
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  void set_value(U value) {
-    set(Result<T>(std::move(value)));
-  }
+  requires(!std::is_void_v<U>) void set_value(U value) { set(Result<T>(std::move(value))); }
   void set_error(absl::Status status) {
     WEIR_ASSERT(!status.ok());
     set(Result<T>(std::move(status)));
@@ -260,21 +261,20 @@ Future<SpawnResult<F>> spawn_in(Process* process, std::string_view name, F&& fn)
   auto state = std::make_shared<detail::State<T>>();
   Future<T> future(state);
   Scheduler& s = Scheduler::current();
-  Actor* actor = s.create_actor(
-      process, name, [state, fn = std::forward<F>(fn)]() mutable {
-        try {
-          Scheduler::current().check_cancelled();
-          if constexpr (std::is_void_v<R>) {
-            fn();
-            state->set(absl::OkStatus());
-          } else {
-            state->set(Result<T>(fn()));
-          }
-        } catch (const Cancelled&) {
-          if (!state->ready()) state->set(cancelled_error());
-          throw;
-        }
-      });
+  Actor* actor = s.create_actor(process, name, [state, fn = std::forward<F>(fn)]() mutable {
+    try {
+      Scheduler::current().check_cancelled();
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        state->set(absl::OkStatus());
+      } else {
+        state->set(Result<T>(fn()));
+      }
+    } catch (const Cancelled&) {
+      if (!state->ready()) state->set(cancelled_error());
+      throw;
+    }
+  });
   state->set_producer(actor);
   return future;
 }

@@ -16,10 +16,10 @@ struct ProcessContext {
   IFileSystem* fs = nullptr;
   IClock* clock = nullptr;
   IRandom* random = nullptr;
-  std::string address;   // "host:port" this process serves on
-  std::string data_dir;  // where its durable files live
-  std::string machine;   // machine name (for traces)
-  std::string name;      // process name (for traces)
+  std::string address;     // "host:port" this process serves on
+  std::string data_dir;    // where its durable files live
+  std::string machine;     // machine name (for traces)
+  std::string name;        // process name (for traces)
   bool simulated = false;  // read only by buggify/ and knob randomization
 };
 

@@ -31,11 +31,17 @@ int64_t IRandom::uniform_int(int64_t lo, int64_t hi) {
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + below(span + 1));
 }
 
-double IRandom::uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double IRandom::uniform01() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
-bool IRandom::coinflip(double p_true) { return uniform01() < p_true; }
+bool IRandom::coinflip(double p_true) {
+  return uniform01() < p_true;
+}
 
-double IRandom::exponential(double mean) { return -mean * std::log1p(-uniform01()); }
+double IRandom::exponential(double mean) {
+  return -mean * std::log1p(-uniform01());
+}
 
 Duration IRandom::uniform_duration(Duration lo, Duration hi) {
   return Duration(uniform_int(lo.count(), hi.count()));
@@ -53,7 +59,9 @@ DeterministicRandom::DeterministicRandom(uint64_t seed) {
   for (uint64_t& word : s_) word = splitmix64(st);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 uint64_t DeterministicRandom::next_u64() {
   const uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -67,6 +75,8 @@ uint64_t DeterministicRandom::next_u64() {
   return result;
 }
 
-DeterministicRandom DeterministicRandom::fork() { return DeterministicRandom(next_u64()); }
+DeterministicRandom DeterministicRandom::fork() {
+  return DeterministicRandom(next_u64());
+}
 
 }  // namespace weir

@@ -49,8 +49,8 @@ void Scheduler::drain_on_destroy() {
     }
     if (actors_.empty()) break;
     // Actors in uncancellable waits need their external events.
-    if (!fire_due_timers() && !source_.wait(timers_.empty() ? std::nullopt
-                                                             : std::optional(timers_.begin()->first.at))) {
+    if (!fire_due_timers() &&
+        !source_.wait(timers_.empty() ? std::nullopt : std::optional(timers_.begin()->first.at))) {
       break;
     }
   }
@@ -62,7 +62,9 @@ Scheduler& Scheduler::current() {
   return *g_current;
 }
 
-Scheduler* Scheduler::current_or_null() { return g_current; }
+Scheduler* Scheduler::current_or_null() {
+  return g_current;
+}
 
 Process* Scheduler::create_process(std::string name, std::string machine) {
   const ProcessId id(static_cast<uint32_t>(processes_.size()));
@@ -75,7 +77,9 @@ Process* Scheduler::process(ProcessId id) {
   return processes_[id.value()].get();
 }
 
-void Scheduler::pause_process(Process* process) { process->paused_ = true; }
+void Scheduler::pause_process(Process* process) {
+  process->paused_ = true;
+}
 
 void Scheduler::resume_process(Process* process) {
   process->paused_ = false;
@@ -98,7 +102,8 @@ Process* Scheduler::current_process() const {
   return current_ != nullptr ? current_->process_ : processes_.front().get();
 }
 
-Actor* Scheduler::create_actor(Process* process, std::string_view name, std::function<void()> body) {
+Actor* Scheduler::create_actor(Process* process, std::string_view name,
+                               std::function<void()> body) {
   WEIR_ASSERT_MSG(actors_.size() < options_.actors_max, "actors_max exceeded");
   auto owned = std::make_unique<Actor>();
   Actor* a = owned.get();
@@ -107,8 +112,8 @@ Actor* Scheduler::create_actor(Process* process, std::string_view name, std::fun
   a->process_ = process;
   a->body_ = std::move(body);
   a->cancelled_ = process->killed_;
-  a->fiber_ = boost::context::fiber(
-      std::allocator_arg, stacks_, [a](boost::context::fiber&& scheduler) {
+  a->fiber_ =
+      boost::context::fiber(std::allocator_arg, stacks_, [a](boost::context::fiber&& scheduler) {
         a->scheduler_ = std::move(scheduler);
         try {
           a->body_();
@@ -187,7 +192,9 @@ TimerKey Scheduler::add_timer(TimePoint at, std::function<void()> fn) {
   return key;
 }
 
-bool Scheduler::cancel_timer(const TimerKey& key) { return timers_.erase(key) > 0; }
+bool Scheduler::cancel_timer(const TimerKey& key) {
+  return timers_.erase(key) > 0;
+}
 
 // Fires every timer due now, in (time, sequence) order. Returns true if any fired.
 bool Scheduler::fire_due_timers() {
@@ -218,7 +225,9 @@ WakeTimer::~WakeTimer() {
   if (!expired_) scheduler_.cancel_timer(key_);
 }
 
-bool Scheduler::run() { return run_until(TimePoint::max()); }
+bool Scheduler::run() {
+  return run_until(TimePoint::max());
+}
 
 bool Scheduler::run_until(TimePoint limit) {
   stop_ = false;

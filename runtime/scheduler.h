@@ -36,7 +36,9 @@ class Actor {
  public:
   ActorId id() const { return id_; }
   const std::string& name() const { return name_; }
-  class Process* process() const { return process_; }
+  class Process* process() const {
+    return process_;
+  }
   bool cancelled() const { return cancelled_; }
 
  private:

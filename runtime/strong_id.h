@@ -37,5 +37,7 @@ using NodeId = StrongId<NodeIdTag, int32_t>;
 
 template <class Tag, class Rep>
 struct std::hash<weir::StrongId<Tag, Rep>> {
-  size_t operator()(const weir::StrongId<Tag, Rep>& id) const { return std::hash<Rep>{}(id.value()); }
+  size_t operator()(const weir::StrongId<Tag, Rep>& id) const {
+    return std::hash<Rep>{}(id.value());
+  }
 };

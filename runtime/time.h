@@ -25,9 +25,17 @@ using std::chrono_literals::operator""us;
 using std::chrono_literals::operator""ms;
 using std::chrono_literals::operator""s;
 
-inline double to_seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
-inline double to_seconds(TimePoint t) { return to_seconds(t.time_since_epoch()); }
-inline Duration from_seconds(double s) { return Duration(static_cast<int64_t>(s * 1e9)); }
-inline int64_t to_ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+inline double to_seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
+inline double to_seconds(TimePoint t) {
+  return to_seconds(t.time_since_epoch());
+}
+inline Duration from_seconds(double s) {
+  return Duration(static_cast<int64_t>(s * 1e9));
+}
+inline int64_t to_ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 }  // namespace weir

@@ -10,11 +10,16 @@ namespace weir {
 
 std::string_view severity_name(Severity severity) {
   switch (severity) {
-    case Severity::kDebug: return "debug";
-    case Severity::kInfo: return "info";
-    case Severity::kWarn: return "warn";
-    case Severity::kWarnAlways: return "warn_always";
-    case Severity::kError: return "error";
+    case Severity::kDebug:
+      return "debug";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarn:
+      return "warn";
+    case Severity::kWarnAlways:
+      return "warn_always";
+    case Severity::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -23,11 +28,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -86,7 +101,9 @@ Tracer& Tracer::instance() {
   return tracer;
 }
 
-void Tracer::add_sink(ITraceSink* sink) { sinks_.push_back(sink); }
+void Tracer::add_sink(ITraceSink* sink) {
+  sinks_.push_back(sink);
+}
 
 void Tracer::remove_sink(ITraceSink* sink) {
   sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());

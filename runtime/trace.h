@@ -80,8 +80,7 @@ class TraceEvent {
   TraceEvent& detail(std::string_view key, double value);
   TraceEvent& detail(std::string_view key, Duration value);
   template <class I>
-    requires std::is_integral_v<I>
-  TraceEvent& detail(std::string_view key, I value) {
+  requires std::is_integral_v<I> TraceEvent& detail(std::string_view key, I value) {
     if constexpr (std::is_signed_v<I>) {
       return detail_raw(key, std::to_string(static_cast<int64_t>(value)));
     } else {
@@ -89,10 +88,8 @@ class TraceEvent {
     }
   }
   template <class Id>
-    requires requires(Id id) { id.value(); }
-  TraceEvent& detail(std::string_view key, Id id) {
-    return detail(key, id.value());
-  }
+  requires requires(Id id) { id.value(); }
+  TraceEvent& detail(std::string_view key, Id id) { return detail(key, id.value()); }
   // Overrides the machine/process taken from the current actor (for the simulator's own events).
   TraceEvent& machine(std::string_view machine, std::string_view process);
 

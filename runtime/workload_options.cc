@@ -5,8 +5,8 @@
 
 namespace weir {
 
-int64_t WorkloadOptions::get_int(const std::string& name, int64_t default_value,
-                                 int64_t min_value, int64_t max_value) {
+int64_t WorkloadOptions::get_int(const std::string& name, int64_t default_value, int64_t min_value,
+                                 int64_t max_value) {
   used_.insert(name);
   auto it = options_.find(name);
   if (it == options_.end()) return default_value;
@@ -22,8 +22,8 @@ int64_t WorkloadOptions::get_int(const std::string& name, int64_t default_value,
   return v;
 }
 
-double WorkloadOptions::get_double(const std::string& name, double default_value,
-                                   double min_value, double max_value) {
+double WorkloadOptions::get_double(const std::string& name, double default_value, double min_value,
+                                   double max_value) {
   used_.insert(name);
   auto it = options_.find(name);
   if (it == options_.end()) return default_value;

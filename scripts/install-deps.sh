@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build ccache g++ make pkgconf libboost-context-dev libprotobuf-dev
   protobuf-compiler librapidcheck-dev libgtest-dev libgmock-dev googletest libabsl-dev
-  liblz4-dev libbenchmark-dev)
+  liblz4-dev libbenchmark-dev clang-format)
 # Third-party clients used by tests against real binaries. Optional: their absence skips
 # those tests with a message, it never fails the build.
 client_pkgs=(kcat python3-kazoo zookeeper libzookeeper-mt-dev)

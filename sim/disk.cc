@@ -30,7 +30,9 @@ using PageMap = std::map<uint64_t, PagePtr>;
 // Directory entries: name -> inode id. Ordered, so that crash() walks them reproducibly.
 using Names = std::map<std::string, uint64_t>;
 
-uint64_t pages_for(uint64_t size) { return size / kPage + (size % kPage != 0 ? 1 : 0); }
+uint64_t pages_for(uint64_t size) {
+  return size / kPage + (size % kPage != 0 ? 1 : 0);
+}
 
 // Error codes follow absl::ErrnoToStatusCode, as the real file system reports them, but the
 // message is ours: strerror() text depends on the C library and would leak into traces.
@@ -142,8 +144,7 @@ struct Directory {
 // outlives its disk fails cleanly instead of touching freed memory.
 class DiskCore {
  public:
-  DiskCore(IRandom& random, DiskOptions options)
-      : random_(random), options_(std::move(options)) {
+  DiskCore(IRandom& random, DiskOptions options) : random_(random), options_(std::move(options)) {
     dirs_["/"];
   }
 
@@ -219,7 +220,7 @@ class DiskCore {
   DiskOptions options_;
   DiskFaults faults_;
   DiskStats stats_;
-  std::map<std::string, Directory> dirs_;  // by normalized path; "/" always exists
+  std::map<std::string, Directory> dirs_;              // by normalized path; "/" always exists
   std::map<uint64_t, std::shared_ptr<Inode>> inodes_;  // by id: crash() walks them in order
   uint64_t next_inode_id_ = 1;
   uint64_t boot_ = 0;
@@ -236,8 +237,8 @@ Duration DiskCore::latency(OpClass op_class, uint64_t sync_bytes, std::string_vi
   if (op_class == OpClass::kSync) {
     d = random_.uniform_duration(l.sync_min, l.sync_max);
     if (l.sync_bytes_per_second > 0) {
-      const auto ns = static_cast<unsigned __int128>(sync_bytes) * 1'000'000'000u /
-                      l.sync_bytes_per_second;
+      const auto ns =
+          static_cast<unsigned __int128>(sync_bytes) * 1'000'000'000u / l.sync_bytes_per_second;
       d += Duration(static_cast<int64_t>(ns));
     }
   } else {
@@ -378,8 +379,8 @@ void DiskCore::cut_pages(Inode& inode, uint64_t size) {
     it = inode.pages.erase(it);
   }
   // Pages only the durable image still has must be dirty too, so a sync drops them.
-  for (auto it = inode.durable_pages.lower_bound(pages_for(size));
-       it != inode.durable_pages.end(); ++it) {
+  for (auto it = inode.durable_pages.lower_bound(pages_for(size)); it != inode.durable_pages.end();
+       ++it) {
     inode.dirty.insert(it->first);
     inode.dropped.erase(it->first);
   }
@@ -444,7 +445,6 @@ void DiskCore::handle_closed(Inode& inode) {
   --inode.open_handles;
   collect(inode.id);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Namespace
@@ -672,8 +672,8 @@ PagePtr DiskCore::tear(const Page* fresh, const Page* old) {
   static const Page kZero{};
   if (fresh == nullptr) fresh = &kZero;
   if (old == nullptr) old = &kZero;
-  const uint64_t sectors = static_cast<uint64_t>(
-      random_.uniform_int(1, static_cast<int64_t>(kPage / kSector) - 1));
+  const uint64_t sectors =
+      static_cast<uint64_t>(random_.uniform_int(1, static_cast<int64_t>(kPage / kSector) - 1));
   auto page = std::make_shared<Page>(*old);
   std::memcpy(page->data(), fresh->data(), sectors * kSector);
   return page;
@@ -825,9 +825,7 @@ class SimFile final : public IFile {
   absl::Status write(uint64_t offset, absl::Span<const uint8_t> data) override {
     return write_at(offset, data, false);
   }
-  absl::Status append(absl::Span<const uint8_t> data) override {
-    return write_at(0, data, true);
-  }
+  absl::Status append(absl::Span<const uint8_t> data) override { return write_at(0, data, true); }
   absl::Status sync() override;
   absl::Status truncate(uint64_t size) override;
   absl::StatusOr<uint64_t> size() override;
@@ -936,9 +934,8 @@ absl::StatusOr<std::unique_ptr<IFile>> SimDisk::open(const std::string& path, Op
                                                           latency);
   }
   core_->handle_opened(**inode);
-  std::unique_ptr<IFile> file = std::make_unique<SimFile>(core_, std::move(*inode),
-                                                          core_->boot(), path,
-                                                          mode != OpenMode::kRead);
+  std::unique_ptr<IFile> file = std::make_unique<SimFile>(core_, std::move(*inode), core_->boot(),
+                                                          path, mode != OpenMode::kRead);
   return finish<absl::StatusOr<std::unique_ptr<IFile>>>(core_, core_->boot(), std::move(file),
                                                         latency);
 }
@@ -986,12 +983,26 @@ bool SimDisk::exists(const std::string& path) {
   return result;
 }
 
-void SimDisk::crash() { core_->crash(); }
-void SimDisk::clean_shutdown() { core_->clean_shutdown(); }
-void SimDisk::set_faults(const DiskFaults& faults) { core_->set_faults(faults); }
-const DiskFaults& SimDisk::faults() const { return core_->faults(); }
-const DiskStats& SimDisk::stats() const { return core_->stats(); }
-uint64_t SimDisk::usage_bytes() const { return core_->usage(); }
-uint64_t SimDisk::boot_count() const { return core_->boot(); }
+void SimDisk::crash() {
+  core_->crash();
+}
+void SimDisk::clean_shutdown() {
+  core_->clean_shutdown();
+}
+void SimDisk::set_faults(const DiskFaults& faults) {
+  core_->set_faults(faults);
+}
+const DiskFaults& SimDisk::faults() const {
+  return core_->faults();
+}
+const DiskStats& SimDisk::stats() const {
+  return core_->stats();
+}
+uint64_t SimDisk::usage_bytes() const {
+  return core_->usage();
+}
+uint64_t SimDisk::boot_count() const {
+  return core_->boot();
+}
 
 }  // namespace weir::sim

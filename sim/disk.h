@@ -47,7 +47,7 @@ struct DiskLatency {
   Duration sync_max = 5ms;
   uint64_t sync_bytes_per_second = 200'000'000;
   double tail_probability = 0.001;  // a rare long stall, even on a healthy disk
-  Duration tail_mean = 20ms;  // exponential
+  Duration tail_mean = 20ms;        // exponential
 };
 
 struct DiskOptions {
@@ -90,8 +90,8 @@ struct DiskStats {
   uint64_t directories_reverted = 0;
 
   uint64_t faults_injected() const {
-    return read_errors + write_errors + sync_errors + metadata_errors + corrupted_reads +
-           slow_ops + disk_full_errors;
+    return read_errors + write_errors + sync_errors + metadata_errors + corrupted_reads + slow_ops +
+           disk_full_errors;
   }
 };
 

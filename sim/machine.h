@@ -25,7 +25,10 @@ class SimMachine {
  public:
   SimMachine(std::string name, std::string ip, std::unique_ptr<SimDisk> disk,
              std::unique_ptr<SimClock> clock)
-      : name_(std::move(name)), ip_(std::move(ip)), disk_(std::move(disk)), clock_(std::move(clock)) {}
+      : name_(std::move(name)),
+        ip_(std::move(ip)),
+        disk_(std::move(disk)),
+        clock_(std::move(clock)) {}
   const std::string& name() const { return name_; }
   const std::string& ip() const { return ip_; }
   SimDisk& disk() { return *disk_; }

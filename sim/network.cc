@@ -374,7 +374,8 @@ absl::StatusOr<std::shared_ptr<IConnection>> SimNetwork::connect(const std::stri
   auto c = std::make_shared<ConnectionState>();
   c->network = this;
   c->id = next_connection_id_++;
-  const uint16_t local_port = static_cast<uint16_t>(40000 + (next_ephemeral_port_[from_ip]++ % 20000));
+  const uint16_t local_port =
+      static_cast<uint16_t>(40000 + (next_ephemeral_port_[from_ip]++ % 20000));
   c->addresses[0] = absl::StrCat(from_ip, ":", local_port);
   c->addresses[1] = to;
   c->owners[0] = owner;

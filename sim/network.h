@@ -77,8 +77,8 @@ class SimNetwork {
   Duration sample_tcp_timeout();
   Scheduler& scheduler() { return scheduler_; }
   void register_connection(const std::shared_ptr<ConnectionState>& c);
-  absl::StatusOr<std::shared_ptr<IConnection>> connect(const std::string& from_ip,
-                                                       ProcessId owner, const std::string& to);
+  absl::StatusOr<std::shared_ptr<IConnection>> connect(const std::string& from_ip, ProcessId owner,
+                                                       const std::string& to);
   absl::StatusOr<std::unique_ptr<IListener>> listen(const std::string& ip, ProcessId owner,
                                                     const std::string& address);
 

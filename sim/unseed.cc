@@ -18,7 +18,8 @@ void Unseed::write(const TraceRecord& record) {
   hash_ = hash_bytes(hash_, line);
   ++events_;
   if (record.severity >= Severity::kError && first_error_.empty()) first_error_ = line;
-  if (digest_ != nullptr) std::fprintf(digest_, "%016llx %s\n", static_cast<unsigned long long>(hash_), line.c_str());
+  if (digest_ != nullptr)
+    std::fprintf(digest_, "%016llx %s\n", static_cast<unsigned long long>(hash_), line.c_str());
   recent_.push_back(std::move(line));
   if (recent_.size() > recent_max_) recent_.pop_front();
 }
@@ -29,7 +30,8 @@ void Unseed::on_resume(const Actor& actor) {
 }
 
 void Unseed::on_timer(const TimerKey& key) {
-  hash_ = hash_combine(hash_combine(hash_, static_cast<uint64_t>(key.at.time_since_epoch().count())), key.seq);
+  hash_ = hash_combine(
+      hash_combine(hash_, static_cast<uint64_t>(key.at.time_since_epoch().count())), key.seq);
   ++decisions_;
 }
 

@@ -26,7 +26,9 @@ bool definitive(ErrorCode code) {
          code == ErrorCode::kBadVersion || code == ErrorCode::kNotEmpty;
 }
 
-int32_t zk_code(ErrorCode code) { return static_cast<int32_t>(code); }
+int32_t zk_code(ErrorCode code) {
+  return static_cast<int32_t>(code);
+}
 
 }  // namespace
 
@@ -103,7 +105,6 @@ class LinSession {
   void ended() { settle(); }
 
  private:
-
   void do_create(const std::string& path) {
     const int64_t invoke = now_us();
     std::string data = fresh_data();
@@ -177,8 +178,10 @@ void LinSession::do_multi(int p) {
     int32_t code = lin::zk::kOk;
     for (const cc::OpResult& r : *got) {
       ZnodeResult one = ZnodeResult::error(zk_code(r.error));
-      if (r.error == ErrorCode::kOk && r.type == coord::jute::OpCode::kSetData) one.version = r.stat.version;
-      if (code == lin::zk::kOk && r.error != ErrorCode::kOk && r.error != ErrorCode::kRuntimeInconsistency) {
+      if (r.error == ErrorCode::kOk && r.type == coord::jute::OpCode::kSetData)
+        one.version = r.stat.version;
+      if (code == lin::zk::kOk && r.error != ErrorCode::kOk &&
+          r.error != ErrorCode::kRuntimeInconsistency) {
         code = zk_code(r.error);
       }
       result.results.push_back(std::move(one));
@@ -201,7 +204,8 @@ void LinSession::do_synced_read(const std::string& path) {
   settle();
   if (client_.stats().connects != connects) {
     ++rec_.moved_reads;
-    PlainRead r{id_, path, zxid_before, client_.last_zxid_seen().value(), got.ok(), std::nullopt, 0};
+    PlainRead r{id_,          path, zxid_before, client_.last_zxid_seen().value(), got.ok(),
+                std::nullopt, 0};
     if (got.ok()) r.data = got->data, r.version = got->stat.version;
     rec_.plain_reads.push_back(std::move(r));
     return;
@@ -232,10 +236,12 @@ void LinSession::do_plain_read(const std::string& path) {
   rec_.plain_reads.push_back(std::move(r));
 }
 
-void run_worker(std::shared_ptr<Recorder> rec, std::string connect, CoordLinearizability::Options options) {
+void run_worker(std::shared_ptr<Recorder> rec, std::string connect,
+                CoordLinearizability::Options options) {
   IRandom& random = *current_context().random;
   cc::CoordClientOptions client_options;
-  client_options.session_timeout = std::chrono::milliseconds(options.ensemble.max_session_timeout_ms);
+  client_options.session_timeout =
+      std::chrono::milliseconds(options.ensemble.max_session_timeout_ms);
   client_options.connect_timeout = 1s;
   client_options.request_timeout = 5s;
   client_options.reconnect_backoff_max = 500ms;
@@ -247,7 +253,8 @@ void run_worker(std::shared_ptr<Recorder> rec, std::string connect, CoordLineari
     LinSession session(*rec, **client, rec->next_client++, options.paths, random);
     while (!rec->stopped && (*client)->state() != cc::SessionState::kExpired) {
       session.step();
-      delay(std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+      delay(
+          std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
     }
     if ((*client)->state() == cc::SessionState::kExpired) {
       CODE_PROBE(true, "coord_lin.session_expired");
@@ -261,7 +268,8 @@ void run_worker(std::shared_ptr<Recorder> rec, std::string connect, CoordLineari
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Workload>> CoordLinearizability::create(std::map<std::string, std::string> raw) {
+absl::StatusOr<std::unique_ptr<Workload>> CoordLinearizability::create(
+    std::map<std::string, std::string> raw) {
   WorkloadOptions o(std::move(raw));
   Options options;
   auto ensemble = parse_ensemble_options(o);
@@ -278,20 +286,27 @@ CoordLinearizability::CoordLinearizability(Options options)
     : options_(options), ensemble_(options.ensemble), recorder_(std::make_shared<Recorder>()) {}
 CoordLinearizability::~CoordLinearizability() = default;
 
-absl::Status CoordLinearizability::setup(ICluster& cluster) { return ensemble_.setup(cluster, "coord-lin"); }
+absl::Status CoordLinearizability::setup(ICluster& cluster) {
+  return ensemble_.setup(cluster, "coord-lin");
+}
 
 void CoordLinearizability::start(ICluster& cluster) {
   run_on_clients(
       cluster, options_.sessions_per_client, "coord-lin-worker",
-      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] { run_worker(rec, connect, options); },
+      [rec = recorder_, connect = ensemble_.connect_string(), options = options_] {
+        run_worker(rec, connect, options);
+      },
       recorder_->stopped);
 }
 
-void CoordLinearizability::stop() { recorder_->stopped = true; }
+void CoordLinearizability::stop() {
+  recorder_->stopped = true;
+}
 
 Verdict CoordLinearizability::check(ICluster& cluster) {
   const TimePoint healed = Scheduler::current().now();
-  auto probe = spawn_in(cluster.client(0), "coord-lin-recheck", [this] { ensemble_.await_writable(); });
+  auto probe =
+      spawn_in(cluster.client(0), "coord-lin-recheck", [this] { ensemble_.await_writable(); });
   (void)await(probe);
   recorder_->recovery_seconds = to_seconds(Scheduler::current().now() - healed);
   ensemble_.await_converged();
@@ -299,12 +314,14 @@ Verdict CoordLinearizability::check(ICluster& cluster) {
   for (int p = 0; p < options_.paths; ++p) paths.push_back(absl::StrCat("/k", p));
   auto timelines = ensemble_.replay(paths);
   if (!timelines.ok()) return Verdict::correctness(std::string(timelines.status().message()));
-  if (auto bad = check_plain_reads(recorder_->plain_reads, *timelines)) return Verdict::correctness(*bad);
+  if (auto bad = check_plain_reads(recorder_->plain_reads, *timelines))
+    return Verdict::correctness(*bad);
   lin::CheckResult result = lin::check<ZnodeModel>(recorder_->history);
   recorder_->lin_steps = result.steps;
   recorder_->partitions = result.partitions;
   if (result.illegal()) return Verdict::correctness("not linearizable: " + result.to_string());
-  if (result.unknown()) return Verdict::correctness("linearizability undecided: " + result.to_string());
+  if (result.unknown())
+    return Verdict::correctness("linearizability undecided: " + result.to_string());
   return Verdict::pass();
 }
 

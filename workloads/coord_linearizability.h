@@ -30,7 +30,8 @@ class CoordLinearizability final : public Workload {
     int64_t think_ms_max = 40;
   };
 
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit CoordLinearizability(Options options);
   ~CoordLinearizability() override;
 

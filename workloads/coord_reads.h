@@ -26,7 +26,8 @@ struct PlainRead {
 
 // The first read no committed state of its path explains, described for a person; nullopt if
 // every read is explained. `timelines` comes from CoordEnsemble::replay and must hold each path.
-std::optional<std::string> check_plain_reads(const std::vector<PlainRead>& reads,
-                                             const std::map<std::string, std::vector<CommittedValue>>& timelines);
+std::optional<std::string> check_plain_reads(
+    const std::vector<PlainRead>& reads,
+    const std::map<std::string, std::vector<CommittedValue>>& timelines);
 
 }  // namespace weir::workloads

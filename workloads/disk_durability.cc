@@ -21,8 +21,12 @@ Knob disk_writer_restart_delay_ms("disk_writer_restart_delay_ms", 50, 1, 2000);
 constexpr size_t kHeaderBytes = 16;
 constexpr int kRereadsOnBadRecord = 8;  // corrupted reads are transient; torn data is not
 
-void put_u32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void put_u64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+void put_u32(uint8_t* p, uint32_t v) {
+  std::memcpy(p, &v, 4);
+}
+void put_u64(uint8_t* p, uint64_t v) {
+  std::memcpy(p, &v, 8);
+}
 uint32_t get_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -72,7 +76,10 @@ class WriterProcess {
  public:
   WriterProcess(ProcessContext& ctx, DiskDurability::Options options,
                 std::shared_ptr<DiskDurability::Ledger> ledger)
-      : ctx_(ctx), options_(options), ledger_(std::move(ledger)), state_(ledger_->writers[ctx.name]) {}
+      : ctx_(ctx),
+        options_(options),
+        ledger_(std::move(ledger)),
+        state_(ledger_->writers[ctx.name]) {}
 
   void run() {
     ++state_.recoveries;
@@ -135,7 +142,8 @@ class WriterProcess {
     const auto expected = encode_durability_record(ctx_.name, expect_seq, len);
     if (seq != expect_seq || expected != record_) {
       ledger_->violation(absl::StrCat(ctx_.name, ": record at seq ", expect_seq,
-                                      " holds bytes that were never written (found seq ", seq, ")"));
+                                      " holds bytes that were never written (found seq ", seq,
+                                      ")"));
     }
   }
 
@@ -196,7 +204,8 @@ class WriterProcess {
       }
       const uint64_t seq = next_seq_;
       auto rec = encode_durability_record(
-          ctx_.name, seq, payload_size(ctx_.name, seq, static_cast<size_t>(options_.record_bytes_max)));
+          ctx_.name, seq,
+          payload_size(ctx_.name, seq, static_cast<size_t>(options_.record_bytes_max)));
       if (auto s = file_->write(offset_, rec); !s.ok()) return s;
       offset_ += rec.size();
       ++next_seq_;
@@ -290,7 +299,9 @@ std::map<std::string, double> DiskDurability::metrics() const {
     torn += static_cast<double>(w.torn_tails);
     errors += static_cast<double>(w.write_errors);
   }
-  return {{"synced_records", synced}, {"recoveries", recoveries}, {"torn_tails", torn},
+  return {{"synced_records", synced},
+          {"recoveries", recoveries},
+          {"torn_tails", torn},
           {"write_errors", errors}};
 }
 

@@ -29,7 +29,8 @@ class DiskDurability final : public Workload {
     Bug bug = Bug::kNone;
   };
 
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
 
   explicit DiskDurability(Options options);
   std::string_view name() const override { return "DiskDurability"; }
@@ -41,10 +42,10 @@ class DiskDurability final : public Workload {
 
   // What the harness knows about one writer, updated by the writer process itself.
   struct Writer {
-    uint64_t appended_max = 0;   // last sequence appended (maybe not durable)
-    uint64_t synced_max = 0;     // last sequence acknowledged durable
+    uint64_t appended_max = 0;  // last sequence appended (maybe not durable)
+    uint64_t synced_max = 0;    // last sequence acknowledged durable
     uint64_t recoveries = 0;
-    uint64_t syncs = 0;          // successful fsyncs: the liveness signal
+    uint64_t syncs = 0;  // successful fsyncs: the liveness signal
     uint64_t syncs_at_stop = 0;
     uint64_t torn_tails = 0;
     uint64_t write_errors = 0;

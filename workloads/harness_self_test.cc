@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<Workload>> HarnessSelfTest::create(
                                                      {"hang_check", Mode::kHangCheck},
                                                      {"fail_check", Mode::kFailCheck}};
   auto it = kModes.find(mode);
-  if (it == kModes.end()) return absl::InvalidArgumentError("HarnessSelfTest: unknown mode " + mode);
+  if (it == kModes.end())
+    return absl::InvalidArgumentError("HarnessSelfTest: unknown mode " + mode);
   return std::unique_ptr<Workload>(std::make_unique<HarnessSelfTest>(it->second));
 }
 

@@ -15,7 +15,8 @@ namespace weir::workloads {
 class HarnessSelfTest final : public Workload {
  public:
   enum class Mode { kPass, kAssert, kErrorEvent, kHangCheck, kFailCheck };
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit HarnessSelfTest(Mode mode) : mode_(mode) {}
   std::string_view name() const override { return "HarnessSelfTest"; }
   void start(ICluster& cluster) override;

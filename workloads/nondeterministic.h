@@ -15,7 +15,8 @@ namespace weir::workloads {
 
 class Nondeterministic final : public Workload {
  public:
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit Nondeterministic(int objects) : objects_(objects) {}
   std::string_view name() const override { return "Nondeterministic"; }
   void start(ICluster& cluster) override;

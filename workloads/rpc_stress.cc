@@ -56,8 +56,9 @@ void caller(rpc::RpcClient& client, uint64_t client_id, const std::vector<std::s
             RpcStress::Options options, std::shared_ptr<RpcStress::Ledger> ledger,
             std::shared_ptr<bool> stopped) {
   IRandom& random = *current_context().random;
-  const Duration timeout =
-      options.bug == RpcStress::Bug::kHang ? Duration(3600s) : Duration(std::chrono::milliseconds(options.call_timeout_ms));
+  const Duration timeout = options.bug == RpcStress::Bug::kHang
+                               ? Duration(3600s)
+                               : Duration(std::chrono::milliseconds(options.call_timeout_ms));
   for (uint64_t seq = 1; !*stopped; ++seq) {
     rpc::EchoRequest req;
     req.set_sequence(seq);
@@ -70,24 +71,28 @@ void caller(rpc::RpcClient& client, uint64_t client_id, const std::vector<std::s
     ++ledger->completed;
     if (reply.ok()) {
       ++ledger->ok;
-      if (reply->sequence() != seq || reply->client_id() != client_id || reply->payload() != req.payload()) {
+      if (reply->sequence() != seq || reply->client_id() != client_id ||
+          reply->payload() != req.payload()) {
         ledger->violation(absl::StrCat("client ", client_id, " call ", seq, " to ", server,
                                        " got the reply of another request (sequence ",
                                        reply->sequence(), ", client ", reply->client_id(), ")"));
       }
     } else {
-      CODE_PROBE(reply.status().code() == absl::StatusCode::kDeadlineExceeded, "rpc_stress.call_timed_out");
-      CODE_PROBE(reply.status().code() == absl::StatusCode::kUnavailable, "rpc_stress.call_unavailable");
+      CODE_PROBE(reply.status().code() == absl::StatusCode::kDeadlineExceeded,
+                 "rpc_stress.call_timed_out");
+      CODE_PROBE(reply.status().code() == absl::StatusCode::kUnavailable,
+                 "rpc_stress.call_unavailable");
       ++ledger->errors[absl::StatusCodeToString(reply.status().code())];
       if (!is_typed_error(reply.status().code())) {
-        ledger->violation(absl::StrCat("client ", client_id, " call ", seq,
-                                       " ended with an untyped error: ", reply.status().ToString()));
+        ledger->violation(
+            absl::StrCat("client ", client_id, " call ", seq,
+                         " ended with an untyped error: ", reply.status().ToString()));
       }
       delay(from_seconds(random.uniform01() * 0.05));
     }
     if (options.think_ms > 0) {
-      delay(std::chrono::milliseconds(static_cast<int64_t>(random.below(
-          static_cast<uint64_t>(2 * options.think_ms)))));
+      delay(std::chrono::milliseconds(
+          static_cast<int64_t>(random.below(static_cast<uint64_t>(2 * options.think_ms)))));
     }
   }
 }
@@ -99,7 +104,8 @@ void RpcStress::Ledger::violation(std::string what) {
   if (violations.size() < 100) violations.push_back(std::move(what));
 }
 
-absl::StatusOr<std::unique_ptr<Workload>> RpcStress::create(std::map<std::string, std::string> raw) {
+absl::StatusOr<std::unique_ptr<Workload>> RpcStress::create(
+    std::map<std::string, std::string> raw) {
   WorkloadOptions o(std::move(raw));
   Options options;
   options.servers = static_cast<int>(o.get_int("servers", 5, 1, 32));
@@ -120,7 +126,9 @@ absl::StatusOr<std::unique_ptr<Workload>> RpcStress::create(std::map<std::string
 }
 
 RpcStress::RpcStress(Options options)
-    : options_(options), ledger_(std::make_shared<Ledger>()), stopped_(std::make_shared<bool>(false)) {}
+    : options_(options),
+      ledger_(std::make_shared<Ledger>()),
+      stopped_(std::make_shared<bool>(false)) {}
 
 absl::Status RpcStress::setup(ICluster& cluster) {
   RoleSpec role;

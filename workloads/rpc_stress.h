@@ -41,7 +41,8 @@ class RpcStress final : public Workload {
     void violation(std::string what);
   };
 
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit RpcStress(Options options);
 
   std::string_view name() const override { return "RpcStress"; }

@@ -30,7 +30,8 @@ class ZabSafety final : public Workload {
     bool bug_commit_without_quorum = false;
   };
 
-  static absl::StatusOr<std::unique_ptr<Workload>> create(std::map<std::string, std::string> options);
+  static absl::StatusOr<std::unique_ptr<Workload>> create(
+      std::map<std::string, std::string> options);
   explicit ZabSafety(Options options);
   ~ZabSafety() override;
 

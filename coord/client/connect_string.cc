@@ -7,7 +7,9 @@
 namespace weir::coord::client {
 namespace {
 
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 absl::Status check_server(absl::string_view server) {
   const size_t colon = server.rfind(':');
@@ -40,7 +42,8 @@ absl::StatusOr<ConnectString> parse_connect_string(std::string_view text) {
     result.servers.emplace_back(server);
   }
   if (result.servers.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("connect string '", av(text), "' names no server"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("connect string '", av(text), "' names no server"));
   }
   return result;
 }

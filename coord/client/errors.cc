@@ -10,39 +10,56 @@ namespace weir::coord::client {
 namespace {
 constexpr char kPayloadUrl[] = "weir.coord/zookeeper-error";
 
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+absl::string_view av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 }  // namespace
 
 absl::StatusCode canonical_code(ErrorCode code) {
   using C = absl::StatusCode;
   switch (code) {
-    case ErrorCode::kOk: return C::kOk;
-    case ErrorCode::kNoNode: return C::kNotFound;
-    case ErrorCode::kNodeExists: return C::kAlreadyExists;
+    case ErrorCode::kOk:
+      return C::kOk;
+    case ErrorCode::kNoNode:
+      return C::kNotFound;
+    case ErrorCode::kNodeExists:
+      return C::kAlreadyExists;
     case ErrorCode::kBadVersion:
     case ErrorCode::kNotEmpty:
     case ErrorCode::kNoChildrenForEphemerals:
     case ErrorCode::kNotReadOnly:
-    case ErrorCode::kEphemeralOnLocalSession: return C::kFailedPrecondition;
-    case ErrorCode::kNoAuth: return C::kPermissionDenied;
+    case ErrorCode::kEphemeralOnLocalSession:
+      return C::kFailedPrecondition;
+    case ErrorCode::kNoAuth:
+      return C::kPermissionDenied;
     case ErrorCode::kAuthFailed:
-    case ErrorCode::kSessionClosedRequireSaslAuth: return C::kUnauthenticated;
+    case ErrorCode::kSessionClosedRequireSaslAuth:
+      return C::kUnauthenticated;
     case ErrorCode::kBadArguments:
     case ErrorCode::kInvalidACL:
-    case ErrorCode::kInvalidCallback: return C::kInvalidArgument;
-    case ErrorCode::kConnectionLoss: return C::kUnavailable;
+    case ErrorCode::kInvalidCallback:
+      return C::kInvalidArgument;
+    case ErrorCode::kConnectionLoss:
+      return C::kUnavailable;
     case ErrorCode::kSessionExpired:
     case ErrorCode::kSessionMoved:
-    case ErrorCode::kUnknownSession: return C::kAborted;
+    case ErrorCode::kUnknownSession:
+      return C::kAborted;
     case ErrorCode::kOperationTimeout:
-    case ErrorCode::kRequestTimeout: return C::kDeadlineExceeded;
+    case ErrorCode::kRequestTimeout:
+      return C::kDeadlineExceeded;
     case ErrorCode::kUnimplemented:
-    case ErrorCode::kReconfigDisabled: return C::kUnimplemented;
-    case ErrorCode::kMarshallingError: return C::kDataLoss;
-    case ErrorCode::kNoWatcher: return C::kNotFound;
+    case ErrorCode::kReconfigDisabled:
+      return C::kUnimplemented;
+    case ErrorCode::kMarshallingError:
+      return C::kDataLoss;
+    case ErrorCode::kNoWatcher:
+      return C::kNotFound;
     case ErrorCode::kQuotaExceeded:
-    case ErrorCode::kThrottledOp: return C::kResourceExhausted;
-    default: return C::kInternal;
+    case ErrorCode::kThrottledOp:
+      return C::kResourceExhausted;
+    default:
+      return C::kInternal;
   }
 }
 

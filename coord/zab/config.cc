@@ -15,7 +15,9 @@ const ServerSpec* EnsembleConfig::find(int64_t id) const {
   return nullptr;
 }
 
-bool EnsembleConfig::is_voter(int64_t id) const { return voters_.count(id) > 0; }
+bool EnsembleConfig::is_voter(int64_t id) const {
+  return voters_.count(id) > 0;
+}
 
 bool EnsembleConfig::is_quorum(const std::set<int64_t>& ids) const {
   size_t n = 0;

@@ -30,8 +30,8 @@ struct FakeConn {
   std::shared_ptr<IConnection> io;
   std::string server;
   bool send(const std::string& bytes) {
-    return io->write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                         bytes.size()))
+    return io
+        ->write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
         .ok();
   }
 };
@@ -112,18 +112,30 @@ inline jute::MultiResponse fake_multi(const jute::MultiRequest& req, int64_t zxi
 inline jute::ResponseBody default_body(const jute::Request& req, int64_t zxid) {
   const std::string path = path_of(req.body);
   switch (req.header.type) {
-    case OpCode::kCreate: return jute::CreateResponse{path};
-    case OpCode::kCreate2: return jute::Create2Response{path, fake_stat(zxid)};
-    case OpCode::kGetData: return jute::GetDataResponse{"value", fake_stat(zxid)};
-    case OpCode::kExists: return jute::ExistsResponse{fake_stat(zxid)};
-    case OpCode::kSetData: return jute::SetDataResponse{fake_stat(zxid)};
-    case OpCode::kGetChildren: return jute::GetChildrenResponse{{"x", "y"}};
-    case OpCode::kGetChildren2: return jute::GetChildren2Response{{"x"}, fake_stat(zxid)};
-    case OpCode::kGetACL: return jute::GetACLResponse{open_acl_unsafe(), fake_stat(zxid)};
-    case OpCode::kSetACL: return jute::SetACLResponse{fake_stat(zxid)};
-    case OpCode::kSync: return jute::SyncResponse{path};
-    case OpCode::kMulti: return fake_multi(std::get<jute::MultiRequest>(req.body), zxid);
-    default: return jute::EmptyBody{};
+    case OpCode::kCreate:
+      return jute::CreateResponse{path};
+    case OpCode::kCreate2:
+      return jute::Create2Response{path, fake_stat(zxid)};
+    case OpCode::kGetData:
+      return jute::GetDataResponse{"value", fake_stat(zxid)};
+    case OpCode::kExists:
+      return jute::ExistsResponse{fake_stat(zxid)};
+    case OpCode::kSetData:
+      return jute::SetDataResponse{fake_stat(zxid)};
+    case OpCode::kGetChildren:
+      return jute::GetChildrenResponse{{"x", "y"}};
+    case OpCode::kGetChildren2:
+      return jute::GetChildren2Response{{"x"}, fake_stat(zxid)};
+    case OpCode::kGetACL:
+      return jute::GetACLResponse{open_acl_unsafe(), fake_stat(zxid)};
+    case OpCode::kSetACL:
+      return jute::SetACLResponse{fake_stat(zxid)};
+    case OpCode::kSync:
+      return jute::SyncResponse{path};
+    case OpCode::kMulti:
+      return fake_multi(std::get<jute::MultiRequest>(req.body), zxid);
+    default:
+      return jute::EmptyBody{};
   }
 }
 

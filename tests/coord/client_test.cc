@@ -120,10 +120,14 @@ TEST(CoordClientSim, ServerErrorsMapToTypedStatus) {
   FakeEnsemble e(2);
   e.zk->handler = [](FakeZk& zk, FakeConn& conn, const jute::Request& req) {
     const std::string path = testing::path_of(req.body);
-    if (path == "/missing") answer(zk, conn, req, ErrorCode::kNoNode);
-    else if (path == "/dup") answer(zk, conn, req, ErrorCode::kNodeExists);
-    else if (path == "/old") answer(zk, conn, req, ErrorCode::kBadVersion);
-    else return false;
+    if (path == "/missing")
+      answer(zk, conn, req, ErrorCode::kNoNode);
+    else if (path == "/dup")
+      answer(zk, conn, req, ErrorCode::kNodeExists);
+    else if (path == "/old")
+      answer(zk, conn, req, ErrorCode::kBadVersion);
+    else
+      return false;
     return true;
   };
   ASSERT_TRUE(e.run([&](ProcessContext&) {
@@ -182,10 +186,9 @@ TEST(CoordClientSim, WatchEventsAreOneShotAndInOrder) {
                         notification(EventType::kNodeDataChanged, "/a");  // nobody left
     ASSERT_TRUE(e.zk->current->send(burst));
     delay(1s);
-    EXPECT_EQ(seen, (std::vector<std::string>{"child:NodeChildrenChanged:/c",
-                                              "data:NodeDataChanged:/a",
-                                              "exists-a:NodeDataChanged:/a",
-                                              "exists:NodeCreated:/b"}));
+    EXPECT_EQ(seen,
+              (std::vector<std::string>{"child:NodeChildrenChanged:/c", "data:NodeDataChanged:/a",
+                                        "exists-a:NodeDataChanged:/a", "exists:NodeCreated:/b"}));
     EXPECT_EQ(c->state(), SessionState::kConnected);
   }));
 }
@@ -223,9 +226,9 @@ TEST(CoordClientSim, FailoverKeepsSessionAndResetsWatches) {
     ASSERT_TRUE(e.zk->current->send(notification(EventType::kNodeDataChanged, "/w")));
     delay(100ms);
     EXPECT_EQ(fired, 1);
-    EXPECT_EQ(states, (std::vector<SessionState>{SessionState::kDisconnected,
-                                                 SessionState::kConnecting,
-                                                 SessionState::kConnected}));
+    EXPECT_EQ(states,
+              (std::vector<SessionState>{SessionState::kDisconnected, SessionState::kConnecting,
+                                         SessionState::kConnected}));
     EXPECT_EQ(c->session_id(), e.zk->session);
   }));
 }

@@ -89,14 +89,18 @@ TEST(JuteKnownAnswer, CreateRequestWithAcl) {
   create.flags = CreateMode::kEphemeralSequential;
   // clang-format off: one wire field per line
   const std::string body = Bytes()
-      .b({0, 0, 0, 2}).str("/a")       // path
-      .b({0, 0, 0, 2}).str("hi")       // data
-      .b({0, 0, 0, 1})                 // acl: one entry
-      .b({0, 0, 0, 0x1f})              //   perms
-      .b({0, 0, 0, 5}).str("world")    //   id.scheme
-      .b({0, 0, 0, 6}).str("anyone")   //   id.id
-      .b({0, 0, 0, 3})                 // flags
-      .get();
+                               .b({0, 0, 0, 2})
+                               .str("/a")  // path
+                               .b({0, 0, 0, 2})
+                               .str("hi")           // data
+                               .b({0, 0, 0, 1})     // acl: one entry
+                               .b({0, 0, 0, 0x1f})  //   perms
+                               .b({0, 0, 0, 5})
+                               .str("world")  //   id.scheme
+                               .b({0, 0, 0, 6})
+                               .str("anyone")    //   id.id
+                               .b({0, 0, 0, 3})  // flags
+                               .get();
   // clang-format on
   EXPECT_EQ(encode_to_string(create), body);
   EXPECT_EQ(create.encoded_size(), body.size());

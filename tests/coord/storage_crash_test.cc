@@ -47,7 +47,8 @@ struct Model {
   size_t synced = 0;
 
   Zxid next_zxid(uint64_t gap) const {
-    return Zxid((records.empty() ? 0 : records.back().zxid.value()) + 1 + static_cast<int64_t>(gap));
+    return Zxid((records.empty() ? 0 : records.back().zxid.value()) + 1 +
+                static_cast<int64_t>(gap));
   }
   // The log after open(): recovery made everything it kept durable.
   void recovered(size_t n) {
@@ -94,14 +95,14 @@ std::unique_ptr<TxnLog> reopen(IFileSystem& fs, Model& m, std::string& violation
 }
 
 struct CrashConfig {
-  bool lying_fsync = false;         // the broken variant
+  bool lying_fsync = false;           // the broken variant
   double recovery_corrupt_reads = 0;  // while recovering after a crash
   sim::DiskFaults writer_faults;      // while writing
   int rounds = 5;
 };
 
 struct CrashOutcome {
-  std::string violation;  // the first one; empty when none
+  std::string violation;        // the first one; empty when none
   uint64_t synced_records = 0;  // acknowledged over all rounds
   sim::DiskStats disk;
 };
@@ -243,7 +244,8 @@ std::string failed_sync_then_reopen(uint64_t seed, bool rewrite) {
     auto log = *TxnLog::open(h.disk(), kDir, options);
     for (int i = 0; i < 100; ++i) {
       m.records.push_back({m.next_zxid(0), 0, 150});
-      ASSERT_TRUE(log->append(m.records.back().zxid, payload_for(m.records.back().zxid, 0, 150)).ok());
+      ASSERT_TRUE(
+          log->append(m.records.back().zxid, payload_for(m.records.back().zxid, 0, 150)).ok());
     }
     h.disk().set_faults(sim::DiskFaults{.sync_error_probability = 1});
     ASSERT_FALSE(log->sync().ok());
@@ -254,7 +256,8 @@ std::string failed_sync_then_reopen(uint64_t seed, bool rewrite) {
     ASSERT_EQ(log->last_zxid(), m.records.back().zxid);
     for (int i = 0; i < 20; ++i) {
       m.records.push_back({m.next_zxid(0), 1, 150});
-      ASSERT_TRUE(log->append(m.records.back().zxid, payload_for(m.records.back().zxid, 1, 150)).ok());
+      ASSERT_TRUE(
+          log->append(m.records.back().zxid, payload_for(m.records.back().zxid, 1, 150)).ok());
     }
     ASSERT_TRUE(log->sync().ok());
     m.synced = m.records.size();
@@ -294,12 +297,10 @@ std::ostream& operator<<(std::ostream& os, const Op& op) {
 
 rc::Gen<Op> gen_op() {
   return rc::gen::build<Op>(
-      rc::gen::set(&Op::kind, rc::gen::weightedElement<int>({{8, kAppend},
-                                                             {4, kSync},
-                                                             {2, kTruncate},
-                                                             {1, kPurge},
-                                                             {3, kCrash},
-                                                             {1, kReopen}})),
+      rc::gen::set(
+          &Op::kind,
+          rc::gen::weightedElement<int>(
+              {{8, kAppend}, {4, kSync}, {2, kTruncate}, {1, kPurge}, {3, kCrash}, {1, kReopen}})),
       rc::gen::set(&Op::count, rc::gen::inRange<uint32_t>(1, 25)),
       rc::gen::set(&Op::seed, rc::gen::arbitrary<uint64_t>()));
 }

@@ -111,7 +111,9 @@ TEST(EpochStore, FailedUpdateKeepsTheOldValueInMemory) {
 // ---------------------------------------------------------------------------------------------
 // SnapshotStore
 
-std::vector<uint8_t> tree_at(int64_t zxid) { return payload_for(Zxid(zxid), 9, 1000 + zxid); }
+std::vector<uint8_t> tree_at(int64_t zxid) {
+  return payload_for(Zxid(zxid), 9, 1000 + zxid);
+}
 
 TEST(SnapshotStore, SaveLoadAndCrash) {
   for (uint64_t seed = 0; seed < 5; ++seed) {

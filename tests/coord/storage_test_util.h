@@ -44,8 +44,8 @@ inline std::vector<uint8_t> payload_for(Zxid zxid, uint64_t generation, size_t s
 class DiskHarness {
  public:
   explicit DiskHarness(uint64_t seed, uint64_t capacity_bytes = 64ull << 20)
-      : random_(seed), disk_(random_, sim::DiskOptions{.name = "m1",
-                                                      .capacity_bytes = capacity_bytes}) {}
+      : random_(seed),
+        disk_(random_, sim::DiskOptions{.name = "m1", .capacity_bytes = capacity_bytes}) {}
 
   void run(std::function<void()> body) {
     std::exception_ptr failure;

@@ -129,8 +129,8 @@ TEST_F(TxnLogTest, ReadFromPagesByBytesAndSeesUnsyncedAppends) {
 
 TEST_F(TxnLogTest, NonConsecutiveZxidsAcrossEpochs) {
   h_.run([&] {
-    std::vector<Zxid> zxids = {make_zxid(1, 1), make_zxid(1, 2), make_zxid(3, 1),
-                               make_zxid(3, 9), make_zxid(4, 1)};
+    std::vector<Zxid> zxids = {make_zxid(1, 1), make_zxid(1, 2), make_zxid(3, 1), make_zxid(3, 9),
+                               make_zxid(4, 1)};
     {
       auto log = open_log(h_.disk(), small_segments());
       for (Zxid z : zxids) ASSERT_TRUE(log->append(z, payload_for(z, 0, 300)).ok());

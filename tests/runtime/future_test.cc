@@ -144,10 +144,11 @@ TEST_F(FutureTest, TimeoutFiresAndCancelsSlowActor) {
 
 TEST_F(FutureTest, TimeoutPassesFastResult) {
   auto f = spawn("caller", []() -> absl::StatusOr<int> {
-    return await(timeout(spawn("fast", [] {
-                           delay(1ms);
-                           return 7;
-                         }),
+    return await(timeout(spawn("fast",
+                               [] {
+                                 delay(1ms);
+                                 return 7;
+                               }),
                          1s));
   });
   auto r = run_until_ready(f);

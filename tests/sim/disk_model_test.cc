@@ -26,8 +26,21 @@ const char* const kNames[] = {"f0", "f1", "f2"};
 constexpr size_t kHandlesMax = 6;
 
 enum Kind : int {
-  kOpen, kWrite, kAppend, kTruncate, kSync, kRename, kRemove, kSyncDir,
-  kRead, kSize, kList, kExists, kClose, kCrash, kCleanShutdown
+  kOpen,
+  kWrite,
+  kAppend,
+  kTruncate,
+  kSync,
+  kRename,
+  kRemove,
+  kSyncDir,
+  kRead,
+  kSize,
+  kList,
+  kExists,
+  kClose,
+  kCrash,
+  kCleanShutdown
 };
 
 struct Op {
@@ -45,14 +58,21 @@ std::ostream& operator<<(std::ostream& os, const Op& op) {
 
 rc::Gen<Op> gen_op() {
   return rc::gen::build<Op>(
-      rc::gen::set(&Op::kind, rc::gen::weightedElement<int>({{10, kOpen}, {12, kWrite},
-                                                            {8, kAppend}, {4, kTruncate},
-                                                            {6, kSync}, {4, kRename},
-                                                            {3, kRemove}, {5, kSyncDir},
-                                                            {10, kRead}, {2, kSize},
-                                                            {2, kList}, {1, kExists},
-                                                            {2, kClose}, {2, kCrash},
-                                                            {1, kCleanShutdown}})),
+      rc::gen::set(&Op::kind, rc::gen::weightedElement<int>({{10, kOpen},
+                                                             {12, kWrite},
+                                                             {8, kAppend},
+                                                             {4, kTruncate},
+                                                             {6, kSync},
+                                                             {4, kRename},
+                                                             {3, kRemove},
+                                                             {5, kSyncDir},
+                                                             {10, kRead},
+                                                             {2, kSize},
+                                                             {2, kList},
+                                                             {1, kExists},
+                                                             {2, kClose},
+                                                             {2, kCrash},
+                                                             {1, kCleanShutdown}})),
       rc::gen::set(&Op::x, rc::gen::inRange(0, 60)), rc::gen::set(&Op::y, rc::gen::inRange(0, 60)),
       rc::gen::set(&Op::offset, rc::gen::inRange<uint32_t>(0, 3 * kPage + 300)),
       rc::gen::set(&Op::len, rc::gen::inRange<uint32_t>(0, 2 * kPage + 300)));
@@ -156,28 +176,43 @@ class Harness {
   }
 
   void step(const Op& op, size_t index) {
-    if (handles_.empty() && (op.kind == kWrite || op.kind == kAppend || op.kind == kTruncate ||
-                             op.kind == kSync || op.kind == kRead || op.kind == kSize ||
-                             op.kind == kClose)) {
+    if (handles_.empty() &&
+        (op.kind == kWrite || op.kind == kAppend || op.kind == kTruncate || op.kind == kSync ||
+         op.kind == kRead || op.kind == kSize || op.kind == kClose)) {
       return open(op);
     }
     switch (op.kind) {
-      case kOpen: return open(op);
-      case kWrite: return write(op, false, index);
-      case kAppend: return write(op, true, index);
-      case kTruncate: return truncate(op);
-      case kSync: return sync(op);
-      case kRename: return rename(op);
-      case kRemove: return remove(op);
-      case kSyncDir: return sync_dir(op);
-      case kRead: return read(op);
-      case kSize: return size(op);
-      case kList: return list(op);
-      case kExists: return exists(op);
-      case kClose: handles_.erase(handles_.begin() + op.x % static_cast<int>(handles_.size()));
+      case kOpen:
+        return open(op);
+      case kWrite:
+        return write(op, false, index);
+      case kAppend:
+        return write(op, true, index);
+      case kTruncate:
+        return truncate(op);
+      case kSync:
+        return sync(op);
+      case kRename:
+        return rename(op);
+      case kRemove:
+        return remove(op);
+      case kSyncDir:
+        return sync_dir(op);
+      case kRead:
+        return read(op);
+      case kSize:
+        return size(op);
+      case kList:
+        return list(op);
+      case kExists:
+        return exists(op);
+      case kClose:
+        handles_.erase(handles_.begin() + op.x % static_cast<int>(handles_.size()));
         return;
-      case kCrash: return power_off(false);
-      case kCleanShutdown: return power_off(true);
+      case kCrash:
+        return power_off(false);
+      case kCleanShutdown:
+        return power_off(true);
     }
   }
 

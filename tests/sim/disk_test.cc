@@ -51,8 +51,8 @@ class SimDiskTest : public ::testing::Test {
     return std::string(data->begin(), data->end());
   }
 
-  static void put(SimDisk& disk, const std::string& path, const std::string& data,
-                  bool sync_file, bool sync_dir) {
+  static void put(SimDisk& disk, const std::string& path, const std::string& data, bool sync_file,
+                  bool sync_dir) {
     auto f = disk.open(path, OpenMode::kCreate);
     ASSERT_TRUE(f.ok()) << f.status();
     ASSERT_TRUE((*f)->truncate(0).ok());

@@ -10,11 +10,12 @@ namespace {
 // /a: absent until zxid 10, "x" v0 from 10, "y" v1 from 20, deleted at 30.
 std::map<std::string, std::vector<CommittedValue>> timelines() {
   return {{"/a",
-           {CommittedValue{0, std::nullopt, 0}, CommittedValue{10, "x", 0}, CommittedValue{20, "y", 1},
-            CommittedValue{30, std::nullopt, 0}}}};
+           {CommittedValue{0, std::nullopt, 0}, CommittedValue{10, "x", 0},
+            CommittedValue{20, "y", 1}, CommittedValue{30, std::nullopt, 0}}}};
 }
 
-PlainRead read(int64_t before, int64_t after, std::optional<std::string> data, int32_t version = 0) {
+PlainRead read(int64_t before, int64_t after, std::optional<std::string> data,
+               int32_t version = 0) {
   PlainRead r;
   r.client = 7;
   r.path = "/a";
@@ -48,10 +49,10 @@ TEST(CoordPlainReads, AReadFromThePastIsReported) {
 }
 
 TEST(CoordPlainReads, AReadFromTheFutureOrNeverCommittedIsReported) {
-  EXPECT_TRUE(check_plain_reads({read(12, 15, "y", 1)}, timelines()).has_value());   // y came at 20
-  EXPECT_TRUE(check_plain_reads({read(12, 40, "z", 1)}, timelines()).has_value());   // never
-  EXPECT_TRUE(check_plain_reads({read(12, 40, "x", 3)}, timelines()).has_value());   // wrong version
-  EXPECT_TRUE(check_plain_reads({read(31, 40, "y", 1)}, timelines()).has_value());   // deleted at 30
+  EXPECT_TRUE(check_plain_reads({read(12, 15, "y", 1)}, timelines()).has_value());  // y came at 20
+  EXPECT_TRUE(check_plain_reads({read(12, 40, "z", 1)}, timelines()).has_value());  // never
+  EXPECT_TRUE(check_plain_reads({read(12, 40, "x", 3)}, timelines()).has_value());  // wrong version
+  EXPECT_TRUE(check_plain_reads({read(31, 40, "y", 1)}, timelines()).has_value());  // deleted at 30
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ sim::Spec short_standard_spec() {
   spec.set_knob_randomize_probability(0.2);
   spec.add_workloads()->set_name("RpcStress");
   spec.add_workloads()->set_name("DiskDurability");
-  for (const char* name : {"Attrition", "Clogging", "Partitions", "DiskFaults", "ConnectionResets"}) {
+  for (const char* name :
+       {"Attrition", "Clogging", "Partitions", "DiskFaults", "ConnectionResets"}) {
     auto* inj = spec.add_injectors();
     inj->set_name(name);
     (*inj->mutable_options())["interval_s"] = "0.5";

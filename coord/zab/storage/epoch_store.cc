@@ -28,7 +28,9 @@ bool decode(absl::Span<const uint8_t> bytes, int64_t& value) {
 EpochStore::EpochStore(IFileSystem& fs, std::string dir, EpochStoreOptions options)
     : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
-std::string EpochStore::path(const char* name) const { return absl::StrCat(dir_, "/", name); }
+std::string EpochStore::path(const char* name) const {
+  return absl::StrCat(dir_, "/", name);
+}
 
 absl::StatusOr<std::unique_ptr<EpochStore>> EpochStore::open(IFileSystem& fs, std::string dir,
                                                              EpochStoreOptions options) {
@@ -61,8 +63,8 @@ absl::StatusOr<int64_t> EpochStore::load(const char* name) {
   auto size = (*file)->size();
   if (!size.ok()) return size.status();
   if (*size != kFileBytes) {
-    return absl::DataLossError(absl::StrCat(path(name), ": ", *size, " bytes, expected ",
-                                            kFileBytes));
+    return absl::DataLossError(
+        absl::StrCat(path(name), ": ", *size, " bytes, expected ", kFileBytes));
   }
   uint8_t bytes[kFileBytes];
   int64_t value = 0;

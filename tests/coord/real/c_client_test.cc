@@ -54,22 +54,22 @@ const char* g_step = "start";
   do {                                               \
     if (!(cond)) fail(__LINE__, "CHECK(%s)", #cond); \
   } while (0)
-#define CHECK_RC(expr, want)                                                                   \
-  do {                                                                                         \
-    const int rc_ = (expr);                                                                    \
-    if (rc_ != (want)) {                                                                       \
-      fail(__LINE__, "%s returned %s (%d), want %s", #expr, zerror(rc_), rc_, zerror(want));  \
-    }                                                                                          \
+#define CHECK_RC(expr, want)                                                                 \
+  do {                                                                                       \
+    const int rc_ = (expr);                                                                  \
+    if (rc_ != (want)) {                                                                     \
+      fail(__LINE__, "%s returned %s (%d), want %s", #expr, zerror(rc_), rc_, zerror(want)); \
+    }                                                                                        \
   } while (0)
 #define CHECK_EQ_STR(a, b)                                                                      \
   do {                                                                                          \
     const std::string a_(a), b_(b);                                                             \
     if (a_ != b_) fail(__LINE__, "%s == %s: \"%s\" vs \"%s\"", #a, #b, a_.c_str(), b_.c_str()); \
   } while (0)
-#define CHECK_EQ_INT(a, b)                                                              \
-  do {                                                                                  \
-    const long long a_ = (a), b_ = (b);                                                 \
-    if (a_ != b_) fail(__LINE__, "%s == %s: %lld vs %lld", #a, #b, a_, b_);             \
+#define CHECK_EQ_INT(a, b)                                                  \
+  do {                                                                      \
+    const long long a_ = (a), b_ = (b);                                     \
+    if (a_ != b_) fail(__LINE__, "%s == %s: %lld vs %lld", #a, #b, a_, b_); \
   } while (0)
 
 double seconds_since(Clock::time_point t) {
@@ -118,13 +118,15 @@ struct EventLog {
   bool wait_state(int state, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu);
     return cv.wait_for(lock, timeout, [&] {
-      return std::any_of(events.begin(), events.end(),
-                         [&](const Event& e) { return e.type == ZOO_SESSION_EVENT && e.state == state; });
+      return std::any_of(events.begin(), events.end(), [&](const Event& e) {
+        return e.type == ZOO_SESSION_EVENT && e.state == state;
+      });
     });
   }
   bool saw_state(int state) {
     std::lock_guard lock(mu);
-    return std::any_of(events.begin(), events.end(), [&](const Event& e) { return e.state == state; });
+    return std::any_of(events.begin(), events.end(),
+                       [&](const Event& e) { return e.state == state; });
   }
   void clear() {
     std::lock_guard lock(mu);
@@ -147,7 +149,8 @@ struct Client {
   EventLog session;
 };
 
-zhandle_t* connect_into(Client& c, const std::string& hosts, int timeout_ms, const clientid_t* id = nullptr) {
+zhandle_t* connect_into(Client& c, const std::string& hosts, int timeout_ms,
+                        const clientid_t* id = nullptr) {
   c.zh = zookeeper_init(hosts.c_str(), record_event, timeout_ms, id, &c.session, 0);
   CHECK(c.zh != nullptr);
   if (!c.session.wait_state(ZOO_CONNECTED_STATE, 20s)) {
@@ -159,7 +162,8 @@ zhandle_t* connect_into(Client& c, const std::string& hosts, int timeout_ms, con
 int connected_port(zhandle_t* zh) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (zookeeper_get_connected_host(zh, reinterpret_cast<sockaddr*>(&addr), &len) == nullptr) return -1;
+  if (zookeeper_get_connected_host(zh, reinterpret_cast<sockaddr*>(&addr), &len) == nullptr)
+    return -1;
   CHECK(addr.ss_family == AF_INET);
   return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
@@ -172,7 +176,8 @@ std::string driver(const std::string& request) {
   if (std::fgets(line, sizeof line, stdin) == nullptr) fail(__LINE__, "driver closed stdin");
   std::string answer(line);
   while (!answer.empty() && answer.back() == '\n') answer.pop_back();
-  if (answer.rfind("ok", 0) != 0) fail(__LINE__, "driver refused %s: %s", request.c_str(), answer.c_str());
+  if (answer.rfind("ok", 0) != 0)
+    fail(__LINE__, "driver refused %s: %s", request.c_str(), answer.c_str());
   return answer.size() > 3 ? answer.substr(3) : "";
 }
 
@@ -302,10 +307,13 @@ void test_create(Ctx& t) {
   CHECK(st.czxid > 0 && st.czxid == st.mzxid && st.czxid == st.pzxid);
   CHECK(st.ctime > 0 && st.ctime == st.mtime);
   CHECK_RC(zoo_create(zh, "/ct", "x", 1, &ZOO_OPEN_ACL_UNSAFE, 0, path, sizeof path), ZNODEEXISTS);
-  CHECK_RC(zoo_create(zh, "/missing/x", "x", 1, &ZOO_OPEN_ACL_UNSAFE, 0, path, sizeof path), ZNONODE);
+  CHECK_RC(zoo_create(zh, "/missing/x", "x", 1, &ZOO_OPEN_ACL_UNSAFE, 0, path, sizeof path),
+           ZNONODE);
 
   const int64_t session = zoo_client_id(zh)->client_id;
-  CHECK_RC(zoo_create2(zh, "/ct/eph", "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path, sizeof path, &st), ZOK);
+  CHECK_RC(zoo_create2(zh, "/ct/eph", "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path,
+                       sizeof path, &st),
+           ZOK);
   CHECK_EQ_INT(st.ephemeralOwner, session);
   CHECK_RC(zoo_create(zh, "/ct/eph/child", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, path, sizeof path),
            ZNOCHILDRENFOREPHEMERALS);
@@ -314,7 +322,8 @@ void test_create(Ctx& t) {
   for (int i = 0; i < 3; ++i) {
     Stat parent{};
     CHECK_RC(zoo_exists(zh, "/ct", 0, &parent), ZOK);
-    CHECK_RC(zoo_create(zh, "/ct/s-", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, path, sizeof path), ZOK);
+    CHECK_RC(zoo_create(zh, "/ct/s-", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, path, sizeof path),
+             ZOK);
     CHECK_EQ_STR(path, seq_name("/ct/s-", parent.cversion));
   }
   Stat parent{};
@@ -447,7 +456,8 @@ void test_acl(Ctx& t) {
   CHECK_RC(zoo_exists(other, "/ct/acl", 0, &st), ZNOAUTH);
   CHECK_RC(zoo_get(other, "/ct/acl", 0, buf, &len, &st), ZNOAUTH);
   CHECK_RC(zoo_set(other, "/ct/acl", "x", 1, -1), ZNOAUTH);
-  CHECK_RC(zoo_create(other, "/ct/noauth", "", 0, &ZOO_CREATOR_ALL_ACL, 0, path, sizeof path), ZINVALIDACL);
+  CHECK_RC(zoo_create(other, "/ct/noauth", "", 0, &ZOO_CREATOR_ALL_ACL, 0, path, sizeof path),
+           ZINVALIDACL);
   add_auth(other, "weir:wrong");
   CHECK_RC(zoo_get(other, "/ct/acl", 0, buf, &len, &st), ZNOAUTH);
 
@@ -553,7 +563,9 @@ void test_close_removes_ephemerals(Ctx& t) {
   Client g;
   connect_into(g, t.hosts, 10000);
   char path[128];
-  CHECK_RC(zoo_create(g.zh, "/ct/closed", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path, sizeof path), ZOK);
+  CHECK_RC(
+      zoo_create(g.zh, "/ct/closed", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path, sizeof path),
+      ZOK);
   sync_path(t.a.zh, "/ct/closed");
   Stat st{};
   CHECK_RC(zoo_exists(t.a.zh, "/ct/closed", 0, &st), ZOK);
@@ -580,7 +592,8 @@ void test_restart_connected_server(Ctx& t) {
   driver("kill9-restart " + std::to_string(port));
   if (!t.a.session.wait_state(ZOO_CONNECTING_STATE, 15s)) fail(__LINE__, "no disconnect seen");
   if (!t.a.session.wait_state(ZOO_CONNECTED_STATE, 30s)) fail(__LINE__, "no reconnect within 30 s");
-  std::printf("  reconnected after %.2f s to port %d (was %d)\n", seconds_since(start), connected_port(zh), port);
+  std::printf("  reconnected after %.2f s to port %d (was %d)\n", seconds_since(start),
+              connected_port(zh), port);
   CHECK_EQ_INT(zoo_client_id(zh)->client_id, session);
   // If the killed server led, the ensemble may still be electing: calls can meet ConnectionLoss.
   CHECK_RC(retrying([&] { return zoo_exists(zh, "/ct/eph", 0, &st); }), ZOK);
@@ -604,8 +617,12 @@ void test_killed_client_expires(Ctx& t) {
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, out[0]);
   const std::string timeout = std::to_string(timeout_ms);
-  std::vector<char*> argv = {t.self_exe.data(), const_cast<char*>("--child-ephemeral"), t.hosts.data(),
-                             const_cast<char*>("/ct/child"), const_cast<char*>(timeout.c_str()), nullptr};
+  std::vector<char*> argv = {t.self_exe.data(),
+                             const_cast<char*>("--child-ephemeral"),
+                             t.hosts.data(),
+                             const_cast<char*>("/ct/child"),
+                             const_cast<char*>(timeout.c_str()),
+                             nullptr};
   pid_t pid = 0;
   CHECK(posix_spawn(&pid, t.self_exe.c_str(), &actions, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&actions);
@@ -644,7 +661,9 @@ int child_ephemeral(const char* hosts, const char* path, int timeout_ms) {
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
   connect_into(c, hosts, timeout_ms);
   char created[128];
-  CHECK_RC(zoo_create(c.zh, path, "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, created, sizeof created), ZOK);
+  CHECK_RC(
+      zoo_create(c.zh, path, "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, created, sizeof created),
+      ZOK);
   std::printf("ready %llx %d\n", static_cast<unsigned long long>(zoo_client_id(c.zh)->client_id),
               zoo_recv_timeout(c.zh));
   std::fflush(stdout);
@@ -656,7 +675,9 @@ void test_session_expired_event(Ctx& t) {
   Client e;
   connect_into(e, t.hosts, 4000);
   char path[128];
-  CHECK_RC(zoo_create(e.zh, "/ct/doomed", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path, sizeof path), ZOK);
+  CHECK_RC(
+      zoo_create(e.zh, "/ct/doomed", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, path, sizeof path),
+      ZOK);
   // A second handle on the same session (id and password) closes it.
   Client f;
   connect_into(f, t.hosts, 4000, zoo_client_id(e.zh));
@@ -688,12 +709,15 @@ void test_leader_failover(Ctx& t) {
     // A set with version -1 may be retried safely after ConnectionLoss.
     const int rc = zoo_set(zh, "/ct", "after", 5, -1);
     if (rc == ZOK) break;
-    if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT) fail(__LINE__, "write failed: %s", zerror(rc));
-    if (seconds_since(start) > 20) fail(__LINE__, "no successful write 20 s after killing the leader");
+    if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT)
+      fail(__LINE__, "write failed: %s", zerror(rc));
+    if (seconds_since(start) > 20)
+      fail(__LINE__, "no successful write 20 s after killing the leader");
     std::this_thread::sleep_for(10ms);
   }
   const double took = seconds_since(start);
-  std::printf("leader failover: %.2f s (killed server %s, %d attempts)\n", took, killed.c_str(), attempts);
+  std::printf("leader failover: %.2f s (killed server %s, %d attempts)\n", took, killed.c_str(),
+              attempts);
   CHECK_EQ_STR(get_data(zh, "/ct"), "after");
   CHECK_EQ_INT(zoo_state(zh), ZOO_CONNECTED_STATE);
   Stat st{};
@@ -730,7 +754,8 @@ int main(int argc, char** argv) {
     size_t comma = t.hosts.find(',', pos);
     if (comma == std::string::npos) comma = t.hosts.size();
     const std::string host = t.hosts.substr(pos, comma - pos);
-    if (host.substr(host.rfind(':') + 1) != std::to_string(a_port)) others += (others.empty() ? "" : ",") + host;
+    if (host.substr(host.rfind(':') + 1) != std::to_string(a_port))
+      others += (others.empty() ? "" : ",") + host;
     pos = comma + 1;
   }
   connect_into(t.b, others, 8000);
