@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs `weir sim run` on seeds 1..N until one exits with the expected code; then, if it wrote a
 # replay file, replays it and requires the replay to reproduce the same verdict and unseed.
-# usage: sim_expect.sh WEIR SPEC EXPECTED_EXIT [SEEDS] [EXTRA FLAGS...]
+# With WANT_REASON (an extended regex) the failing seed's output must also name that reason, so
+# a broken variant cannot pass by failing some other way.
+# usage: [WANT_REASON=REGEX] sim_expect.sh WEIR SPEC EXPECTED_EXIT [SEEDS] [EXTRA FLAGS...]
 set -uo pipefail
 weir="$1"; spec="$2"; want="$3"; seeds="${4:-5}"; shift 4 2>/dev/null || shift $#
 out=$(mktemp -d)
@@ -14,6 +16,10 @@ for seed in $(seq 1 "$seeds"); do
   if [[ $rc -eq $want ]]; then
     echo "seed $seed exited $rc as expected: $(head -c 400 "$out/stdout")"
     cat "$out/stderr" | head -20
+    if [[ -n "${WANT_REASON:-}" ]] && ! grep -Eq -- "$WANT_REASON" "$out/stdout" "$out/stderr"; then
+      echo "FAIL: seed $seed failed, but not with a reason matching /$WANT_REASON/"
+      exit 1
+    fi
     replay=$(ls "$out"/replay-*.txtpb 2>/dev/null | head -1)
     if [[ $want -ne 0 && $want -ne 6 ]]; then
       [[ -n "$replay" ]] || { echo "FAIL: no replay file written"; exit 1; }

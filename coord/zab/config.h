@@ -29,6 +29,12 @@ struct ZabOptions {
   int init_limit = 10;             // ticks a follower may take to connect and sync
   int sync_limit = 5;              // ticks without contact before leader or follower gives up
   Duration finalize_wait = 200ms;  // how long a decided election waits for better votes
+  // Failover paths that must not wait a tick (2 s at ZooKeeper's default): the pause before
+  // looking again once a role ended, a follower's retry while its elected leader is not yet
+  // leading, and the longest wait before a notification is sent again.
+  Duration retry_jitter_max = 50ms;
+  Duration retry_interval = 20ms;
+  Duration notify_resend_max = 100ms;
   int64_t fetch_bytes_max = 1 << 20;
   // ZooKeeper's snapCount: a snapshot after every/2 to every applied txns (drawn each time).
   // The in-memory history holds up to this many txns.
@@ -38,6 +44,10 @@ struct ZabOptions {
   size_t snapshot_step_nodes = 1000;
   Duration snapshot_step_pause = std::chrono::milliseconds(1);
   size_t pending_proposals_max = 10000;  // uncommitted txns the leader holds before refusing
+  // The last counter (low 32 bits of a zxid) a leader hands out: at it the leader steps down,
+  // so that the next epoch starts the counter again before it could wrap into the epoch bits
+  // (ZooKeeper forces a re-election the same way). Smaller only in tests.
+  uint32_t zxid_counter_max = 0xffffffffu;
 };
 
 class EnsembleConfig {

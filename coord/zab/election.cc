@@ -78,8 +78,18 @@ void Election::send_loop(int64_t peer) {
     const uint64_t seen = version_;
     auto reply = client_.call<Notification, Notification>(spec->peer_address, "zab.notify",
                                                           current(), options_.tick * 2);
+    // Whether the peer can vote at all right now: finalize need not wait for a peer that
+    // answered before and now refuses connections (it crashed). A peer never reached may
+    // just not have started yet, and its vote may be the best: that one is waited for.
+    if (reply.ok()) {
+      reached_.insert(peer);
+      unreachable_.erase(peer);
+    } else if (absl::IsUnavailable(reply.status()) && reached_.contains(peer) &&
+               unreachable_.insert(peer).second) {
+      changed_.fire_all();
+    }
     if (reply.ok() && state_ == PeerState::kLooking) (void)inbox_.try_send(*reply);
-    wait_for_change(changed_, version_, seen, options_.tick);
+    wait_for_change(changed_, version_, seen, std::min(options_.tick, options_.notify_resend_max));
   }
 }
 
@@ -92,14 +102,16 @@ bool Election::agreed(const std::map<int64_t, Notification>& votes, const Vote& 
   return config_.is_quorum(ids);
 }
 
-// Every voter proposes `v` in this round: no better vote can still come, so waiting for one
-// (finalize) only delays the election.
-bool Election::unanimous(const std::map<int64_t, Notification>& votes, const Vote& v) const {
-  size_t same = 0;
-  for (const auto& [sid, n] : votes) {
-    same += config_.is_voter(sid) && same_vote(n, v, /*v_looking=*/true);
+// Every other voter proposes `v` in this round or cannot be reached: no better vote can come
+// soon, so waiting for one (finalize) only delays the election. A voter that comes back with a
+// better history makes the leader's discovery fail and the election run again.
+bool Election::settled(const std::map<int64_t, Notification>& votes, const Vote& v) const {
+  for (int64_t sid : config_.voter_ids()) {
+    if (sid == my_id_ || unreachable_.contains(sid)) continue;
+    auto it = votes.find(sid);
+    if (it == votes.end() || !same_vote(it->second, v, /*v_looking=*/true)) return false;
   }
-  return same == config_.voter_count();
+  return true;
 }
 
 bool Election::leader_confirmed(const std::map<int64_t, Notification>& votes, const Vote& v) const {
@@ -109,19 +121,23 @@ bool Election::leader_confirmed(const std::map<int64_t, Notification>& votes, co
 }
 
 // A decided vote waits finalize_wait for a better one; a better one is kept for the main loop.
-bool Election::finalize(const Vote& proposal) {
+bool Election::finalize(std::map<int64_t, Notification>& votes, const Vote& proposal) {
   const TimePoint until = Scheduler::current().now() + options_.finalize_wait;
   while (true) {
     const TimePoint now = Scheduler::current().now();
-    if (now >= until) return true;
-    auto n = inbox_.receive_for(until - now);
-    if (!n.ok()) return true;
+    if (now >= until || settled(votes, proposal)) return true;
+    // Wakes for a notification, or when a voter turns out unreachable.
+    auto n = inbox_.receive_for(std::min(until - now, options_.retry_interval));
+    if (!n.ok()) continue;
+    const bool voting = n->state() == static_cast<int32_t>(PeerState::kLooking) &&
+                        config_.is_voter(n->sender()) && n->round() == round_;
+    if (!voting) continue;
     // Only a voter's better vote reopens the election; observers never count.
-    if (n->state() == static_cast<int32_t>(PeerState::kLooking) && config_.is_voter(n->sender()) &&
-        n->round() == round_ && vote_beats(n->vote(), proposal)) {
+    if (vote_beats(n->vote(), proposal)) {
       stash_ = *n;
       return false;
     }
+    votes[n->sender()] = *n;
   }
 }
 
@@ -178,7 +194,7 @@ std::optional<Vote> Election::consider(const Notification& n, const Vote& initia
     votes[n.sender()] = n;
     if (config_.is_voter(my_id_)) votes[my_id_] = current();
     if (agreed(votes, proposal_, /*v_looking=*/true) &&
-        (unanimous(votes, proposal_) || finalize(proposal_)))
+        (settled(votes, proposal_) || finalize(votes, proposal_)))
       return decide(proposal_);
     return std::nullopt;
   }

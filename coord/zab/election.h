@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "coord/zab/config.h"
 #include "coord/zab/zab.pb.h"
@@ -43,9 +44,9 @@ class Election {
   // Whether a quorum of voters in `votes` has vote `v`; `v_looking` says `v` is a proposal of
   // this election rather than a vote of a server already following or leading.
   bool agreed(const std::map<int64_t, Notification>& votes, const Vote& v, bool v_looking) const;
-  bool unanimous(const std::map<int64_t, Notification>& votes, const Vote& v) const;
+  bool settled(const std::map<int64_t, Notification>& votes, const Vote& v) const;
   bool leader_confirmed(const std::map<int64_t, Notification>& votes, const Vote& v) const;
-  bool finalize(const Vote& proposal);
+  bool finalize(std::map<int64_t, Notification>& votes, const Vote& proposal);
   std::optional<Vote> consider(const Notification& n, const Vote& initial,
                                std::map<int64_t, Notification>& votes,
                                std::map<int64_t, Notification>& out_of_election);
@@ -63,6 +64,8 @@ class Election {
   Channel<Notification> inbox_{1024};
   std::optional<Notification> stash_;  // a better vote met while finalizing
   WaitList changed_;
+  std::set<int64_t> reached_;      // peers that ever answered a notification
+  std::set<int64_t> unreachable_;  // reached peers whose last notification failed
 };
 
 }  // namespace weir::coord::zab

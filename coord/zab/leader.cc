@@ -316,6 +316,12 @@ absl::StatusOr<Zxid> Leader::propose(std::string payload) {
   if (uncommitted >= peer_.options().pending_proposals_max) {
     return absl::ResourceExhaustedError("too many uncommitted proposals");
   }
+  if (counter_ >= peer_.options().zxid_counter_max) {
+    CODE_PROBE(true, "zab.zxid_counter_exhausted");
+    TraceEvent(Severity::kInfo, "ZabZxidCounterExhausted").detail("Epoch", epoch_);
+    stop();
+    return absl::UnavailableError("zxid counter exhausted: the next epoch starts it again");
+  }
   Txn txn;
   txn.set_zxid(make_zxid(epoch_, ++counter_).value());
   txn.set_time_ms(next_time_ms());

@@ -212,8 +212,10 @@ absl::Status ZabPeer::run() {
         absl::IsUnknown(ended)) {
       return quiesce(ended);  // storage trouble: the process restarts from what is durable
     }
-    // Desynchronize retries so that peers do not keep colliding.
-    delay(from_seconds(ctx_.random->uniform01() * to_seconds(options_.tick)));
+    // Desynchronize retries so that peers do not keep colliding, but start looking at once
+    // (within retry_jitter_max, not a tick: at ZooKeeper's 2 s tick that was most of a
+    // failover): the votes, not the timing, decide.
+    delay(from_seconds(ctx_.random->uniform01() * to_seconds(options_.retry_jitter_max)));
   }
 }
 
@@ -252,10 +254,10 @@ absl::Status ZabPeer::sync_with(int64_t leader, const ServerSpec& spec) {
     li = client_.call<FollowerInfo, LeaderInfo>(spec.peer_address, "zab.follower_info", info,
                                                 deadline - Scheduler::current().now());
     if (li.ok() || !absl::IsUnavailable(li.status()) ||
-        Scheduler::current().now() + options_.tick / 4 >= deadline) {
+        Scheduler::current().now() + options_.retry_interval >= deadline) {
       break;
     }
-    delay(options_.tick / 4);
+    delay(options_.retry_interval);
   }
   if (!li.ok()) return li.status();
   const uint32_t epoch = static_cast<uint32_t>(li->new_epoch());

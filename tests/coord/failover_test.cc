@@ -82,5 +82,37 @@ TEST(CoordFailover, AServerThatAcceptedALaterEpochRejoins) {
   EXPECT_TRUE(done);
 }
 
+// A leader that has handed out zxid_counter_max counters steps down, so the next epoch starts
+// the counter again: a zxid's counter never wraps into its epoch (ZooKeeper does the same at
+// 2^32 - 1). Writes go on across the epoch changes.
+TEST(CoordFailover, ExhaustedZxidCounterStartsANewEpoch) {
+  Ensemble e(5);
+  e.config.zab.zxid_counter_max = 4;
+  bool done = e.run([&] {
+    e.wait_ready();
+    auto client = cc::CoordClient::create(e.connect_string(),
+                                          {.session_timeout = 10s, .request_timeout = 2s});
+    ASSERT_TRUE(client.ok());
+    int64_t last_mzxid = 0;
+    for (int i = 0; i < 30; ++i) {
+      while (true) {
+        auto stat = await((*client)->set_data("/", absl::StrCat("v", i)));
+        if (stat.ok()) {
+          const int64_t mzxid = stat->mzxid.value();
+          EXPECT_GT(mzxid, last_mzxid);
+          EXPECT_LE(mzxid & 0xffffffff, 4) << "counter past zxid_counter_max";
+          last_mzxid = mzxid;
+          break;
+        }
+        delay(10ms);
+      }
+    }
+    // 30 writes (and the session's txns) at most 4 per epoch: at least 8 epochs.
+    EXPECT_GE(last_mzxid >> 32, 8);
+    (void)await((*client)->close());
+  });
+  EXPECT_TRUE(done);
+}
+
 }  // namespace
 }  // namespace weir::coord::server::testing
