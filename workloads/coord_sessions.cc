@@ -64,7 +64,7 @@ struct CoordSessions::Recorder {
   bool stopped = false;
   int workers_running = 0;
   int32_t next_id = 1;
-  uint64_t closed = 0, abandoned = 0, expired = 0, watches_set = 0, watches_fired = 0;
+  uint64_t closed = 0, abandoned = 0, expired = 0, resumed = 0, watches_set = 0, watches_fired = 0;
   double recovery_seconds = 0, expiry_wait_seconds = 0;
   ReapedStats reaped;
 
@@ -255,6 +255,42 @@ void end_session(Recorder& rec, cc::CoordClient& client, SessionLife& life, IRan
   ++rec.abandoned;
 }
 
+// The client walks away without a word (no closeSession: the server only notices the silence)
+// and comes back around the session's expiry, as often just before it as after, resuming the
+// session from a new client. Before the expiry the session lives on (the new client is
+// returned); after it the server says expired. Nullptr when the session is over for the worker.
+std::unique_ptr<cc::CoordClient> walk_away_and_return(Recorder& rec,
+                                                      std::unique_ptr<cc::CoordClient> client,
+                                                      SessionLife& life, const std::string& connect,
+                                                      const CoordSessions::Options& options,
+                                                      IRandom& random) {
+  const auto session = client->session_id();
+  const std::string password = client->session_password();
+  const Duration timeout = client->negotiated_timeout();
+  client.reset();
+  life.abandoned = now_us();
+  delay(from_seconds(to_seconds(timeout) * (0.5 + random.uniform01())));
+  cc::CoordClientOptions o = client_options(options);
+  o.resume_session_id = session;
+  o.resume_password = password;
+  auto back = cc::CoordClient::create(connect, o);
+  WEIR_ASSERT_MSG(back.ok(), "the ensemble's connect string parses");
+  (void)await((*back)->await_state(cc::SessionState::kConnected, 10s));
+  if ((*back)->state() == cc::SessionState::kExpired) {
+    CODE_PROBE(true, "coord_sessions.expired");
+    CODE_PROBE(true, "coord_sessions.expired_on_return");
+    ++rec.expired;
+    life.ended = now_us();
+    life.end_reason = "expired";
+    return nullptr;
+  }
+  if ((*back)->state() != cc::SessionState::kConnected) return nullptr;  // still abandoned
+  CODE_PROBE(true, "coord_sessions.resumed_before_expiry");
+  ++rec.resumed;
+  life.abandoned.reset();
+  return std::move(*back);
+}
+
 void run_worker(std::shared_ptr<Recorder> rec, std::string connect,
                 CoordSessions::Options options) {
   IRandom& random = *current_context().random;
@@ -270,13 +306,22 @@ void run_worker(std::shared_ptr<Recorder> rec, std::string connect,
       continue;
     }
     if (!nodes_ready) ensure_nodes(**client, options, *rec), nodes_ready = true;
-    SessionRunner session(rec, **client, id, options.watched_paths, random);
-    session.create_ephemeral();
-    while (!rec->stopped && !session.expired() && session.step()) {
-      delay(
-          std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+    std::unique_ptr<cc::CoordClient> live = std::move(*client);
+    auto run_steps = [&](cc::CoordClient& c, bool first) {
+      SessionRunner session(rec, c, id, options.watched_paths, random);
+      if (first) session.create_ephemeral();
+      while (!rec->stopped && !session.expired() && session.step()) {
+        delay(std::chrono::milliseconds(
+            random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+      }
+    };
+    run_steps(*live, true);
+    if (!rec->stopped && live->state() == cc::SessionState::kConnected && random.below(3) == 0) {
+      live = walk_away_and_return(*rec, std::move(live), rec->lives[id], connect, options, random);
+      if (live == nullptr) continue;
+      run_steps(*live, false);
     }
-    end_session(*rec, **client, rec->lives[id], random);
+    end_session(*rec, *live, rec->lives[id], random);
   }
   --rec->workers_running;
 }
@@ -431,6 +476,7 @@ std::map<std::string, double> CoordSessions::metrics() const {
           {"sessions_closed", static_cast<double>(r.closed)},
           {"sessions_abandoned", static_cast<double>(r.abandoned)},
           {"sessions_expired", static_cast<double>(r.expired)},
+          {"sessions_resumed", static_cast<double>(r.resumed)},
           {"ephemeral_reads", static_cast<double>(r.reads.size())},
           {"sequential_creates", static_cast<double>(r.sequentials.size())},
           {"watches_set", static_cast<double>(r.watches_set)},

@@ -1,5 +1,7 @@
 // CoordSessions: CoordClient sessions come and go (closed, abandoned without a word, expired by
-// faults) against a real coord ensemble, each owning one ephemeral znode, creating sequential
+// faults, or left silent and resumed from a new client around their expiry, just before or just
+// after it, so that clients see their sessions expire in every seed) against a real coord
+// ensemble, each owning one ephemeral znode, creating sequential
 // znodes and setting one-shot data watches on shared znodes that other sessions change. Checks:
 //   - an ephemeral is present in every synced read made while its session provably lived (the
 //     session committed a write after the read), and absent from every read made after its

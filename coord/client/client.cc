@@ -246,6 +246,8 @@ ClientCore::ClientCore(INetwork& network, IRandom& random, IClock& clock, Connec
       servers_(std::move(servers)),
       options_(options),
       events_(options.pending_events_max) {
+  session_id_ = options_.resume_session_id;
+  passwd_ = options_.resume_password;
   WEIR_ASSERT(!servers_.servers.empty());
   WEIR_ASSERT(options_.outstanding_requests_max > 0);
   WEIR_ASSERT(options_.session_timeout > Duration(0));
@@ -865,6 +867,9 @@ SessionState CoordClient::state() const {
 }
 SessionId CoordClient::session_id() const {
   return core_->session_id_;
+}
+const std::string& CoordClient::session_password() const {
+  return core_->passwd_;
 }
 Duration CoordClient::negotiated_timeout() const {
   return core_->negotiated_;

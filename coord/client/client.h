@@ -59,6 +59,10 @@ struct CoordClientOptions {
   size_t read_chunk_bytes = 64 << 10;
   // After a failed pass over every server, wait uniformly in [0, reconnect_backoff_max].
   Duration reconnect_backoff_max = 1s;
+  // Resume this session instead of creating one (ZooKeeper's constructor with sessionId and
+  // sessionPasswd): the first handshake presents it, and an expired one ends the client Expired.
+  SessionId resume_session_id;
+  std::string resume_password;
 };
 
 // What a watch callback (or the state listener) receives. Watches are one-shot; a session
@@ -133,6 +137,8 @@ class CoordClient {
   // --- session ------------------------------------------------------------------------------
   SessionState state() const;
   SessionId session_id() const;
+  // The session's password, for resuming it from another client (resume_session_id).
+  const std::string& session_password() const;
   Duration negotiated_timeout() const;
   // The highest zxid seen in any reply (sent on reconnect so no server moves us back in time).
   Zxid last_zxid_seen() const;
