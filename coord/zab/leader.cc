@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
 #include "buggify/code_probe.h"
 #include "runtime/actor_collection.h"
 #include "runtime/sync.h"
@@ -388,7 +389,8 @@ SyncReply Leader::make_sync(Zxid f) {
   int64_t bytes = 0;
   for (size_t i = from; i < replica_.history.size(); ++i)
     bytes += replica_.history[i].ByteSizeLong();
-  if (bytes > diff_max) {
+  // BUGGIFY: a SNAP where a DIFF or TRUNC would do, so the SNAP path runs in every kind of seed.
+  if (bytes > diff_max || BUGGIFY_WITH_PROB(0.05)) {
     out.clear_trunc_zxid();
     snap();
     return out;

@@ -342,11 +342,17 @@ absl::Status ZabPeer::fetch_loop(const ServerSpec& spec, uint32_t epoch) {
     f.set_sid(my_id_);
     f.set_epoch(epoch);
     f.set_last_logged_zxid(replica_->last_logged().value());
-    f.set_bytes_max(options_.fetch_bytes_max);
+    // BUGGIFY: tiny fetch batches, one txn per round trip.
+    f.set_bytes_max(BUGGIFY_WITH_PROB(0.1) ? 1 : options_.fetch_bytes_max);
     f.set_known_committed_zxid(known_committed.value());
     auto reply = client_.call<Fetch, FetchReply>(spec.peer_address, "zab.fetch", f, limit);
     if (!reply.ok()) return reply.status();
     if (auto s = append_and_sync(reply->txns()); !s.ok()) return s;
+    // BUGGIFY: a follower slow to acknowledge (its next Fetch is the ack), so commits wait for
+    // the rest of the quorum or for it.
+    if (BUGGIFY_WITH_PROB(0.02)) {
+      delay(from_seconds(ctx_.random->uniform01() * to_seconds(options_.tick)));
+    }
     known_committed = Zxid(reply->committed_zxid());
     if (auto s = apply_to(std::min(known_committed, replica_->last_logged())); !s.ok()) return s;
   }
@@ -380,7 +386,9 @@ void ZabPeer::maybe_snapshot() {
   }
   const size_t applied = replica_->after(machine_.last_applied()) -
                          replica_->after(std::max(replica_->base, last_snapshot_));
-  if (static_cast<int64_t>(applied) < snapshot_after_txns_) return;
+  // BUGGIFY: an early snapshot (a few txns in), so snapshots overlap elections and syncs.
+  const bool early = applied > 0 && BUGGIFY_WITH_PROB(0.001);
+  if (static_cast<int64_t>(applied) < snapshot_after_txns_ && !early) return;
   snapshot_after_txns_ = 0;
   snapshotting_ = true;
   const Zxid at = machine_.last_applied();
