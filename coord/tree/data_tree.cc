@@ -172,7 +172,9 @@ uint64_t DataTree::node_hash(std::string_view path, const Node& node) {
   for (int64_t v : {s.czxid, s.mzxid, s.ctime, s.mtime, s.ephemeral_owner, s.pzxid}) {
     h = hash_combine(h, u64(v));
   }
-  for (int32_t v : {s.version, s.cversion, s.aversion}) h = hash_combine(h, u64(v));
+  for (int32_t v : {s.version, s.cversion, s.aversion, s.child_creates}) {
+    h = hash_combine(h, u64(v));
+  }
   h = hash_combine(h, node.children.size());
   for (const Acl& a : node.acl) {
     h = hash_combine(h, u64(a.perms));

@@ -203,7 +203,7 @@ class DataTree {
   struct EmptyTag {};
   explicit DataTree(EmptyTag);
   // Snapshot decoding: reads one node and links it, checking it.
-  absl::Status read_node(SnapshotReader& r, bool first);
+  absl::Status read_node(SnapshotReader& r, bool first, uint32_t format_version);
   // Snapshot encoding: the image's start, its nodes in steps, its header.
   SnapshotProgress start_image(std::string prefix) const;
   bool write_image_nodes(SnapshotProgress& p, size_t nodes_max) const;

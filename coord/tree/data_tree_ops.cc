@@ -100,15 +100,17 @@ OpResult DataTree::do_create(const Txn& txn, const CreateOp& op, Triggers& out) 
   if (parent == nullptr) return fail(ErrorCode::kNoNode);
   if (!check_acl(parent->acl, Perms::kCreate, txn.auth)) return fail(ErrorCode::kNoAuth);
   std::string path = op.path;
-  if (is_sequential(mode)) path += sequence_suffix(parent->stat.cversion);
+  if (is_sequential(mode)) path += sequence_suffix(parent->stat.child_creates);
   if (find(path) != nullptr) return fail(ErrorCode::kNodeExists);
   if (owner_kind(parent->stat.ephemeral_owner) == OwnerKind::kSession) {
     return fail(ErrorCode::kNoChildrenForEphemerals);
   }
 
   save_header(parent_name, *parent);
-  // Only creation counts in cversion (it numbers sequential children); link_node rehashes.
+  // cversion counts creates and deletes; child_creates numbers sequential children (ZooKeeper
+  // 3.8 measured: create, delete, create sequential gives cversion 3 and suffix 1).
   parent->stat.cversion = wrapping_increment(parent->stat.cversion);
+  parent->stat.child_creates = wrapping_increment(parent->stat.child_creates);
   parent->stat.pzxid = txn.zxid;
   Stat stat;
   stat.czxid = stat.mzxid = stat.pzxid = txn.zxid;
@@ -125,7 +127,8 @@ void DataTree::remove_leaf(const std::string& path, int64_t zxid, Triggers& out)
   Node* parent = find(parent_name);
   WEIR_ASSERT(parent != nullptr);
   save_header(parent_name, *parent);
-  // A delete moves pzxid but not cversion (ZooKeeper's DataTree.deleteNode); unlink rehashes.
+  // A delete moves pzxid and cversion (as ZooKeeper 3.8 does), not child_creates.
+  parent->stat.cversion = wrapping_increment(parent->stat.cversion);
   if (zxid > parent->stat.pzxid) parent->stat.pzxid = zxid;
   unlink_node(path);
   out.push_back({path, EventType::kNodeDeleted});

@@ -19,7 +19,9 @@ namespace weir::coord {
 namespace {
 
 constexpr uint32_t kMagic = 0x45525457;  // "WTRE" little-endian
-constexpr uint32_t kFormatVersion = 1;
+// 2 adds each node's child_creates; a version 1 image (cversion counted creates only) is read
+// with child_creates = cversion.
+constexpr uint32_t kFormatVersion = 2;
 constexpr size_t kHeaderBytes = 4 + 4 + 8 + 4;
 constexpr size_t kSessionBytes = 8 + 4;
 constexpr size_t kAclMinBytes = 4 + 4 + 4;
@@ -97,7 +99,7 @@ absl::Status corrupt(std::string_view what) {
 
 void write_stat(Writer& w, const Stat& s) {
   for (int64_t v : {s.czxid, s.mzxid, s.ctime, s.mtime, s.pzxid, s.ephemeral_owner}) w.fixed(v);
-  for (int32_t v : {s.version, s.cversion, s.aversion}) w.fixed(v);
+  for (int32_t v : {s.version, s.cversion, s.aversion, s.child_creates}) w.fixed(v);
 }
 
 void write_node(Writer& w, std::string_view path, std::string_view data, const AclList& acl,
@@ -109,12 +111,13 @@ void write_node(Writer& w, std::string_view path, std::string_view data, const A
   write_stat(w, stat);
 }
 
-Stat read_stat(Reader& r) {
+Stat read_stat(Reader& r, uint32_t format_version) {
   Stat s;
   for (int64_t* v : {&s.czxid, &s.mzxid, &s.ctime, &s.mtime, &s.pzxid, &s.ephemeral_owner}) {
     *v = r.fixed<int64_t>();
   }
   for (int32_t* v : {&s.version, &s.cversion, &s.aversion}) *v = r.fixed<int32_t>();
+  s.child_creates = format_version >= 2 ? r.fixed<int32_t>() : s.cversion;
   return s;
 }
 
@@ -261,7 +264,9 @@ absl::StatusOr<DataTree> DataTree::deserialize(std::string_view bytes) {
   const auto crc = header.fixed<uint32_t>();
   if (!header.ok()) return corrupt("truncated header");
   if (magic != kMagic) return corrupt("bad magic");
-  if (version != kFormatVersion) return corrupt(absl::StrCat("unknown format version ", version));
+  if (version != 1 && version != kFormatVersion) {
+    return corrupt(absl::StrCat("unknown format version ", version));
+  }
   const std::string_view payload = bytes.substr(kHeaderBytes);
   if (length != payload.size()) return corrupt("payload length mismatch");
   if (crc32c(payload.data(), payload.size()) != crc) return corrupt("CRC mismatch");
@@ -279,7 +284,7 @@ absl::StatusOr<DataTree> DataTree::deserialize(std::string_view bytes) {
   }
   const uint64_t nodes = r.count(kNodeMinBytes);
   for (uint64_t i = 0; i < nodes && r.ok(); ++i) {
-    if (absl::Status s = tree.read_node(r, i == 0); !s.ok()) return s;
+    if (absl::Status s = tree.read_node(r, i == 0, version); !s.ok()) return s;
   }
   if (!r.ok()) return corrupt("truncated payload");
   if (!r.at_end()) return corrupt("trailing bytes");
@@ -289,7 +294,7 @@ absl::StatusOr<DataTree> DataTree::deserialize(std::string_view bytes) {
   return tree;
 }
 
-absl::Status DataTree::read_node(Reader& r, bool first) {
+absl::Status DataTree::read_node(Reader& r, bool first, uint32_t format_version) {
   const std::string path(r.bytes());
   const std::string_view data = r.bytes();
   AclList acl(r.count(kAclMinBytes));
@@ -298,7 +303,7 @@ absl::Status DataTree::read_node(Reader& r, bool first) {
     a.id.scheme = std::string(r.bytes());
     a.id.id = std::string(r.bytes());
   }
-  const Stat stat = read_stat(r);
+  const Stat stat = read_stat(r, format_version);
   if (!r.ok()) return corrupt("truncated node");
   if (!is_valid_path(path)) return corrupt("invalid path");
   if (data.size() > kMaxDataBytes) return corrupt(absl::StrCat("data too long at ", path));

@@ -93,8 +93,8 @@ inline AclList read_acl() {
   return {Acl{Perms::kRead, world_anyone()}};
 }
 
-// The jute Stat record, field for field. dataLength and numChildren are derived from the node
-// when a Stat is produced; the tree never stores them.
+// The jute Stat record, field for field, plus the count of child creations. dataLength and
+// numChildren are derived from the node when a Stat is produced; the tree never stores them.
 struct Stat {
   int64_t czxid = 0;
   int64_t mzxid = 0;
@@ -107,6 +107,9 @@ struct Stat {
   int32_t data_length = 0;
   int32_t num_children = 0;
   int64_t pzxid = 0;
+  // Not sent to clients: children ever created here. ZooKeeper 3.8's cversion counts creates
+  // and deletes, while a sequential child's suffix counts creates only.
+  int32_t child_creates = 0;
   friend bool operator==(const Stat&, const Stat&) = default;
 };
 std::ostream& operator<<(std::ostream& os, const Stat& s);

@@ -129,12 +129,13 @@ class Model {
     std::string path = op.path;
     if (is_sequential(mode)) {
       std::ostringstream suffix;
-      suffix << std::setw(10) << std::setfill('0') << pn.stat.cversion;
+      suffix << std::setw(10) << std::setfill('0') << pn.stat.child_creates;
       path += suffix.str();
     }
     if (nodes_.contains(path)) return {ErrorCode::kNodeExists};
     if (pn.stat.ephemeral_owner != 0) return {ErrorCode::kNoChildrenForEphemerals};
     pn.stat.cversion++;
+    pn.stat.child_creates++;
     pn.stat.pzxid = t.zxid;
     Stat s{.czxid = t.zxid,
            .mzxid = t.zxid,
@@ -151,6 +152,7 @@ class Model {
   void erase(const std::string& path, int64_t zxid, std::vector<WatchTrigger>& trig) {
     Stat& ps = nodes_[parent(path)].stat;
     ps.pzxid = std::max(ps.pzxid, zxid);
+    ps.cversion++;  // ZooKeeper 3.8 counts deletes in cversion, not in the sequence
     nodes_.erase(path);
     trig.push_back({path, EventType::kNodeDeleted});
     trig.push_back({parent(path), EventType::kNodeChildrenChanged});

@@ -86,15 +86,16 @@ TEST(TreeCreate, Errors) {
   EXPECT_EQ(t.tree.last_zxid(), t.zxid);
 }
 
-TEST(TreeCreate, SequentialNamesComeFromParentCversion) {
+TEST(TreeCreate, SequentialNamesCountCreatesWhileCversionCountsDeletesToo) {
   TreeDriver t;
   ASSERT_EQ(t.create("/q").err, ErrorCode::kOk);
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000000");
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000001");
-  ASSERT_EQ(t.create("/q/plain").err, ErrorCode::kOk);         // any create bumps cversion
-  ASSERT_EQ(t.remove("/q/n-0000000000").err, ErrorCode::kOk);  // a delete does not
-  EXPECT_EQ(t.stat("/q").cversion, 3);
+  ASSERT_EQ(t.create("/q/plain").err, ErrorCode::kOk);         // any create counts
+  ASSERT_EQ(t.remove("/q/n-0000000000").err, ErrorCode::kOk);  // a delete: cversion only
+  EXPECT_EQ(t.stat("/q").cversion, 4);
   EXPECT_EQ(t.create("/q/n-", "", kSequential).op.path, "/q/n-0000000003");
+  EXPECT_EQ(t.stat("/q").cversion, 5);
   // A trailing slash is fine for a sequential create: the name is just the number.
   EXPECT_EQ(t.create("/q/", "", kSequential).op.path, "/q/0000000004");
   EXPECT_EQ(t.create("/", "", kSequential).op.path, "/0000000001");  // root: /q only
@@ -141,7 +142,8 @@ TEST(TreeDelete, VersionsErrorsStatsTriggers) {
   EXPECT_EQ(r.triggers, (std::vector<T>{{"/a/b", kDeleted}, {"/a", kChildren}}));
   const Stat after = t.stat("/a");
   EXPECT_EQ(after.pzxid, t.zxid);
-  EXPECT_EQ(after.cversion, before.cversion);  // ZooKeeper counts only creations
+  EXPECT_EQ(after.cversion, before.cversion + 1);        // ZooKeeper 3.8 counts deletes too
+  EXPECT_EQ(after.child_creates, before.child_creates);  // but not in sequential names
   EXPECT_EQ(after.num_children, 0);
   EXPECT_EQ(after.mzxid, before.mzxid);
   EXPECT_EQ(t.tree.exists("/a/b", {}).err, ErrorCode::kNoNode);
@@ -224,7 +226,7 @@ TEST(TreeMulti, AppliesAllInOrderAndSeesEarlierOps) {
                                         {"/m/c", kDeleted},
                                         {"/m", kChildren}}));
   EXPECT_EQ(t.data("/m"), "2");
-  EXPECT_EQ(t.stat("/m").cversion, 1);
+  EXPECT_EQ(t.stat("/m").cversion, 2);  // the create and the delete of /m/c
   EXPECT_EQ(t.children("/m"), std::vector<std::string>{});
 }
 
