@@ -57,6 +57,11 @@ with Ensemble(weir, extra_config="znode.container.checkIntervalMs=300\n") as ens
            "Ephemerals cannot have children: /cli/eph/child", "Node does not exist: /nope/child",
            "\nhello\n", "[eph, eseq-0000000003, seq-0000000001, seq-0000000002]")
 
+    # ZooKeeper 3.6+ reads: the session's own ephemerals, a subtree's size, the caller's ids.
+    out = run(s1, ['create /g ""', 'create -e /g/e1 ""', 'create /g/p ""', 'create /g/p/q ""',
+                   'getEphemerals /g', 'getAllChildrenNumber /g', 'whoami'])
+    expect(out, "[/g/e1]\n", "\n3\n", "Auth scheme: User\nip: 127.0.0.1")
+
     # The first session closed when zkCli quit: its ephemerals are gone on every server.
     out = run(s2, ["sync /cli", "ls /cli", "stat /cli"])
     expect(out, "Sync is OK", "[seq-0000000001, seq-0000000002]")
