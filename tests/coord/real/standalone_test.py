@@ -77,6 +77,15 @@ try:
     assert other.exists("/mine") is None
     other.stop()
     other.close()
+    # ZooKeeper's own zkCli.sh, when the zookeeper package is there.
+    zkcli = "/usr/share/zookeeper/bin/zkCli.sh"
+    if os.path.exists(zkcli) and shutil.which("java"):
+        cli = subprocess.run([zkcli, "-server", f"127.0.0.1:{port}"], capture_output=True, text=True,
+                             input='create /cli "x"\nget /cli\nls /\nquit\n', timeout=60,
+                             env=dict(os.environ, CLIENT_JVMFLAGS="-Xshare:auto -XX:TieredStopAtLevel=1"))
+        text = cli.stdout + cli.stderr
+        assert "Created /cli" in text and "\nx\n" in text and "cli" in text, text
+        print("standalone: zkCli OK")
     print("standalone: OK")
 finally:
     if proc is not None and proc.poll() is None:
