@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
 #include "buggify/code_probe.h"
 #include "coord/zab/storage/storage_io.h"
 #include "runtime/assert.h"
+#include "runtime/future.h"
 #include "runtime/scheduler.h"
 #include "runtime/trace.h"
 
@@ -420,6 +422,10 @@ absl::Status TxnLog::create_segment(Zxid first) {
 
 absl::Status TxnLog::append(Zxid zxid, absl::Span<const uint8_t> payload) {
   ActorMutex::Guard guard(lock_);
+  // BUGGIFY: a slow append, so callers that submit writes see the submission suspend (a real
+  // disk's write can block; the simulated page cache never does). Inside the lock: appends
+  // keep the order their callers took it in, as on a real disk.
+  if (BUGGIFY_WITH_PROB(0.05)) delay(std::chrono::milliseconds(2));
   if (auto s = check_usable(); !s.ok()) return s;
   WEIR_ASSERT_MSG(zxid.value() > 0 && zxid > last_zxid_, "TxnLog::append: zxids must increase");
   if (payload.size() > options_.payload_bytes_max) {
