@@ -98,7 +98,6 @@ struct Connection {
   int64_t last_latency_ms = 0;
   int64_t established_wall_ms = 0;
   LatencyStats latency;
-  std::string scratch;     // one reply's bytes, reused
   ActorCollection actors;  // handshake and responder; cancelled when the connection ends
 
   void close() {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "buggify/code_probe.h"
 #include "coord/server/session.pb.h"
 #include "coord/server/txn_codec.h"
 #include "runtime/future.h"
@@ -110,6 +111,7 @@ Future<framed::Reply> CoordServer::on_frame(framed::FramedConnection& link,
   if (!conn->handshake_started) return start_handshake(conn, frame);
   if (!conn->attached) {
     // ZooKeeper reads nothing more until the session is set up: hold the frame until then.
+    CODE_PROBE(true, "coord.frame_during_handshake");
     conn->early.emplace_back(std::string(frame), Promise<framed::Reply>());
     return conn->early.back().second.future();
   }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/code_probe.h"
 #include "coord/jute/codec.h"
 #include "coord/server/coord_server.h"
 #include "coord/server/txn_codec.h"
@@ -208,11 +209,11 @@ CoordServer::Handshake CoordServer::handshake(Connection& conn, std::string_view
   rsp.sessionId = SessionId(attached ? conn.session_id : 0);
   rsp.passwd = attached ? *password : std::string(16, '\0');
   if (req->readOnly.has_value()) rsp.readOnly = false;
-  conn.scratch.clear();
-  jute::append_frame(conn.scratch, rsp);
   ++stats_.packets_sent;
   ++conn.sent;
-  if (!conn.link->send(conn.scratch)) return Handshake::kFailed;
+  if (!conn.link->send_encoded([&](std::string& out) { jute::append_frame(out, rsp); })) {
+    return Handshake::kFailed;
+  }
   if (!attached) return Handshake::kRefused;
   return conn.closed ? Handshake::kFailed : Handshake::kAttached;
 }
@@ -373,6 +374,7 @@ void CoordServer::queue_write(Connection& conn, Pending p, Txn txn, bool close_a
   if (conn.unserved_reads == 0 && conn.unsubmitted_writes == 0) {
     submit(conn, conn.pending.back());
   } else {
+    CODE_PROBE(true, "coord.write_waits_for_reads_before_it");
     ++conn.unsubmitted_writes;
   }
   conn.pending_changed.fire_all();
@@ -430,6 +432,7 @@ void CoordServer::respond_loop(std::shared_ptr<Connection> conn) {
         return;
       case Pending::Kind::kWrite:
         if (!p.submit_started) submit_waiting_writes(*conn);
+        CODE_PROBE(!p.submitted.valid(), "coord.responder_waits_for_submission");
         wait_for(conn->pending_changed, [&] { return conn->closed || p.submitted.valid(); });
         if (conn->closed) return;
         if (!answer_write(*conn, p)) {
@@ -683,16 +686,17 @@ void CoordServer::serve_set_watches(Connection& conn, const jute::Request& req) 
 void CoordServer::send(Connection& conn, OpCode op, int32_t xid, JErr err,
                        const jute::ResponseBody& body) {
   if (conn.closed) return;
-  jute::ReplyHeader header{xid, machine_.last_applied(), err};
-  conn.scratch.clear();
-  if (err != JErr::kOk) {
-    jute::encode_reply(op, header, jute::EmptyBody{}, conn.scratch);
-  } else {
-    jute::encode_reply(op, header, body, conn.scratch);
-  }
+  const jute::ReplyHeader header{xid, machine_.last_applied(), err};
   ++stats_.packets_sent;
   ++conn.sent;
-  (void)conn.link->send(conn.scratch);  // a full send queue closes the connection
+  // A full send queue closes the connection.
+  (void)conn.link->send_encoded([&](std::string& out) {
+    if (err != JErr::kOk) {
+      jute::encode_reply(op, header, jute::EmptyBody{}, out);
+    } else {
+      jute::encode_reply(op, header, body, out);
+    }
+  });
 }
 
 void CoordServer::notify(Connection& conn, EventType type, const std::string& path) {
@@ -713,12 +717,12 @@ void CoordServer::queue_notification(Connection& conn, EventType type, const std
   event.state = jute::KeeperState::kSyncConnected;
   event.path = path;
   if (conn.closed) return;
-  jute::ReplyHeader header{jute::kNotificationXid, Zxid(-1), JErr::kOk};
-  conn.scratch.clear();
-  jute::encode_reply(OpCode::kNotification, header, event, conn.scratch);
+  const jute::ReplyHeader header{jute::kNotificationXid, Zxid(-1), JErr::kOk};
   ++stats_.packets_sent;
   ++conn.sent;
-  (void)conn.link->send(conn.scratch);  // a full send queue closes the connection
+  // A full send queue closes the connection.
+  (void)conn.link->send_encoded(
+      [&](std::string& out) { jute::encode_reply(OpCode::kNotification, header, event, out); });
 }
 
 }  // namespace weir::coord::server

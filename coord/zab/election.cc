@@ -1,5 +1,6 @@
 #include "coord/zab/election.h"
 
+#include "buggify/code_probe.h"
 #include "runtime/actor_collection.h"
 #include "runtime/trace.h"
 
@@ -106,11 +107,17 @@ bool Election::agreed(const std::map<int64_t, Notification>& votes, const Vote& 
 // soon, so waiting for one (finalize) only delays the election. A voter that comes back with a
 // better history makes the leader's discovery fail and the election run again.
 bool Election::settled(const std::map<int64_t, Notification>& votes, const Vote& v) const {
+  bool skipped_unreachable = false;
   for (int64_t sid : config_.voter_ids()) {
-    if (sid == my_id_ || unreachable_.contains(sid)) continue;
+    if (sid == my_id_) continue;
+    if (unreachable_.contains(sid)) {
+      skipped_unreachable = true;
+      continue;
+    }
     auto it = votes.find(sid);
     if (it == votes.end() || !same_vote(it->second, v, /*v_looking=*/true)) return false;
   }
+  CODE_PROBE(skipped_unreachable, "zab.election_settled_without_crashed_voter");
   return true;
 }
 

@@ -46,16 +46,20 @@ FramedConnection::FramedConnection(uint64_t id, std::shared_ptr<IConnection> io,
       send_queue_bytes_max_(send_queue_bytes_max) {}
 
 bool FramedConnection::send(std::string_view bytes) {
-  if (closed_) return false;
-  if (stats_.send_queue_bytes + bytes.size() > send_queue_bytes_max_) {
+  return send_encoded([bytes](std::string& out) { out.append(bytes); });
+}
+
+bool FramedConnection::account_sent(size_t before) {
+  WEIR_ASSERT(send_queue_.size() >= before);
+  const size_t n = send_queue_.size() - before;
+  if (stats_.send_queue_bytes + n > send_queue_bytes_max_) {
     TraceEvent(Severity::kWarn, "FramedSlowReader")
         .detail("Peer", peer_)
         .detail("QueuedBytes", stats_.send_queue_bytes);
-    close(CloseReason::kSlowReader);
+    close(CloseReason::kSlowReader);  // drops the queue, the new bytes with it
     return false;
   }
-  send_queue_.append(bytes);
-  stats_.send_queue_bytes += bytes.size();
+  stats_.send_queue_bytes += n;
   stats_.send_queue_bytes_peak = std::max(stats_.send_queue_bytes_peak, stats_.send_queue_bytes);
   send_changed_.fire_all();
   return true;

@@ -104,6 +104,15 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   // Queues already-framed bytes to go out at once (ahead of replies not yet due). False if
   // the connection is closed, or has just been closed because its send queue is full.
   bool send(std::string_view bytes);
+  // The same, with the bytes written by encode(std::string& out) straight into the send queue
+  // (appending only): no copy of a reply that was encoded elsewhere first.
+  template <class Encode>
+  bool send_encoded(Encode&& encode) {
+    if (closed_) return false;
+    const size_t before = send_queue_.size();
+    encode(send_queue_);
+    return account_sent(before);
+  }
   // Closes now: queued bytes are dropped, pending requests are cancelled.
   void close(CloseReason reason = CloseReason::kHandlerClosed);
   // Stops reading requests; closes once the replies already due and every byte queued are
@@ -112,6 +121,9 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
 
  private:
   friend class ServerCore;
+  // Counts what was appended to send_queue_ after `before` against the bound (closing the
+  // connection as a slow reader beyond it) and wakes the writer.
+  bool account_sent(size_t before);
   uint64_t id_;
   std::shared_ptr<IConnection> io_;
   std::string peer_;
