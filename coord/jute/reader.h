@@ -1,10 +1,7 @@
-// Reader: decodes jute primitives from bytes that came off the network. It exists because those
-// bytes are hostile until proven otherwise: every read is bounds-checked against the input, a
-// length or count prefix is checked against the bytes actually remaining before anything is
-// reserved (a 10-byte frame claiming a 2 GB buffer is an error, not an allocation), and the
-// first failure is kept as a sticky error naming the field, after which every read returns a
-// zero value without touching the input. Generated record decoders can therefore read field
-// after field and look at the status once at the end.
+// Reader: decodes jute primitives from bytes that came off the network, on the project's one
+// bounded ByteReader (runtime/bytes): every read is bounds-checked, every length and count is
+// checked against the bytes remaining before anything is reserved, and the first failure is a
+// sticky error naming the field. This class adds only jute's encodings of buffers and vectors.
 #pragma once
 
 #include <cstddef>
@@ -15,22 +12,22 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "runtime/bytes/byte_reader.h"
 
 namespace weir::coord::jute {
 
 class Reader {
  public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  explicit Reader(absl::Span<const uint8_t> data)
-      : data_(reinterpret_cast<const char*>(data.data()), data.size()) {}
+  explicit Reader(std::string_view data) : bytes_(data, "jute") {}
+  explicit Reader(absl::Span<const uint8_t> data) : bytes_(data, "jute") {}
   // The Reader only views its input: a temporary string would die before the first read.
   explicit Reader(std::string&&) = delete;
 
   // `field` names what is being read ("ConnectRequest.passwd") for the error message.
-  int32_t read_int(std::string_view field);
-  int64_t read_long(std::string_view field);
+  int32_t read_int(std::string_view field) { return bytes_.read_i32(field); }
+  int64_t read_long(std::string_view field) { return bytes_.read_i64(field); }
   // Any non-zero byte is true, as Java's DataInput reads it.
-  bool read_bool(std::string_view field);
+  bool read_bool(std::string_view field) { return bytes_.read_u8(field) != 0; }
   // jute `buffer` and `ustring`: an int length, then that many bytes. Length -1 is null, read
   // as empty; any other negative length is an error.
   std::string read_buffer(std::string_view field);
@@ -42,27 +39,22 @@ class Reader {
   // `min_item_bytes` each fit in the remaining input, so the caller may reserve(count).
   size_t read_vector_count(std::string_view field, size_t min_item_bytes);
 
-  bool ok() const { return status_.ok(); }
-  const absl::Status& status() const { return status_; }
-  size_t position() const { return pos_; }
-  size_t remaining() const { return data_.size() - pos_; }
-  bool at_end() const { return pos_ == data_.size(); }
+  bool ok() const { return bytes_.ok(); }
+  const absl::Status& status() const { return bytes_.status(); }
+  size_t position() const { return bytes_.position(); }
+  size_t remaining() const { return bytes_.remaining(); }
+  bool at_end() const { return bytes_.at_end(); }
 
   // Records the first error (DataLoss: the bytes are not a valid encoding); later calls are
   // ignored so the message names the field that actually broke.
-  void fail(std::string_view field, std::string_view problem);
+  void fail(std::string_view field, std::string_view problem) { bytes_.fail(field, problem); }
   // Prefixes the error with where it happened one level up ("CreateRequest.acl[2]").
-  void add_context(std::string_view context);
+  void add_context(std::string_view context) { bytes_.add_context(context); }
   // The decode verdict for a whole input: the sticky error, or an error if bytes are left over.
-  absl::Status finish(std::string_view what) const;
+  absl::Status finish(std::string_view what) const { return bytes_.finish(what); }
 
  private:
-  // True if `n` more bytes exist; otherwise fails naming `field`.
-  bool need(size_t n, std::string_view field);
-
-  std::string_view data_;
-  size_t pos_ = 0;
-  absl::Status status_;
+  ByteReader bytes_;
 };
 
 // Reads a vector<ustring>.

@@ -3,13 +3,10 @@
 #include <limits>
 
 #include "runtime/assert.h"
+#include "runtime/bytes/byte_writer.h"
 
 namespace weir::coord::jute {
 namespace {
-
-void store_be(char* p, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) p[i] = static_cast<char>(v >> (8 * (n - 1 - i)));
-}
 
 // jute lengths are signed 32-bit; a longer buffer cannot be expressed at all, so producing one
 // is a bug in the caller (which should have enforced a far smaller limit), not a wire error.
@@ -22,15 +19,11 @@ int32_t checked_length(size_t n) {
 }  // namespace
 
 void Writer::write_int(int32_t v) {
-  char b[4];
-  store_be(b, static_cast<uint32_t>(v), 4);
-  out_->append(b, 4);
+  ByteWriter(*out_).write_i32(v);
 }
 
 void Writer::write_long(int64_t v) {
-  char b[8];
-  store_be(b, static_cast<uint64_t>(v), 8);
-  out_->append(b, 8);
+  ByteWriter(*out_).write_i64(v);
 }
 
 void Writer::write_buffer(std::string_view bytes) {
@@ -43,15 +36,13 @@ void Writer::write_vector_count(size_t count) {
 }
 
 size_t Writer::begin_frame() {
-  const size_t token = out_->size();
-  out_->append(4, '\0');
-  return token;
+  return ByteWriter(*out_).reserve_u32();
 }
 
 void Writer::end_frame(size_t token) {
   WEIR_ASSERT_MSG(token + 4 <= out_->size(), "end_frame without begin_frame");
   const int32_t length = checked_length(out_->size() - token - 4);
-  store_be(out_->data() + token, static_cast<uint32_t>(length), 4);
+  ByteWriter(*out_).patch_u32(token, static_cast<uint32_t>(length));
 }
 
 void write_ustring_vector(Writer& w, const std::vector<std::string>& items) {
