@@ -1,0 +1,78 @@
+// A broker's configuration, read from a Kafka server.properties file. It exists so that an
+// operator's existing file works unchanged: the keys are Kafka's, with Kafka's defaults, and a
+// bad value is refused naming its key (and line). Keys Kafka has but Weir does not need
+// (thread counts, the cleaner, the transaction log) are accepted silently; keys neither knows
+// are reported as warnings, as Kafka logs "unknown configuration" and carries on.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace weir::broker {
+
+// One `listeners` / `advertised.listeners` entry: NAME://host:port.
+struct Listener {
+  std::string name = "PLAINTEXT";
+  std::string host;  // empty: every interface (listeners) / this host (advertised)
+  int32_t port = 9092;
+  std::string address() const;  // host:port, with 0.0.0.0 for an empty host
+};
+
+struct BrokerConfig {
+  int32_t broker_id = -1;  // -1: generated from coord's /brokers/seqid, as Kafka does
+  std::vector<Listener> listeners = {Listener{}};
+  std::vector<Listener> advertised_listeners;  // empty: the listeners
+  std::vector<std::string> log_dirs = {"/tmp/kafka-logs"};
+  std::string zookeeper_connect;  // host:port[,host:port...][/chroot]; required
+  int32_t zookeeper_session_timeout_ms = 18000;
+  int32_t zookeeper_connection_timeout_ms = 18000;
+  std::string broker_rack;
+
+  int32_t num_partitions = 1;
+  int16_t default_replication_factor = 1;
+  bool auto_create_topics_enable = true;
+  bool delete_topic_enable = true;
+  int32_t message_max_bytes = 1048588;
+  int32_t socket_request_max_bytes = 104857600;
+  int32_t min_insync_replicas = 1;
+
+  int64_t log_segment_bytes = 1073741824;
+  int64_t log_roll_ms = 168LL * 3600 * 1000;
+  int64_t log_retention_ms = 168LL * 3600 * 1000;  // -1: forever
+  int64_t log_retention_bytes = -1;
+  int64_t log_retention_check_interval_ms = 300000;
+  int32_t log_index_interval_bytes = 4096;
+  int64_t log_flush_interval_messages = INT64_MAX;
+  int64_t log_flush_interval_ms = INT64_MAX;  // Kafka: unset, the scheduler interval applies
+  int64_t log_flush_scheduler_interval_ms = INT64_MAX;
+  int64_t log_flush_offset_checkpoint_interval_ms = 60000;
+  bool log_message_timestamp_type_log_append = false;  // log.message.timestamp.type
+
+  int32_t connections_max = 2147483647;      // max.connections
+  int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
+  int32_t request_in_flight_max = 100;       // per connection (Weir's own bound)
+  int32_t group_initial_rebalance_delay_ms = 3000;
+
+  // Keys neither Kafka nor Weir knows, to be logged as warnings.
+  std::vector<std::string> unknown_keys;
+
+  const std::vector<Listener>& advertised() const {
+    return advertised_listeners.empty() ? listeners : advertised_listeners;
+  }
+};
+
+// Java properties syntax (`key=value`, `key: value`, `#`/`!` comments, `\` continuations).
+// Errors name the key and the line.
+absl::StatusOr<std::map<std::string, std::string>> parse_properties(std::string_view text);
+absl::StatusOr<BrokerConfig> parse_broker_config(std::string_view text);
+// The same from already-split properties (tests, `--override key=value`).
+absl::StatusOr<BrokerConfig> broker_config_from(const std::map<std::string, std::string>& props);
+absl::StatusOr<std::vector<Listener>> parse_listeners(std::string_view key, std::string_view value);
+
+}  // namespace weir::broker
