@@ -977,7 +977,11 @@ def write_formatted(path, text):
     """Writes `text`, through the repository's clang-format when it is installed."""
     clang_format = shutil.which("clang-format")
     if clang_format:
-        text = subprocess.run([clang_format, "-style=file", f"--assume-filename={path}"],
+        # The style is the repository's, wherever the output goes (the check regenerates into a
+        # temporary directory, which has no .clang-format of its own).
+        here = os.path.dirname(os.path.abspath(__file__))
+        assumed = os.path.join(here, os.path.basename(path))
+        text = subprocess.run([clang_format, "-style=file", f"--assume-filename={assumed}"],
                               input=text, capture_output=True, text=True, check=True).stdout
     else:
         print(f"gen_kafka.py: clang-format not found, {path} is unformatted", file=sys.stderr)
