@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/bench_coord.h"
+#include "cli/broker_command.h"
 #include "cli/coord_command.h"
 #include "cli/sim_command.h"
 #include "cli/sim_runner.h"
@@ -14,6 +15,7 @@ const char* kUsage =
     R"(weir: a Kafka-compatible log with a ZooKeeper-compatible coordination service
 usage:
   weir coord --config FILE [--id N]   one coord (ZooKeeper-compatible) server
+  weir broker --config server.properties   one Kafka-compatible broker
   weir sim run|replay|sweep ...   deterministic simulation (weir sim for details)
   weir bench coord --servers ...  load generator for any ZooKeeper-protocol ensemble
   weir version                    build id of this binary
@@ -29,6 +31,8 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "coord")
     return weir::cli::coord_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (args[0] == "broker")
+    return weir::cli::broker_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "bench")
     return weir::cli::bench_command(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] == "sim")

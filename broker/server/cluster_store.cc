@@ -31,11 +31,13 @@ JsonValue int_array(const std::vector<int32_t>& ids) {
 
 absl::StatusOr<std::vector<int32_t>> parse_int_array(const JsonValue* v, std::string_view what) {
   if (v == nullptr || v->kind() != JsonValue::Kind::kArray)
-    return absl::InvalidArgumentError(absl::StrCat("json: ", std::string(what), " is not an array"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("json: ", std::string(what), " is not an array"));
   std::vector<int32_t> out;
   for (const JsonValue& item : v->items()) {
     if (item.kind() != JsonValue::Kind::kNumber)
-      return absl::InvalidArgumentError(absl::StrCat("json: ", std::string(what), " holds a non-integer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("json: ", std::string(what), " holds a non-integer"));
     out.push_back(static_cast<int32_t>(item.as_int()));
   }
   return out;

@@ -1,0 +1,121 @@
+// Fetch: whole batches from each partition's log, as stored (never decompressed or
+// re-encoded), below the high watermark. Limits as Kafka (KIP-74): partition_max_bytes per
+// partition, max_bytes for the response, and the first batch of the first partition that has
+// data returned even when larger than both, so a consumer can never be stuck behind a big
+// batch. Long poll: with less than min_bytes available the request waits for appends until
+// max_wait_ms. Fetch sessions (KIP-227) are not kept: every answer says session 0, which
+// tells a client to keep sending full requests.
+#include <deque>
+
+#include "broker/kafka/handlers/handler.h"
+#include "broker/kafka/handlers/log_errors.h"
+#include "runtime/sync.h"
+
+namespace weir::broker {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::FetchRequest;
+using kafka::FetchResponse;
+
+struct FetchState {
+  FetchResponse rsp;
+  // The bytes the response's Records view: a deque, whose elements never move.
+  std::deque<std::string> owned;
+  int64_t bytes = 0;
+  bool any_error = false;
+};
+
+FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string& topic,
+                                             const FetchRequest::FetchPartition& fp,
+                                             int32_t bytes_left, bool min_one_batch,
+                                             FetchState& state) {
+  FetchResponse::PartitionData out;
+  out.partition_index = fp.partition;
+  std::shared_ptr<Partition> p = core.topics.partition(topic, fp.partition);
+  if (p == nullptr || p->closed()) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+    out.high_watermark = -1;
+    state.any_error = true;
+    return out;
+  }
+  const Offset hw = p->high_watermark();
+  out.high_watermark = hw.value();
+  out.last_stable_offset = hw.value();
+  out.log_start_offset = p->log_start_offset().value();
+  const Offset start(fp.fetch_offset);
+  if (start < p->log_start_offset() || start > p->log_end_offset()) {
+    out.error_code = static_cast<int16_t>(ErrorCode::kOffsetOutOfRange);
+    state.any_error = true;
+    return out;
+  }
+  if (start >= hw || bytes_left <= 0) return out;
+  const int32_t limit = std::min(fp.partition_max_bytes, bytes_left);
+  auto read = p->log().read(start, limit, hw, min_one_batch);
+  if (!read.ok()) {
+    out.error_code = static_cast<int16_t>(error_for_log_status(read.status()));
+    state.any_error = true;
+    return out;
+  }
+  if (!read->records.empty()) {
+    state.bytes += static_cast<int64_t>(read->records.size());
+    state.owned.push_back(std::move(read->records));
+    out.records.bytes = state.owned.back();
+  }
+  return out;
+}
+
+// One pass over every requested partition.
+void fetch_once(BrokerCore& core, const FetchRequest& req, int16_t version, FetchState& state) {
+  state = FetchState{};
+  int64_t left = version >= 3 ? req.max_bytes : INT32_MAX;
+  for (const auto& topic : req.topics) {
+    auto& t = state.rsp.responses.emplace_back();
+    t.topic = topic.topic;
+    for (const auto& fp : topic.partitions) {
+      // Before v3 every partition returns its first batch whatever its size; from v3 only the
+      // first partition with data may exceed the limits.
+      const bool min_one = version < 3 || state.bytes == 0;
+      const int32_t bytes_left = static_cast<int32_t>(std::min<int64_t>(left, INT32_MAX));
+      t.partitions.push_back(fetch_partition(core, topic.topic, fp, bytes_left, min_one, state));
+      left = (version >= 3 ? req.max_bytes : INT32_MAX) - state.bytes;
+    }
+  }
+}
+
+absl::StatusOr<framed::Reply> fetch(BrokerCore& core, Request& request, const FetchRequest& req) {
+  Scheduler& s = Scheduler::current();
+  const TimePoint deadline =
+      s.now() + to_scheduler_duration(std::chrono::milliseconds(std::max(0, req.max_wait_ms)));
+  FetchState state;
+  while (true) {
+    const uint64_t seen = core.topics.appended().generation;
+    fetch_once(core, req, request.version(), state);
+    if (state.any_error || state.bytes >= req.min_bytes || s.now() >= deadline) break;
+    AppendSignal& signal = core.topics.appended();
+    if (!wait_until(
+            signal.waiters, [&] { return signal.generation != seen; }, deadline)) {
+      fetch_once(core, req, request.version(), state);
+      break;
+    }
+  }
+  core.counters.fetch_bytes += static_cast<uint64_t>(state.bytes);
+  return respond(request, state.rsp);
+}
+
+}  // namespace
+
+Future<framed::Reply> handle_fetch(BrokerCore& core, RequestPtr request) {
+  auto req = std::make_shared<FetchRequest>();
+  if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
+  if (request->version() >= 7 && req->session_epoch > 0) {
+    FetchResponse rsp;
+    rsp.error_code = static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound);
+    return respond_now(*request, rsp);
+  }
+  return spawn("kafka-fetch", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+    return fetch(core, *request, *req);
+  });
+}
+
+}  // namespace weir::broker

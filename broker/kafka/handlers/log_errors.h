@@ -1,0 +1,35 @@
+// The Kafka error code a log operation's status means, shared by every handler that touches a
+// partition's log so that one failure gets one code everywhere.
+#pragma once
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "broker/kafka/protocol/error_codes.h"
+
+namespace weir::broker {
+
+inline kafka::ErrorCode error_for_log_status(const absl::Status& s) {
+  using kafka::ErrorCode;
+  const std::string_view message(s.message().data(), s.message().size());
+  switch (s.code()) {
+    case absl::StatusCode::kOk:
+      return ErrorCode::kNone;
+    case absl::StatusCode::kDataLoss:
+      return ErrorCode::kCorruptMessage;
+    case absl::StatusCode::kInvalidArgument:
+      return ErrorCode::kInvalidRecord;
+    case absl::StatusCode::kOutOfRange:
+      if (message.find("RECORD_LIST_TOO_LARGE") != std::string_view::npos)
+        return ErrorCode::kRecordListTooLarge;
+      if (message.find("MESSAGE_TOO_LARGE") != std::string_view::npos)
+        return ErrorCode::kMessageTooLarge;
+      return ErrorCode::kOffsetOutOfRange;
+    case absl::StatusCode::kUnavailable:
+      return ErrorCode::kNotLeaderOrFollower;
+    default:
+      return ErrorCode::kKafkaStorageError;
+  }
+}
+
+}  // namespace weir::broker

@@ -1,0 +1,116 @@
+// Metadata: the brokers, the cluster id, the controller and the requested topics (all of them
+// for a null list, or an empty one before v1) with each partition's leader, replicas and ISR.
+// A topic that does not exist is created when the request allows it (v4+, always before) and
+// auto.create.topics.enable is set, as Kafka does; the answer then already describes it.
+#include "broker/kafka/handlers/handler.h"
+#include "broker/server/topic_name.h"
+
+namespace weir::broker {
+namespace {
+
+using kafka::ErrorCode;
+using kafka::MetadataRequest;
+using kafka::MetadataResponse;
+
+kafka::Uuid to_wire(const Uuid16& id) {
+  kafka::Uuid out;
+  out.bytes = id.bytes;
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic describe(BrokerCore& core, const TopicInfo& topic) {
+  MetadataResponse::MetadataResponseTopic t;
+  t.name = topic.name;
+  t.topic_id = to_wire(topic.id);
+  t.is_internal = is_internal_topic(topic.name);
+  for (const auto& p : topic.partitions) {
+    MetadataResponse::MetadataResponsePartition mp;
+    mp.partition_index = p->index();
+    mp.leader_id = core.broker_id;
+    mp.leader_epoch = p->leader_epoch().value();
+    mp.replica_nodes = {core.broker_id};
+    mp.isr_nodes = {core.broker_id};
+    t.partitions.push_back(std::move(mp));
+  }
+  return t;
+}
+
+MetadataResponse::MetadataResponseTopic missing(const std::string& name, ErrorCode code) {
+  MetadataResponse::MetadataResponseTopic t;
+  t.name = name;
+  t.error_code = static_cast<int16_t>(code);
+  return t;
+}
+
+const TopicInfo* find_by_id(BrokerCore& core, const kafka::Uuid& id) {
+  for (const auto& [name, topic] : core.topics.topics()) {
+    if (topic.id.bytes == id.bytes) return &topic;
+  }
+  return nullptr;
+}
+
+// Builds the answer; `create` is false when the caller must not suspend (then any topic that
+// needs creating makes it return nullopt, and the caller retries in an actor).
+std::optional<MetadataResponse> answer(BrokerCore& core, const MetadataRequest& req,
+                                       int16_t version, bool create) {
+  MetadataResponse rsp;
+  rsp.brokers.push_back({.node_id = core.broker_id,
+                         .host = core.advertised_host,
+                         .port = core.advertised_port,
+                         .rack = core.config.broker_rack.empty()
+                                     ? std::nullopt
+                                     : std::optional<std::string>(core.config.broker_rack)});
+  rsp.cluster_id = core.cluster_id;
+  rsp.controller_id = core.controller_id;
+  const bool all = !req.topics.has_value() || (version == 0 && req.topics->empty());
+  if (all) {
+    for (const auto& [name, topic] : core.topics.topics())
+      rsp.topics.push_back(describe(core, topic));
+    return rsp;
+  }
+  const bool auto_create =
+      core.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+  for (const auto& wanted : *req.topics) {
+    if (!wanted.name.has_value()) {
+      const TopicInfo* t = find_by_id(core, wanted.topic_id);
+      rsp.topics.push_back(t != nullptr ? describe(core, *t)
+                                        : missing("", ErrorCode::kUnknownTopicId));
+      continue;
+    }
+    const std::string& name = *wanted.name;
+    if (const TopicInfo* t = core.topics.find(name)) {
+      rsp.topics.push_back(describe(core, *t));
+      continue;
+    }
+    if (!validate_topic_name(name).ok()) {
+      rsp.topics.push_back(missing(name, ErrorCode::kInvalidTopicException));
+      continue;
+    }
+    if (!auto_create) {
+      rsp.topics.push_back(missing(name, ErrorCode::kUnknownTopicOrPartition));
+      continue;
+    }
+    if (!create) return std::nullopt;
+    const TopicError e = core.topics.create(name, -1, -1, {}, false);
+    const TopicInfo* t = core.topics.find(name);
+    if (t != nullptr && (e.ok() || e.code == ErrorCode::kTopicAlreadyExists)) {
+      rsp.topics.push_back(describe(core, *t));
+    } else {
+      rsp.topics.push_back(missing(name, e.ok() ? ErrorCode::kLeaderNotAvailable : e.code));
+    }
+  }
+  return rsp;
+}
+
+}  // namespace
+
+Future<framed::Reply> handle_metadata(BrokerCore& core, RequestPtr request) {
+  auto req = std::make_shared<MetadataRequest>();
+  if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
+  if (auto rsp = answer(core, *req, request->version(), false)) return respond_now(*request, *rsp);
+  return spawn("kafka-metadata", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+    return respond(*request, *answer(core, *req, request->version(), true));
+  });
+}
+
+}  // namespace weir::broker

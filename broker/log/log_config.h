@@ -1,0 +1,48 @@
+// A partition log's settings, named after Kafka's topic properties (segment.bytes,
+// segment.ms, index.interval.bytes, retention.ms, retention.bytes, flush.messages, flush.ms,
+// message.timestamp.type, max.message.bytes) with the unit last, and with Kafka's defaults.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/status/status.h"
+#include "runtime/time.h"
+
+namespace weir::broker::log {
+
+struct LogConfig {
+  // A segment is rolled when the next batch would take it beyond this (segment.bytes).
+  int64_t segment_bytes_max = int64_t{1} << 30;
+  // ... or when it is older than this (segment.ms; age counted from when this process created
+  // or opened the segment, on the monotonic clock).
+  Duration segment_ms = std::chrono::hours(24 * 7);
+  // One index entry per this many bytes of log (index.interval.bytes).
+  int32_t index_interval_bytes = 4096;
+  // Whole segments whose largest timestamp is older than this are deleted (retention.ms);
+  // -1 keeps them forever.
+  int64_t retention_ms = int64_t{7} * 24 * 3600 * 1000;
+  // Oldest segments are deleted while the log is larger than this (retention.bytes); -1: no
+  // limit.
+  int64_t retention_bytes = -1;
+  // fsync after this many messages (flush.messages; 1: every append) ...
+  int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();
+  // ... or when the last flush is this old (flush.ms).
+  int64_t flush_interval_ms = std::numeric_limits<int64_t>::max();
+  // message.timestamp.type=LogAppendTime: the broker stamps each batch with its wall clock.
+  bool log_append_time = false;
+  // The largest batch accepted (max.message.bytes).
+  int32_t max_message_bytes = 1048588;
+
+  // Weir's own, not Kafka properties:
+  // Recovery writes back every batch it validated before fsyncing (see README: a failed fsync
+  // may have dropped pages the page cache still shows).
+  bool recovery_rewrite_validated = true;
+  // TEST ONLY, the broken variant: recovery trusts batch CRCs without checking them.
+  bool unsafe_skip_recovery_crc_check = false;
+};
+
+// InvalidArgument when a setting is out of its valid range.
+absl::Status validate(const LogConfig& config);
+
+}  // namespace weir::broker::log

@@ -1,0 +1,237 @@
+#include "broker/log/log_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "broker/log/checkpoint_file.h"
+#include "buggify/code_probe.h"
+#include "runtime/assert.h"
+#include "runtime/trace.h"
+
+namespace weir::broker::log {
+namespace {
+
+constexpr size_t kCheckpointBytesMax = 64 << 20;
+constexpr size_t kTopicBytesMax = 249;
+
+bool legal_topic(std::string_view topic) {
+  if (topic.empty() || topic.size() > kTopicBytesMax || topic == "." || topic == "..") {
+    return false;
+  }
+  return std::all_of(topic.begin(), topic.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+}  // namespace
+
+std::string TopicPartition::dir_name() const {
+  return absl::StrCat(topic, "-", partition);
+}
+
+std::optional<TopicPartition> parse_partition_dir(std::string_view name) {
+  const size_t dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == name.size()) return std::nullopt;
+  const std::string_view digits = name.substr(dash + 1);
+  if (digits.size() > 10 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  int64_t partition = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    partition = partition * 10 + (c - '0');
+  }
+  if (partition > INT32_MAX || !legal_topic(name.substr(0, dash))) return std::nullopt;
+  return TopicPartition{std::string(name.substr(0, dash)), static_cast<int32_t>(partition)};
+}
+
+std::string encode_offset_checkpoint(const OffsetCheckpoint& offsets) {
+  std::vector<CheckpointLine> lines;
+  for (const auto& [tp, offset] : offsets) {
+    lines.push_back({tp.topic, absl::StrCat(tp.partition), absl::StrCat(offset.value())});
+  }
+  return encode_checkpoint(lines);
+}
+
+absl::StatusOr<OffsetCheckpoint> decode_offset_checkpoint(std::string_view text) {
+  auto lines = parse_checkpoint(text, 3);
+  if (!lines.ok()) return lines.status();
+  OffsetCheckpoint out;
+  for (const CheckpointLine& line : *lines) {
+    int64_t partition = 0;
+    int64_t offset = 0;
+    if (!legal_topic(line[0]) || !parse_int64(line[1], partition) || partition < 0 ||
+        partition > INT32_MAX || !parse_int64(line[2], offset) || offset < 0) {
+      return absl::DataLossError("offset checkpoint: malformed entry");
+    }
+    TopicPartition tp{line[0], static_cast<int32_t>(partition)};
+    if (!out.emplace(tp, Offset(offset)).second) {
+      return absl::DataLossError("offset checkpoint: duplicate partition");
+    }
+  }
+  return out;
+}
+
+LogManager::LogManager(IFileSystem& fs, IClock& clock, std::vector<std::string> log_dirs,
+                       LogConfig default_config)
+    : fs_(fs), clock_(clock), log_dirs_(std::move(log_dirs)), default_config_(default_config) {}
+
+LogManager::~LogManager() = default;
+
+absl::StatusOr<std::unique_ptr<LogManager>> LogManager::open(IFileSystem& fs, IClock& clock,
+                                                             std::vector<std::string> log_dirs,
+                                                             LogConfig default_config) {
+  if (log_dirs.empty()) return absl::InvalidArgumentError("log.dirs is empty");
+  if (auto s = validate(default_config); !s.ok()) return s;
+  std::unique_ptr<LogManager> manager(
+      new LogManager(fs, clock, std::move(log_dirs), default_config));
+  for (size_t i = 0; i < manager->log_dirs_.size(); ++i) {
+    if (auto s = manager->load_dir(i); !s.ok()) return s;
+  }
+  return manager;
+}
+
+// A missing checkpoint is empty; a damaged one too, with a warning: every log it covered is
+// then recovered from offset 0 (or keeps its first segment's base as log start).
+OffsetCheckpoint LogManager::read_checkpoint(const std::string& dir, const char* name) {
+  auto text = read_text_file(fs_, absl::StrCat(dir, "/", name), kCheckpointBytesMax);
+  absl::Status error = text.status();
+  if (text.ok()) {
+    auto offsets = decode_offset_checkpoint(*text);
+    if (offsets.ok()) return std::move(*offsets);
+    error = offsets.status();
+  }
+  if (!absl::IsNotFound(error)) {
+    CODE_PROBE(true, "broker_log.checkpoint_unreadable");
+    TraceEvent(Severity::kWarnAlways, "LogCheckpointUnreadable")
+        .detail("Dir", dir)
+        .detail("File", name)
+        .detail("Error", error.ToString());
+  }
+  return {};
+}
+
+std::string LogManager::partition_path(size_t dir_index, const TopicPartition& tp) const {
+  return absl::StrCat(log_dirs_[dir_index], "/", tp.dir_name());
+}
+
+absl::Status LogManager::load_dir(size_t dir_index) {
+  const std::string& dir = log_dirs_[dir_index];
+  if (auto s = fs_.create_directories(dir); !s.ok()) return s;
+  const OffsetCheckpoint recovery_points = read_checkpoint(dir, kRecoveryPointCheckpointName);
+  const OffsetCheckpoint log_starts = read_checkpoint(dir, kLogStartOffsetCheckpointName);
+  auto names = fs_.list(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string path = absl::StrCat(dir, "/", name);
+    if (absl::EndsWith(name, "-delete") || PartitionLog::removal_pending(fs_, path)) {
+      if (auto s = PartitionLog::remove_directory(fs_, path); !s.ok()) return s;
+      continue;
+    }
+    auto tp = parse_partition_dir(name);
+    if (!tp.has_value() || !fs_.list(path).ok()) continue;  // not a partition directory
+    if (logs_.count(*tp) > 0) {
+      return absl::FailedPreconditionError(absl::StrCat("partition ", name, " is in two log dirs"));
+    }
+    auto rp = recovery_points.find(*tp);
+    auto start = log_starts.find(*tp);
+    auto log = PartitionLog::open(fs_, clock_, path, default_config_,
+                                  rp == recovery_points.end() ? Offset(0) : rp->second,
+                                  start == log_starts.end() ? Offset(0) : start->second);
+    if (!log.ok()) return log.status();
+    logs_.emplace(*tp, Entry{dir_index, std::move(*log)});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PartitionLog*> LogManager::create(const TopicPartition& tp,
+                                                 std::optional<LogConfig> config) {
+  if (!legal_topic(tp.topic) || tp.partition < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("illegal partition ", tp.dir_name()));
+  }
+  ActorMutex::Guard guard(create_lock_);  // one open() per directory at a time
+  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log.get();
+  std::vector<size_t> counts(log_dirs_.size(), 0);
+  for (const auto& [_, entry] : logs_) ++counts[entry.dir_index];
+  const size_t dir_index =
+      static_cast<size_t>(std::min_element(counts.begin(), counts.end()) - counts.begin());
+  auto log = PartitionLog::open(fs_, clock_, partition_path(dir_index, tp),
+                                config.value_or(default_config_), Offset(0));
+  if (!log.ok()) return log.status();
+  // The new directory's name is durable before anything in it is acknowledged.
+  if (auto s = fs_.sync_directory(log_dirs_[dir_index]); !s.ok()) return s;
+  PartitionLog* out = log->get();
+  logs_.emplace(tp, Entry{dir_index, std::move(*log)});
+  return out;
+}
+
+PartitionLog* LogManager::get(const TopicPartition& tp) const {
+  auto it = logs_.find(tp);
+  return it == logs_.end() ? nullptr : it->second.log.get();
+}
+
+absl::Status LogManager::remove(const TopicPartition& tp) {
+  auto it = logs_.find(tp);
+  if (it == logs_.end()) return absl::NotFoundError(absl::StrCat("no log for ", tp.dir_name()));
+  std::unique_ptr<PartitionLog> log = std::move(it->second.log);
+  const size_t dir_index = it->second.dir_index;
+  logs_.erase(it);
+  if (auto s = log->remove(); !s.ok()) return s;
+  if (auto s = fs_.sync_directory(log_dirs_[dir_index]); !s.ok()) return s;
+  return checkpoint();
+}
+
+absl::Status LogManager::checkpoint() {
+  for (size_t i = 0; i < log_dirs_.size(); ++i) {
+    OffsetCheckpoint recovery_points;
+    OffsetCheckpoint log_starts;
+    for (const auto& [tp, entry] : logs_) {
+      if (entry.dir_index != i) continue;
+      recovery_points.emplace(tp, entry.log->recovery_point());
+      log_starts.emplace(tp, entry.log->log_start_offset());
+    }
+    if (auto s = write_file_atomically(fs_, log_dirs_[i], kRecoveryPointCheckpointName,
+                                       encode_offset_checkpoint(recovery_points));
+        !s.ok()) {
+      return s;
+    }
+    if (auto s = write_file_atomically(fs_, log_dirs_[i], kLogStartOffsetCheckpointName,
+                                       encode_offset_checkpoint(log_starts));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogManager::flush_due() {
+  for (const auto& [tp, entry] : logs_) {
+    if (auto s = entry.log->maybe_flush(); !s.ok()) return s;
+  }
+  return checkpoint();
+}
+
+absl::Status LogManager::apply_retention(int64_t now_ms) {
+  for (const auto& [tp, entry] : logs_) {
+    if (auto s = entry.log->apply_retention(now_ms); !s.ok()) return s;
+  }
+  return checkpoint();
+}
+
+absl::Status LogManager::close() {
+  absl::Status first;
+  for (const auto& [tp, entry] : logs_) {
+    if (auto s = entry.log->close(); !s.ok() && first.ok()) first = s;
+  }
+  if (auto s = checkpoint(); !s.ok() && first.ok()) first = s;
+  return first;
+}
+
+std::vector<TopicPartition> LogManager::partitions() const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, _] : logs_) out.push_back(tp);
+  return out;
+}
+
+}  // namespace weir::broker::log

@@ -1,0 +1,468 @@
+#include "broker/log/partition_log.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker/log/log_io.h"
+#include "broker/log/records.h"
+#include "broker/log/segment.h"
+#include "buggify/buggify.h"
+#include "buggify/code_probe.h"
+#include "runtime/assert.h"
+#include "runtime/future.h"
+#include "runtime/trace.h"
+
+namespace weir::broker::log {
+namespace {
+
+constexpr size_t kDecompressedBytesMax = 64 << 20;
+
+std::string_view as_view(absl::Span<uint8_t> bytes) {
+  return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+}  // namespace
+
+// Fails the log when a mutating call unwinds by cancellation in the middle of its I/O: the
+// write or fsync may or may not have happened.
+class PartitionLog::Mutation {
+ public:
+  explicit Mutation(PartitionLog& log)
+      : log_(log), guard_(log.lock_), exceptions_(std::uncaught_exceptions()) {}
+  ~Mutation() {
+    if (std::uncaught_exceptions() > exceptions_ && log_.failed_.ok()) {
+      log_.failed_ = absl::AbortedError("PartitionLog: cancelled during I/O, outcome unknown");
+    }
+  }
+  Mutation(const Mutation&) = delete;
+  Mutation& operator=(const Mutation&) = delete;
+
+ private:
+  PartitionLog& log_;
+  ActorMutex::Guard guard_;
+  const int exceptions_;
+};
+
+absl::Status PartitionLog::fail(absl::Status status, const char* op) {
+  WEIR_ASSERT(!status.ok());
+  if (failed_.ok()) {
+    failed_ = status;
+    TraceEvent(Severity::kWarn, "PartitionLogFailed")
+        .detail("Dir", dir_)
+        .detail("Op", op)
+        .detail("Error", status.ToString());
+  }
+  return failed_;
+}
+
+Offset PartitionLog::log_end_offset() const {
+  return segments_.empty() ? log_start_offset_ : segments_.back()->next_offset();
+}
+
+int64_t PartitionLog::size_bytes() const {
+  int64_t total = 0;
+  for (const auto& s : segments_) total += static_cast<int64_t>(s->size_bytes());
+  return total;
+}
+
+std::vector<Offset> PartitionLog::segment_base_offsets() const {
+  std::vector<Offset> out;
+  for (const auto& s : segments_) out.push_back(s->base_offset());
+  return out;
+}
+
+std::optional<std::pair<LeaderEpoch, Offset>> PartitionLog::end_offset_for_epoch(
+    LeaderEpoch epoch) const {
+  return epochs_.end_offset_for(epoch, log_end_offset());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appending
+
+bool PartitionLog::should_roll(const Segment& active, const BatchHeader& next,
+                               TimePoint now) const {
+  if (active.empty()) return false;
+  const bool full =
+      active.size_bytes() + next.size_bytes() > static_cast<uint64_t>(config_.segment_bytes_max);
+  const bool old = now - active.created() >= config_.segment_ms;
+  // Index entries hold offsets relative to the base as u32 (Kafka keeps them below 2^31).
+  const bool offsets_overflow = next.last().value() - active.base_offset().value() > INT32_MAX;
+  return full || old || offsets_overflow;
+}
+
+// Seals the active segment (final time index entry, fsync of its three files), which makes
+// everything before the new segment flushed; then creates the new one and fsyncs the
+// directory so that its name is durable before any batch in it can be acknowledged.
+absl::Status PartitionLog::roll(TimePoint now) {
+  Segment& active = *segments_.back();
+  if (auto s = active.seal(); !s.ok()) return fail(s, "seal segment");
+  recovery_point_ = active.next_offset();
+  unflushed_messages_ = 0;
+  last_flush_ = now;
+  auto segment =
+      Segment::create(fs_, dir_, active.next_offset(), config_.index_interval_bytes, now);
+  if (!segment.ok()) return fail(segment.status(), "create segment");
+  if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+  segments_.push_back(std::move(*segment));
+  CODE_PROBE(true, "broker_log.segment_rolled");
+  TraceEvent(Severity::kInfo, "PartitionLogSegmentRolled")
+      .detail("Dir", dir_)
+      .detail("Base", segments_.back()->base_offset());
+  return absl::OkStatus();
+}
+
+// Writes contiguous batches, rolling where a segment is full: one write per run of batches
+// that fit in the active segment.
+absl::Status PartitionLog::write_batches(std::string_view bytes,
+                                         absl::Span<const BatchView> batches, TimePoint now) {
+  size_t i = 0;
+  size_t at = 0;
+  while (i < batches.size()) {
+    if (should_roll(*segments_.back(), batches[i].header(), now)) {
+      if (auto s = roll(now); !s.ok()) return s;
+    }
+    Segment& active = *segments_.back();
+    size_t j = i + 1;
+    uint64_t run = batches[i].size_bytes();
+    while (j < batches.size() &&
+           active.size_bytes() + run + batches[j].size_bytes() <=
+               static_cast<uint64_t>(config_.segment_bytes_max) &&
+           batches[j].header().last().value() - active.base_offset().value() <= INT32_MAX) {
+      run += batches[j].size_bytes();
+      ++j;
+    }
+    if (auto s = active.append(bytes.substr(at, run), batches.subspan(i, j - i)); !s.ok()) {
+      return fail(s, "append");
+    }
+    at += run;
+    i = j;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendInfo> PartitionLog::append(absl::Span<uint8_t> records,
+                                                LeaderEpoch leader_epoch) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  auto batches = split_batches(as_view(records), static_cast<size_t>(config_.max_message_bytes));
+  if (!batches.ok()) return batches.status();
+  for (const BatchView& batch : *batches) {
+    if (auto s = validate_client_batch(batch); !s.ok()) return s;
+    if (batch.size_bytes() > static_cast<uint64_t>(config_.segment_bytes_max)) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "RECORD_LIST_TOO_LARGE: batch of ", batch.size_bytes(), " bytes exceeds segment.bytes"));
+    }
+  }
+  const TimePoint now = clock_.now();
+  const int64_t now_ms = clock_.wall_ms();
+  AppendInfo info;
+  info.first_offset = log_end_offset();
+  Offset next = info.first_offset;
+  size_t at = 0;
+  for (BatchView& batch : *batches) {
+    auto span = records.subspan(at, batch.size_bytes());
+    set_base_offset(span, next);
+    set_partition_leader_epoch(span, leader_epoch);
+    if (config_.log_append_time) set_log_append_time(span, now_ms);
+    batch.reload_header();
+    next = Offset(batch.header().last().value() + 1);
+    info.record_count += batch.header().record_count;
+    at += batch.size_bytes();
+  }
+  if (epochs_.assign(leader_epoch, info.first_offset)) {
+    if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+  }
+  if (BUGGIFY_WITH_PROB(0.05)) delay(std::chrono::milliseconds(5));  // a slow write
+  if (auto s = write_batches(as_view(records), *batches, now); !s.ok()) return s;
+  WEIR_ASSERT(log_end_offset() == next);
+  info.last_offset = Offset(next.value() - 1);
+  info.log_append_time_ms = config_.log_append_time ? now_ms : -1;
+  info.log_start_offset = log_start_offset_;
+  unflushed_messages_ += info.record_count;
+  if (unflushed_messages_ >= config_.flush_interval_messages ||
+      to_ms(now - last_flush_) >= config_.flush_interval_ms) {
+    if (auto s = flush_locked(); !s.ok()) return s;
+  }
+  return info;
+}
+
+absl::Status PartitionLog::flush_locked() {
+  if (!failed_.ok()) return failed_;
+  if (auto s = segments_.back()->flush(); !s.ok()) return fail(s, "flush");
+  recovery_point_ = log_end_offset();
+  unflushed_messages_ = 0;
+  last_flush_ = clock_.now();
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::flush() {
+  Mutation mutation(*this);
+  return flush_locked();
+}
+
+absl::Status PartitionLog::maybe_flush() {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  if (recovery_point_ == log_end_offset()) return absl::OkStatus();
+  if (to_ms(clock_.now() - last_flush_) < config_.flush_interval_ms) return absl::OkStatus();
+  return flush_locked();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+std::shared_ptr<Segment> PartitionLog::segment_for(Offset offset) const {
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), offset,
+      [](Offset o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
+  if (it == segments_.begin()) return nullptr;
+  return *std::prev(it);
+}
+
+absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
+                                              Offset end_offset_max, bool min_one_batch) {
+  if (!failed_.ok()) return failed_;
+  const Offset end = log_end_offset();
+  if (start < log_start_offset_ || start > end) {
+    return absl::OutOfRangeError(absl::StrCat("OFFSET_OUT_OF_RANGE: ", start.value(),
+                                              " is outside [", log_start_offset_.value(), ", ",
+                                              end.value(), "]"));
+  }
+  ReadResult empty;
+  empty.log_start_offset = log_start_offset_;
+  empty.log_end_offset = end;
+  if (start >= std::min(end, end_offset_max) || bytes_max < 0) return empty;
+  const uint64_t generation = truncations_;
+  auto segment = segment_for(start);
+  WEIR_ASSERT(segment != nullptr);
+  while (true) {
+    auto location = segment->find_batch(start, segment->size_bytes());
+    if (!location.ok()) return location.status();
+    if (truncations_ != generation) {
+      return absl::UnavailableError("PartitionLog: truncated during the read; retry");
+    }
+    if (location->has_value()) {
+      const BatchLocation& at = **location;
+      auto result = read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch,
+                              at.header.size_bytes());
+      if (result.ok() && truncations_ != generation) {
+        return absl::UnavailableError("PartitionLog: truncated during the read; retry");
+      }
+      return result;
+    }
+    // `start` is past this segment's batches: it is the next segment's first offset.
+    auto next = segment_for(segment->next_offset());
+    if (next == nullptr || next == segment) return empty;
+    segment = next;
+  }
+}
+
+// Whole batches from `position`, trimmed to bytes_max and end_offset_max, each CRC-checked
+// (read again on a mismatch: the disk may have flipped a bit on the way).
+absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segment,
+                                                   uint64_t position, int32_t bytes_max,
+                                                   Offset end_offset_max, bool min_one_batch,
+                                                   size_t first_batch_bytes) {
+  ReadResult result;
+  result.log_start_offset = log_start_offset_;
+  result.log_end_offset = log_end_offset();
+  result.segment_path = segment->log_path();
+  result.file_position = position;
+  size_t want = static_cast<size_t>(bytes_max);
+  if (min_one_batch) want = std::max(want, first_batch_bytes);
+  for (int attempt = 0;; ++attempt) {
+    auto data = segment->read(position, want);
+    if (!data.ok()) return data.status();
+    size_t total = 0;
+    bool corrupt = false;
+    while (total < data->size()) {
+      auto h = parse_batch_header(std::string_view(*data).substr(total));
+      if (!h.ok() || total + h->size_bytes() > data->size() || h->last() >= end_offset_max) break;
+      if (!BatchView::parse(std::string_view(*data).substr(total, h->size_bytes())).ok()) {
+        corrupt = true;
+        break;
+      }
+      total += h->size_bytes();
+    }
+    if (corrupt && total == 0) {
+      CODE_PROBE(true, "broker_log.read_saw_corrupt_batch");
+      if (attempt + 1 < kReadAttemptsMax) continue;
+      return absl::DataLossError(
+          absl::StrCat(segment->log_path(), ": corrupt batch at ", position));
+    }
+    data->resize(total);
+    result.records = std::move(*data);
+    result.size_bytes = total;
+    return result;
+  }
+}
+
+absl::StatusOr<std::optional<Offset>> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
+  if (!failed_.ok()) return failed_;
+  const std::vector<std::shared_ptr<Segment>> segments = segments_;
+  for (const auto& segment : segments) {
+    if (segment->max_timestamp_ms() < timestamp_ms) continue;
+    auto location = segment->find_batch_by_time(timestamp_ms);
+    if (!location.ok()) return location.status();
+    if (!location->has_value()) continue;
+    auto offset =
+        refine_by_timestamp(*segment, (*location)->position, (*location)->header, timestamp_ms);
+    if (!offset.ok()) return offset.status();
+    return std::max(*offset, log_start_offset_);
+  }
+  return std::nullopt;
+}
+
+// The first record of the batch whose timestamp is >= timestamp_ms: with CreateTime the
+// records carry their own timestamps; with LogAppendTime they all have maxTimestamp.
+absl::StatusOr<Offset> PartitionLog::refine_by_timestamp(Segment& segment, uint64_t position,
+                                                         const BatchHeader& header,
+                                                         int64_t timestamp_ms) {
+  if (header.timestamp_type() == TimestampType::kLogAppendTime) return header.base();
+  auto bytes = segment.read(position, header.size_bytes());
+  if (!bytes.ok()) return bytes.status();
+  auto batch = BatchView::parse(*bytes);
+  if (!batch.ok()) return header.base();  // a corrupted read: the batch is close enough
+  std::string storage;
+  auto records = read_records(*batch, storage, kDecompressedBytesMax);
+  if (!records.ok()) return header.base();
+  for (const Record& r : *records) {
+    if (header.base_timestamp + r.timestamp_delta >= timestamp_ms) {
+      return Offset(header.base_offset + r.offset_delta);
+    }
+  }
+  return header.base();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deleting and truncating
+
+// Deletes the `count` oldest segments (never the active one), oldest first, each removal
+// durable before the next, so that a crash never leaves a hole in the middle of the log.
+absl::Status PartitionLog::delete_oldest_segments(size_t count, const char* reason) {
+  count = std::min(count, segments_.size() - 1);
+  for (size_t i = 0; i < count; ++i) {
+    std::shared_ptr<Segment> oldest = segments_.front();
+    if (auto s = oldest->remove_files(fs_); !s.ok()) return fail(s, "remove segment");
+    if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+    segments_.erase(segments_.begin());
+    TraceEvent(Severity::kInfo, "PartitionLogSegmentDeleted")
+        .detail("Dir", dir_)
+        .detail("Base", oldest->base_offset())
+        .detail("Reason", reason);
+  }
+  log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+  if (epochs_.truncate_from_start(log_start_offset_)) {
+    if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Offset> PartitionLog::delete_records_before(Offset offset) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  if (offset > log_end_offset()) {
+    return absl::OutOfRangeError(absl::StrCat("OFFSET_OUT_OF_RANGE: ", offset.value(),
+                                              " is beyond the log end offset ",
+                                              log_end_offset().value()));
+  }
+  if (offset <= log_start_offset_) return log_start_offset_;
+  log_start_offset_ = offset;
+  size_t count = 0;
+  while (count + 1 < segments_.size() && segments_[count + 1]->base_offset() <= offset) ++count;
+  if (auto s = delete_oldest_segments(count, "delete_records"); !s.ok()) return s;
+  return log_start_offset_;
+}
+
+absl::Status PartitionLog::apply_retention(int64_t now_ms) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  const size_t deletable = segments_.size() - 1;  // never the active segment
+  size_t by_time = 0;
+  if (config_.retention_ms >= 0) {
+    while (by_time < deletable && segments_[by_time]->max_timestamp_ms() >= 0 &&
+           now_ms - segments_[by_time]->max_timestamp_ms() > config_.retention_ms) {
+      ++by_time;
+    }
+  }
+  size_t by_size = 0;
+  if (config_.retention_bytes >= 0) {
+    int64_t excess = size_bytes() - config_.retention_bytes;
+    while (by_size < deletable &&
+           excess - static_cast<int64_t>(segments_[by_size]->size_bytes()) >= 0) {
+      excess -= static_cast<int64_t>(segments_[by_size]->size_bytes());
+      ++by_size;
+    }
+  }
+  const size_t count = std::max(by_time, by_size);
+  if (count == 0) return absl::OkStatus();
+  CODE_PROBE(true, "broker_log.retention_deleted_segments");
+  return delete_oldest_segments(count, by_time >= by_size ? "retention.ms" : "retention.bytes");
+}
+
+absl::Status PartitionLog::truncate_fully(Offset offset) {
+  for (size_t i = segments_.size(); i-- > 0;) {
+    if (auto s = segments_[i]->remove_files(fs_); !s.ok()) return fail(s, "remove segment");
+  }
+  segments_.clear();
+  auto segment = Segment::create(fs_, dir_, offset, config_.index_interval_bytes, clock_.now());
+  if (!segment.ok()) return fail(segment.status(), "create segment");
+  segments_.push_back(std::move(*segment));
+  if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+  log_start_offset_ = offset;
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::truncate_to(Offset offset) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  if (offset >= log_end_offset()) return absl::OkStatus();
+  ++truncations_;
+  if (offset < segments_.front()->base_offset()) {
+    if (auto s = truncate_fully(offset); !s.ok()) return s;
+  } else {
+    // Later segments go first, durably: a crash must not leave the cut segment followed by
+    // one that no longer continues it (recovery would drop it, but only after serving nothing
+    // from it: see README).
+    bool removed = false;
+    while (segments_.back()->base_offset() > offset) {
+      if (auto s = segments_.back()->remove_files(fs_); !s.ok()) return fail(s, "remove");
+      segments_.pop_back();
+      removed = true;
+    }
+    if (removed) {
+      if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+    }
+    auto cut = segments_.back()->truncate_to(offset);
+    if (!cut.ok()) return fail(cut.status(), "truncate");
+  }
+  recovery_point_ = std::min(recovery_point_, log_end_offset());
+  log_start_offset_ = std::min(log_start_offset_, log_end_offset());
+  if (epochs_.truncate_from_end(log_end_offset())) {
+    if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+  }
+  TraceEvent(Severity::kInfo, "PartitionLogTruncated")
+      .detail("Dir", dir_)
+      .detail("Offset", offset)
+      .detail("LogEndOffset", log_end_offset());
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::close() {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  if (auto s = segments_.back()->seal(); !s.ok()) return fail(s, "seal");
+  recovery_point_ = log_end_offset();
+  failed_ = absl::FailedPreconditionError("PartitionLog: closed");
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::remove() {
+  Mutation mutation(*this);
+  failed_ = absl::FailedPreconditionError("PartitionLog: removed");
+  return remove_directory(fs_, dir_);
+}
+
+}  // namespace weir::broker::log

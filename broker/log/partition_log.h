@@ -1,0 +1,179 @@
+// The log of one partition (Kafka's Log/UnifiedLog): segments in `<dir>/<topic>-<partition>/`,
+// appends of producers' batches with offsets assigned in place, fetches of whole batches,
+// retention, DeleteRecords, truncation for replication, the flush policy, and the leader
+// epoch cache. It is where a produced record becomes durable, so its recovery argument (a
+// recovered log is a prefix of what was appended and holds every flushed batch; indexes agree
+// with the log; no corrupt batch is ever served) is what acks=all rests on. Format and
+// argument: broker/log/README.md.
+//
+// Failure policy (as coord's TxnLog): after a failed or cancelled mutating I/O the log is
+// *failed*: every later call returns that error until the owner reopens it. A failed fsync
+// may have dropped dirty pages the page cache still shows, so nothing later may vouch for
+// them; reopening validates and rewrites the unflushed tail.
+//
+// Concurrency: any number of actors may call. Mutations (append, flush, retention,
+// delete_records_before, truncate_to, close) are serialized by an ActorMutex; reads and
+// lookups take no lock (they see whole appends only, and a truncation that races a read makes
+// the read fail with Unavailable rather than return bytes it cut). All calls suspend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "broker/ids.h"
+#include "broker/log/leader_epoch_cache.h"
+#include "broker/log/log_config.h"
+#include "broker/log/record_batch.h"
+#include "runtime/clock.h"
+#include "runtime/filesystem.h"
+#include "runtime/sync.h"
+
+namespace weir::broker::log {
+
+class Segment;
+
+struct AppendInfo {
+  Offset first_offset;
+  Offset last_offset;
+  int64_t log_append_time_ms = -1;  // -1 when the topic uses CreateTime
+  Offset log_start_offset;
+  int64_t record_count = 0;
+};
+
+// Whole batches for a fetch. The bytes are a copy for now; segment_path/file_position/
+// size_bytes name the same bytes in the segment file, for a later sendfile path.
+struct ReadResult {
+  std::string records;
+  std::string segment_path;
+  uint64_t file_position = 0;
+  uint64_t size_bytes = 0;
+  Offset log_start_offset;
+  Offset log_end_offset;
+};
+
+// What open() did, also traced as PartitionLogRecovered.
+struct RecoveryReport {
+  int64_t segments = 0;            // after recovery
+  int64_t segments_validated = 0;  // read in full with their CRCs checked
+  int64_t segments_removed = 0;    // beyond a cut, or out of sequence
+  int64_t index_rebuilds = 0;      // trusted segments whose indexes had to be rebuilt
+  uint64_t bytes_cut = 0;
+  std::string reason;  // of the cut; empty when nothing was cut
+  Offset log_end_offset;
+};
+
+class PartitionLog {
+ public:
+  // Opens (creating if needed) the log in `dir` and recovers it: segments wholly below
+  // `recovery_point` are trusted (their indexes sanity-checked), every later batch is
+  // validated, a torn or corrupt tail is cut and later segments removed, indexes rebuilt.
+  // `log_start_offset` is the checkpointed one (0 when unknown).
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> open(IFileSystem& fs, IClock& clock,
+                                                            std::string dir, LogConfig config,
+                                                            Offset recovery_point,
+                                                            Offset log_start_offset = Offset(0));
+  // Deletes a log directory (crash-safe: a marker file makes a later start finish the job).
+  static absl::Status remove_directory(IFileSystem& fs, const std::string& dir);
+  // True when `dir` holds the marker of an unfinished remove_directory.
+  static bool removal_pending(IFileSystem& fs, const std::string& dir);
+  ~PartitionLog();
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // Appends a produce request's batches (the caller's mutable copy: offsets, leader epoch and
+  // LogAppendTime are written into it). All batches are validated first; on any error
+  // nothing is appended: DataLoss (CORRUPT_MESSAGE), InvalidArgument (INVALID_RECORD),
+  // OutOfRange with MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE in the message.
+  absl::StatusOr<AppendInfo> append(absl::Span<uint8_t> records, LeaderEpoch leader_epoch);
+  // Whole batches from the one holding `start`, at most bytes_max bytes (but the first batch
+  // even if larger when min_one_batch), never a batch reaching end_offset_max, all from one
+  // segment. OutOfRange when start is below log_start_offset() or beyond log_end_offset().
+  absl::StatusOr<ReadResult> read(Offset start, int32_t bytes_max, Offset end_offset_max,
+                                  bool min_one_batch);
+  // The first offset whose record timestamp is >= timestamp_ms (ListOffsets), nullopt when
+  // every record is older.
+  absl::StatusOr<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
+
+  // fsyncs everything appended and advances the recovery point to the log end offset.
+  absl::Status flush();
+  // flush() if flush.ms has passed since the last one (for a periodic caller).
+  absl::Status maybe_flush();
+  // DeleteRecords: log start offset becomes `offset` (<= log end offset, else OutOfRange);
+  // whole segments below it are deleted. Returns the new log start offset.
+  absl::StatusOr<Offset> delete_records_before(Offset offset);
+  // Deletes the oldest segments past retention.ms (by their largest timestamp) or beyond
+  // retention.bytes; never the active segment.
+  absl::Status apply_retention(int64_t now_ms);
+  // Drops every batch from the one holding `offset` on (durably); log end offset becomes the
+  // base of that batch. Below the first segment, the log restarts empty at `offset`.
+  absl::Status truncate_to(Offset offset);
+  // Flushes and closes; later calls fail.
+  absl::Status close();
+  // Closes and deletes the directory and everything in it.
+  absl::Status remove();
+
+  Offset log_start_offset() const { return log_start_offset_; }
+  Offset log_end_offset() const;
+  Offset recovery_point() const { return recovery_point_; }
+  int64_t size_bytes() const;
+  size_t segment_count() const { return segments_.size(); }
+  std::vector<Offset> segment_base_offsets() const;
+  std::optional<std::pair<LeaderEpoch, Offset>> end_offset_for_epoch(LeaderEpoch epoch) const;
+  const std::vector<LeaderEpochCache::Entry>& leader_epochs() const { return epochs_.entries(); }
+  const RecoveryReport& recovery_report() const { return report_; }
+  const absl::Status& failure() const { return failed_; }
+  const std::string& dir() const { return dir_; }
+  const LogConfig& config() const { return config_; }
+
+ private:
+  class Mutation;
+  struct Recovery;
+  PartitionLog(IFileSystem& fs, IClock& clock, std::string dir, LogConfig config);
+
+  absl::Status recover(Offset recovery_point, Offset log_start_offset);
+  absl::Status remove_stray_files(std::vector<Offset>& bases);
+  absl::Status recover_segments(const std::vector<Offset>& bases, Offset recovery_point);
+  absl::Status load_epochs();
+  absl::Status save_epochs_if_changed();
+  absl::Status fail(absl::Status status, const char* op);
+  absl::Status roll(TimePoint now);
+  bool should_roll(const Segment& active, const BatchHeader& next, TimePoint now) const;
+  absl::Status write_batches(std::string_view bytes, absl::Span<const BatchView> batches,
+                             TimePoint now);
+  absl::Status flush_locked();
+  absl::Status delete_oldest_segments(size_t count, const char* reason);
+  absl::Status truncate_fully(Offset offset);
+  std::shared_ptr<Segment> segment_for(Offset offset) const;
+  absl::StatusOr<ReadResult> read_from(std::shared_ptr<Segment> segment, uint64_t position,
+                                       int32_t bytes_max, Offset end_offset_max, bool min_one_batch,
+                                       size_t first_batch_bytes);
+  absl::StatusOr<Offset> refine_by_timestamp(Segment& segment, uint64_t position,
+                                             const BatchHeader& header, int64_t timestamp_ms);
+
+  IFileSystem& fs_;
+  IClock& clock_;
+  const std::string dir_;
+  const LogConfig config_;
+  ActorMutex lock_;
+  absl::Status failed_;
+  // Ordered by base offset, contiguous; the last is the active segment. shared_ptr: a read
+  // in progress keeps a deleted segment alive.
+  std::vector<std::shared_ptr<Segment>> segments_;
+  Offset log_start_offset_;
+  Offset recovery_point_;
+  LeaderEpochCache epochs_;
+  std::string saved_epochs_;  // the checkpoint's contents on disk
+  int64_t unflushed_messages_ = 0;
+  TimePoint last_flush_;
+  uint64_t truncations_ = 0;  // so that a read racing a truncation notices it
+  RecoveryReport report_;
+};
+
+}  // namespace weir::broker::log

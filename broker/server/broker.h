@@ -1,0 +1,78 @@
+// One Kafka broker: its logs, its place in the cluster (Kafka's znodes in weir coord), and
+// its Kafka listener. It exists to put the pieces together in Kafka's start order, so an
+// operator sees what Kafka would show at each step: the coord session and cluster id first,
+// the broker id (from server.properties, meta.properties or coord's /brokers/seqid), log
+// recovery, the controller role when nobody holds it, the topics reconciled with the logs,
+// the listener, and last the ephemeral /brokers/ids/<id> that tells clients and other brokers
+// it serves. stop() undoes it in reverse, so a SIGTERM leaves flushed logs with checkpoints
+// and no registration behind.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "broker/log/log_manager.h"
+#include "broker/server/broker_config.h"
+#include "broker/server/broker_core.h"
+#include "broker/server/cluster_store.h"
+#include "broker/server/kafka_listener.h"
+#include "broker/server/topic_registry.h"
+#include "coord/client/client.h"
+#include "runtime/framed/framed_server.h"
+#include "runtime/process_context.h"
+
+namespace weir::broker {
+
+class Broker {
+ public:
+  Broker(BrokerConfig config, ProcessContext& context);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Starts everything, then serves until cancelled or until something fails for good.
+  absl::Status run();
+  // A clean stop: no new requests, logs flushed and checkpointed, registration removed.
+  absl::Status stop();
+
+  // Available once run() has started serving (tests and traces).
+  const BrokerCore* core() const { return core_.get(); }
+  std::string bound_address() const;
+  bool serving() const { return serving_; }
+
+ private:
+  absl::Status connect_coord();
+  absl::Status resolve_identity();
+  absl::Status start_listener();
+  absl::Status register_self();
+  void run_housekeeping();
+
+  BrokerConfig config_;
+  ProcessContext& context_;
+  std::unique_ptr<coord::client::CoordClient> coord_;
+  std::unique_ptr<ClusterStore> store_;
+  std::unique_ptr<log::LogManager> logs_;
+  std::unique_ptr<TopicRegistry> topics_;
+  std::unique_ptr<BrokerCore> core_;
+  std::unique_ptr<KafkaListener> handler_;
+  std::unique_ptr<framed::FramedServer> server_;
+  int32_t broker_id_ = -1;
+  std::string cluster_id_;
+  int32_t controller_epoch_ = 0;
+  bool serving_ = false;
+  bool stopped_ = false;
+};
+
+// Kafka's meta.properties in a log dir (version=0, broker.id, cluster.id): a log dir that
+// belongs to another cluster or broker is refused at start, as Kafka refuses it.
+struct MetaProperties {
+  int32_t broker_id = -1;
+  std::string cluster_id;
+};
+absl::StatusOr<std::optional<MetaProperties>> read_meta_properties(IFileSystem& fs,
+                                                                   const std::string& dir);
+absl::Status write_meta_properties(IFileSystem& fs, const std::string& dir,
+                                   const MetaProperties& meta);
+
+}  // namespace weir::broker

@@ -1,0 +1,35 @@
+// What the Kafka API handlers see of their broker: its identity, its configuration and its
+// topics. It exists so that a handler (broker/kafka/handlers/<api>.cc) depends on this one
+// small struct, not on the Broker that owns processes, listeners and coord sessions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "broker/server/broker_config.h"
+#include "broker/server/topic_registry.h"
+#include "runtime/clock.h"
+
+namespace weir::broker {
+
+struct BrokerCounters {
+  uint64_t requests = 0;
+  uint64_t produce_batches = 0;
+  uint64_t produce_bytes = 0;
+  uint64_t fetch_bytes = 0;
+  uint64_t request_errors = 0;  // frames refused (bad header, unknown api or version)
+};
+
+struct BrokerCore {
+  const BrokerConfig& config;
+  int32_t broker_id = -1;
+  std::string cluster_id;
+  int32_t controller_id = -1;
+  std::string advertised_host;
+  int32_t advertised_port = 0;
+  TopicRegistry& topics;
+  IClock& clock;
+  BrokerCounters counters;
+};
+
+}  // namespace weir::broker
