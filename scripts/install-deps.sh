@@ -5,10 +5,11 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build ccache g++ make pkgconf libboost-context-dev libprotobuf-dev
   protobuf-compiler librapidcheck-dev libgtest-dev libgmock-dev googletest libabsl-dev
-  liblz4-dev libbenchmark-dev clang-format)
+  liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbenchmark-dev clang-format)
 # Third-party clients used by tests against real binaries. Optional: their absence skips
 # those tests with a message, it never fails the build.
-client_pkgs=(kcat python3-kazoo zookeeper libzookeeper-mt-dev)
+client_pkgs=(kcat python3-kazoo zookeeper libzookeeper-mt-dev python3-kafka python3-confluent-kafka
+  librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
 
 want=("${build_pkgs[@]}")
 if [[ "${WEIR_SKIP_CLIENTS:-0}" != 1 ]]; then

@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "broker/server/topic_config.h"
 #include "runtime/future.h"
+#include "runtime/sync.h"
 #include "runtime/trace.h"
 
 namespace weir::broker {
@@ -157,25 +158,34 @@ void Broker::run_housekeeping() {
                                              config_.log_flush_scheduler_interval_ms, 1000});
   TimePoint next_retention = context_.clock->now();
   TimePoint next_checkpoint = context_.clock->now();
-  while (true) {
+  while (!stopping_) {
     delay(std::chrono::milliseconds(std::max<int64_t>(tick_ms, 10)));
-    const TimePoint now = context_.clock->now();
-    for (const auto& [name, topic] : topics_->topics()) {
-      for (const auto& p : topic.partitions) {
-        if (p->closed()) continue;
-        if (auto s = p->log().maybe_flush(); !s.ok())
-          TraceEvent(Severity::kWarnAlways, "BrokerFlushFailed").detail("Error", s.ToString());
-        if (now >= next_retention) (void)p->log().apply_retention(context_.clock->wall_ms());
-      }
+    if (stopping_) break;
+    housekeeping_busy_ = true;
+    housekeeping_pass(next_retention, next_checkpoint);
+    housekeeping_busy_ = false;
+    state_changed_.fire_all();
+  }
+}
+
+void Broker::housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint) {
+  const TimePoint now = context_.clock->now();
+  const bool retention_due = now >= next_retention;
+  for (const auto& [name, topic] : topics_->topics()) {
+    for (const auto& p : topic.partitions) {
+      if (p->closed()) continue;
+      if (auto s = p->log().maybe_flush(); !s.ok())
+        TraceEvent(Severity::kWarnAlways, "BrokerFlushFailed").detail("Error", s.ToString());
+      if (retention_due) (void)p->log().apply_retention(context_.clock->wall_ms());
     }
-    if (now >= next_retention)
-      next_retention = now + std::chrono::milliseconds(config_.log_retention_check_interval_ms);
-    if (now >= next_checkpoint) {
-      if (auto s = logs_->checkpoint(); !s.ok())
-        TraceEvent(Severity::kWarnAlways, "BrokerCheckpointFailed").detail("Error", s.ToString());
-      next_checkpoint =
-          now + std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
-    }
+  }
+  if (retention_due)
+    next_retention = now + std::chrono::milliseconds(config_.log_retention_check_interval_ms);
+  if (now >= next_checkpoint) {
+    if (auto s = logs_->checkpoint(); !s.ok())
+      TraceEvent(Severity::kWarnAlways, "BrokerCheckpointFailed").detail("Error", s.ToString());
+    next_checkpoint =
+        now + std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
   }
 }
 
@@ -194,12 +204,12 @@ absl::Status Broker::run() {
   topics_ = std::make_unique<TopicRegistry>(config_, *store_, *logs_, *context_.random, broker_id_,
                                             controller_epoch_);
   if (auto s = topics_->load(); !s.ok()) return s;
-  core_ = std::make_unique<BrokerCore>(BrokerCore{.config = config_,
-                                                  .broker_id = broker_id_,
-                                                  .cluster_id = cluster_id_,
-                                                  .controller_id = broker_id_,
-                                                  .topics = *topics_,
-                                                  .clock = *context_.clock});
+  core_.reset(new BrokerCore{.config = config_,
+                             .broker_id = broker_id_,
+                             .cluster_id = cluster_id_,
+                             .controller_id = broker_id_,
+                             .topics = *topics_,
+                             .clock = *context_.clock});
   if (auto s = start_listener(); !s.ok()) return s;
   if (auto s = register_self(); !s.ok()) return s;
   serving_ = true;
@@ -209,7 +219,9 @@ absl::Status Broker::run() {
       .detail("Advertised", absl::StrCat(core_->advertised_host, ":", core_->advertised_port))
       .detail("Topics", topics_->topics().size())
       .detail("ControllerEpoch", controller_epoch_);
-  run_housekeeping();
+  background_.add(spawn("broker-housekeeping", [this] { run_housekeeping(); }));
+  // Serves until cancelled (the caller's stop) or stopped; only this wait is cancelled.
+  wait_for(state_changed_, [this] { return stopping_; });
   return absl::OkStatus();
 }
 
@@ -217,9 +229,23 @@ absl::Status Broker::stop() {
   if (stopped_) return absl::OkStatus();
   stopped_ = true;
   serving_ = false;
+  stopping_ = true;
+  state_changed_.fire_all();
+  // Nothing is cancelled in the middle of log I/O: housekeeping finishes its pass, requests
+  // already handed to a log finish (fetch long polls wake up and answer at once).
+  wait_for(state_changed_, [this] { return !housekeeping_busy_; });
+  background_.clear();
   if (server_ != nullptr) server_->stop();
   absl::Status result;
-  if (topics_ != nullptr) topics_->close_all();
+  if (topics_ != nullptr) {
+    topics_->close_all();
+    topics_->appended().fire();
+  }
+  if (core_ != nullptr) {
+    const TimePoint deadline = Scheduler::current().now() + to_scheduler_duration(10s);
+    while (core_->requests.size() > 0 && Scheduler::current().now() < deadline) delay(5ms);
+    core_->requests.clear();
+  }
   if (logs_ != nullptr) result = logs_->close();
   if (coord_ != nullptr) (void)await(coord_->close());
   TraceEvent(Severity::kInfo, "BrokerStopped").detail("Status", result.ToString());

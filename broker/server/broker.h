@@ -19,8 +19,10 @@
 #include "broker/server/kafka_listener.h"
 #include "broker/server/topic_registry.h"
 #include "coord/client/client.h"
+#include "runtime/actor_collection.h"
 #include "runtime/framed/framed_server.h"
 #include "runtime/process_context.h"
+#include "runtime/wait_list.h"
 
 namespace weir::broker {
 
@@ -47,6 +49,7 @@ class Broker {
   absl::Status start_listener();
   absl::Status register_self();
   void run_housekeeping();
+  void housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint);
 
   BrokerConfig config_;
   ProcessContext& context_;
@@ -61,7 +64,11 @@ class Broker {
   std::string cluster_id_;
   int32_t controller_epoch_ = 0;
   bool serving_ = false;
+  bool stopping_ = false;
   bool stopped_ = false;
+  bool housekeeping_busy_ = false;  // in log I/O: stop() waits rather than cancel it there
+  WaitList state_changed_;          // stopping_ or housekeeping_busy_ changed
+  ActorCollection background_;
 };
 
 // Kafka's meta.properties in a log dir (version=0, broker.id, cluster.id): a log dir that

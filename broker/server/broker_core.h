@@ -8,6 +8,7 @@
 
 #include "broker/server/broker_config.h"
 #include "broker/server/topic_registry.h"
+#include "runtime/actor_collection.h"
 #include "runtime/clock.h"
 
 namespace weir::broker {
@@ -30,6 +31,10 @@ struct BrokerCore {
   TopicRegistry& topics;
   IClock& clock;
   BrokerCounters counters;
+  // Request actors that touch a log. A connection that closes drops its handle, but this one
+  // keeps the actor running to the end of its I/O: cancelling an append midway would leave the
+  // log failed (outcome unknown) until a restart. A clean stop waits for these to finish.
+  ActorCollection requests;
 };
 
 }  // namespace weir::broker

@@ -10,30 +10,32 @@ Future<framed::Reply> handle_create_partitions(BrokerCore& core, RequestPtr requ
   using kafka::ErrorCode;
   auto req = std::make_shared<kafka::CreatePartitionsRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return spawn("kafka-create-partitions", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    std::map<std::string, int> seen;
-    for (const auto& t : req->topics) ++seen[t.name];
-    kafka::CreatePartitionsResponse rsp;
-    for (const auto& t : req->topics) {
-      auto& r = rsp.results.emplace_back();
-      r.name = t.name;
-      TopicError e;
-      if (seen[t.name] > 1) {
-        e = {ErrorCode::kInvalidRequest, "topic appears more than once"};
-      } else if (t.assignments.has_value() && !t.assignments->empty()) {
-        e = {ErrorCode::kInvalidReplicaAssignment,
-             "explicit assignments are not served: this cluster has one broker"};
-        for (const auto& a : *t.assignments) {
-          if (a.broker_ids != std::vector<int32_t>{core.broker_id}) continue;
-          e = {};
-        }
-      }
-      if (e.ok()) e = core.topics.add_partitions(t.name, t.count, req->validate_only);
-      r.error_code = static_cast<int16_t>(e.code);
-      if (!e.ok()) r.error_message = e.message;
-    }
-    return respond(*request, rsp);
-  });
+  return run_request(core, "kafka-create-partitions",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       std::map<std::string, int> seen;
+                       for (const auto& t : req->topics) ++seen[t.name];
+                       kafka::CreatePartitionsResponse rsp;
+                       for (const auto& t : req->topics) {
+                         auto& r = rsp.results.emplace_back();
+                         r.name = t.name;
+                         TopicError e;
+                         if (seen[t.name] > 1) {
+                           e = {ErrorCode::kInvalidRequest, "topic appears more than once"};
+                         } else if (t.assignments.has_value() && !t.assignments->empty()) {
+                           e = {ErrorCode::kInvalidReplicaAssignment,
+                                "explicit assignments are not served: this cluster has one broker"};
+                           for (const auto& a : *t.assignments) {
+                             if (a.broker_ids != std::vector<int32_t>{core.broker_id}) continue;
+                             e = {};
+                           }
+                         }
+                         if (e.ok())
+                           e = core.topics.add_partitions(t.name, t.count, req->validate_only);
+                         r.error_code = static_cast<int16_t>(e.code);
+                         if (!e.ok()) r.error_message = e.message;
+                       }
+                       return respond(*request, rsp);
+                     });
 }
 
 }  // namespace weir::broker

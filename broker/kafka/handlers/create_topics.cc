@@ -95,8 +95,8 @@ absl::StatusOr<framed::Reply> create_topics(BrokerCore& core, const Request& req
 Future<framed::Reply> handle_create_topics(BrokerCore& core, RequestPtr request) {
   auto req = std::make_shared<CreateTopicsRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return spawn("kafka-create-topics",
-               [&core, request, req]() { return create_topics(core, *request, *req); });
+  return run_request(core, "kafka-create-topics",
+                     [&core, request, req]() { return create_topics(core, *request, *req); });
 }
 
 }  // namespace weir::broker

@@ -9,35 +9,36 @@ Future<framed::Reply> handle_delete_records(BrokerCore& core, RequestPtr request
   using kafka::ErrorCode;
   auto req = std::make_shared<kafka::DeleteRecordsRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return spawn("kafka-delete-records", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    kafka::DeleteRecordsResponse rsp;
-    for (const auto& topic : req->topics) {
-      auto& t = rsp.topics.emplace_back();
-      t.name = topic.name;
-      for (const auto& dp : topic.partitions) {
-        auto& r = t.partitions.emplace_back();
-        r.partition_index = dp.partition_index;
-        r.low_watermark = -1;
-        std::shared_ptr<Partition> p = core.topics.partition(topic.name, dp.partition_index);
-        if (p == nullptr || p->closed()) {
-          r.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
-          continue;
+  return run_request(
+      core, "kafka-delete-records", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+        kafka::DeleteRecordsResponse rsp;
+        for (const auto& topic : req->topics) {
+          auto& t = rsp.topics.emplace_back();
+          t.name = topic.name;
+          for (const auto& dp : topic.partitions) {
+            auto& r = t.partitions.emplace_back();
+            r.partition_index = dp.partition_index;
+            r.low_watermark = -1;
+            std::shared_ptr<Partition> p = core.topics.partition(topic.name, dp.partition_index);
+            if (p == nullptr || p->closed()) {
+              r.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+              continue;
+            }
+            const Offset target = dp.offset == -1 ? p->high_watermark() : Offset(dp.offset);
+            if (target < Offset(0) || target > p->high_watermark()) {
+              r.error_code = static_cast<int16_t>(ErrorCode::kOffsetOutOfRange);
+              continue;
+            }
+            auto moved = p->log().delete_records_before(target);
+            if (!moved.ok()) {
+              r.error_code = static_cast<int16_t>(error_for_log_status(moved.status()));
+              continue;
+            }
+            r.low_watermark = moved->value();
+          }
         }
-        const Offset target = dp.offset == -1 ? p->high_watermark() : Offset(dp.offset);
-        if (target < Offset(0) || target > p->high_watermark()) {
-          r.error_code = static_cast<int16_t>(ErrorCode::kOffsetOutOfRange);
-          continue;
-        }
-        auto moved = p->log().delete_records_before(target);
-        if (!moved.ok()) {
-          r.error_code = static_cast<int16_t>(error_for_log_status(moved.status()));
-          continue;
-        }
-        r.low_watermark = moved->value();
-      }
-    }
-    return respond(*request, rsp);
-  });
+        return respond(*request, rsp);
+      });
 }
 
 }  // namespace weir::broker

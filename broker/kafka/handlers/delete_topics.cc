@@ -44,16 +44,18 @@ DeleteTopicsResponse::DeletableTopicResult delete_one(BrokerCore& core,
 Future<framed::Reply> handle_delete_topics(BrokerCore& core, RequestPtr request) {
   auto req = std::make_shared<DeleteTopicsRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return spawn("kafka-delete-topics", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    DeleteTopicsResponse rsp;
-    if (request->version() >= 6) {
-      for (const auto& t : req->topics)
-        rsp.responses.push_back(delete_one(core, t.name, t.topic_id));
-    } else {
-      for (const auto& n : req->topic_names) rsp.responses.push_back(delete_one(core, n, {}));
-    }
-    return respond(*request, rsp);
-  });
+  return run_request(core, "kafka-delete-topics",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       DeleteTopicsResponse rsp;
+                       if (request->version() >= 6) {
+                         for (const auto& t : req->topics)
+                           rsp.responses.push_back(delete_one(core, t.name, t.topic_id));
+                       } else {
+                         for (const auto& n : req->topic_names)
+                           rsp.responses.push_back(delete_one(core, n, {}));
+                       }
+                       return respond(*request, rsp);
+                     });
 }
 
 }  // namespace weir::broker

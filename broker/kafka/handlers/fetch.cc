@@ -113,7 +113,7 @@ Future<framed::Reply> handle_fetch(BrokerCore& core, RequestPtr request) {
     rsp.error_code = static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound);
     return respond_now(*request, rsp);
   }
-  return spawn("kafka-fetch", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+  return run_request(core, "kafka-fetch", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
     return fetch(core, *request, *req);
   });
 }

@@ -53,6 +53,15 @@ framed::Reply respond(const Request& request, const T& response) {
   return reply;
 }
 
+// Runs `fn` (returning absl::StatusOr<framed::Reply>) as its own actor, kept in
+// core.requests so that a closed connection never cancels it in the middle of its I/O.
+template <class F>
+Future<framed::Reply> run_request(BrokerCore& core, std::string_view name, F&& fn) {
+  Future<framed::Reply> f = spawn(name, std::forward<F>(fn));
+  core.requests.add(f);
+  return f;
+}
+
 template <class T>
 Future<framed::Reply> respond_now(const Request& request, const T& response) {
   return Future<framed::Reply>::ready(respond(request, response));

@@ -103,16 +103,17 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
 Future<framed::Reply> handle_list_offsets(BrokerCore& core, RequestPtr request) {
   auto req = std::make_shared<ListOffsetsRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return spawn("kafka-list-offsets", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    ListOffsetsResponse rsp;
-    for (const auto& topic : req->topics) {
-      auto& t = rsp.topics.emplace_back();
-      t.name = topic.name;
-      for (const auto& lp : topic.partitions)
-        t.partitions.push_back(list_partition(core, topic.name, lp, request->version()));
-    }
-    return respond(*request, rsp);
-  });
+  return run_request(
+      core, "kafka-list-offsets", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+        ListOffsetsResponse rsp;
+        for (const auto& topic : req->topics) {
+          auto& t = rsp.topics.emplace_back();
+          t.name = topic.name;
+          for (const auto& lp : topic.partitions)
+            t.partitions.push_back(list_partition(core, topic.name, lp, request->version()));
+        }
+        return respond(*request, rsp);
+      });
 }
 
 }  // namespace weir::broker

@@ -108,9 +108,10 @@ Future<framed::Reply> handle_metadata(BrokerCore& core, RequestPtr request) {
   auto req = std::make_shared<MetadataRequest>();
   if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
   if (auto rsp = answer(core, *req, request->version(), false)) return respond_now(*request, *rsp);
-  return spawn("kafka-metadata", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    return respond(*request, *answer(core, *req, request->version(), true));
-  });
+  return run_request(core, "kafka-metadata",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       return respond(*request, *answer(core, *req, request->version(), true));
+                     });
 }
 
 }  // namespace weir::broker

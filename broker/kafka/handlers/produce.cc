@@ -85,9 +85,10 @@ Future<framed::Reply> handle_produce(BrokerCore& core, RequestPtr request) {
     }
     return respond_now(*request, rsp);
   }
-  return spawn("kafka-produce", [&core, request, req]() -> absl::StatusOr<framed::Reply> {
-    return produce(core, *request, *req);
-  });
+  return run_request(core, "kafka-produce",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       return produce(core, *request, *req);
+                     });
 }
 
 }  // namespace weir::broker
