@@ -22,9 +22,10 @@ build-asan: deps
 	  -DWEIR_BENCHMARKS=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS) $$(bash scripts/unit-test-targets.sh)
 
-# The main job: until brokers exist, a sweep of the standard simulation spec.
+# The main job: a standalone weir coord and a weir broker on 127.0.0.1 (scripts/up.sh), data
+# under ./weir-data; Ctrl-C stops both cleanly.
 up: build
-	@$(BUILD)/cli/weir sim sweep --spec $(SPEC) --seeds 1..16 --jobs $(JOBS)
+	@bash scripts/up.sh $(BUILD)/cli/weir
 
 test: build build-asan
 	@bash scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)

@@ -465,4 +465,15 @@ absl::Status PartitionLog::remove() {
   return remove_directory(fs_, dir_);
 }
 
+absl::Status PartitionLog::update_config(const LogConfig& config) {
+  if (auto s = validate(config); !s.ok()) return s;
+  // Kept from the log's opening: they describe how it was recovered, not how it runs.
+  const bool rewrite = config_.recovery_rewrite_validated;
+  const bool skip_crc = config_.unsafe_skip_recovery_crc_check;
+  config_ = config;
+  config_.recovery_rewrite_validated = rewrite;
+  config_.unsafe_skip_recovery_crc_check = skip_crc;
+  return absl::OkStatus();
+}
+
 }  // namespace weir::broker::log

@@ -131,6 +131,10 @@ class PartitionLog {
   const absl::Status& failure() const { return failed_; }
   const std::string& dir() const { return dir_; }
   const LogConfig& config() const { return config_; }
+  // A topic's configuration changed (or was read from coord after the log was opened with the
+  // broker's defaults): later appends, rolls, flushes and retention passes use it. Recovery
+  // options and the segment index interval of existing segments are not affected.
+  absl::Status update_config(const LogConfig& config);
 
  private:
   class Mutation;
@@ -160,7 +164,7 @@ class PartitionLog {
   IFileSystem& fs_;
   IClock& clock_;
   const std::string dir_;
-  const LogConfig config_;
+  LogConfig config_;  // Kafka's topic configs are dynamic: see update_config
   ActorMutex lock_;
   absl::Status failed_;
   // Ordered by base offset, contiguous; the last is the active segment. shared_ptr: a read

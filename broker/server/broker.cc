@@ -66,7 +66,7 @@ std::string Broker::bound_address() const {
   return server_ != nullptr ? server_->address() : std::string();
 }
 
-absl::Status Broker::connect_coord() {
+absl::Status Broker::open_session() {
   coord::client::CoordClientOptions options;
   options.session_timeout = std::chrono::milliseconds(config_.zookeeper_session_timeout_ms);
   auto parsed = coord::client::parse_connect_string(config_.zookeeper_connect);
@@ -82,6 +82,11 @@ absl::Status Broker::connect_coord() {
     return absl::UnavailableError(
         absl::StrCat("no coord session with ", config_.zookeeper_connect,
                      " within zookeeper.connection.timeout.ms: ", connected.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Broker::connect_coord() {
+  if (auto s = open_session(); !s.ok()) return s;
   store_ = std::make_unique<ClusterStore>(*coord_, *context_.clock, *context_.random);
   if (auto s = store_->ensure_layout(); !s.ok()) return s;
   auto cluster = store_->ensure_cluster_id();
@@ -189,6 +194,31 @@ void Broker::housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkp
   }
 }
 
+void Broker::watch_session() {
+  while (!stopping_) {
+    auto expired = await(coord_->await_state(SessionState::kExpired, std::chrono::hours(24)));
+    if (!expired.ok() || stopping_) continue;
+    TraceEvent(Severity::kWarnAlways, "BrokerSessionExpired").detail("BrokerId", broker_id_);
+    retired_coords_.push_back(std::move(coord_));
+    while (!stopping_) {
+      absl::Status s = open_session();
+      if (s.ok()) {
+        store_->set_client(*coord_);
+        s = register_self();
+      }
+      if (s.ok()) {
+        auto controller = store_->try_become_controller(broker_id_);
+        if (controller.ok() && controller->has_value()) controller_epoch_ = **controller;
+        TraceEvent(Severity::kInfo, "BrokerReregistered").detail("BrokerId", broker_id_);
+        break;
+      }
+      TraceEvent(Severity::kWarnAlways, "BrokerReregisterFailed").detail("Error", s.ToString());
+      if (coord_ != nullptr) retired_coords_.push_back(std::move(coord_));
+      delay(1s);
+    }
+  }
+}
+
 absl::Status Broker::run() {
   for (const std::string& key : config_.unknown_keys)
     TraceEvent(Severity::kWarnAlways, "BrokerUnknownConfig").detail("Key", key);
@@ -220,6 +250,7 @@ absl::Status Broker::run() {
       .detail("Topics", topics_->topics().size())
       .detail("ControllerEpoch", controller_epoch_);
   background_.add(spawn("broker-housekeeping", [this] { run_housekeeping(); }));
+  background_.add(spawn("broker-session", [this] { watch_session(); }));
   // Serves until cancelled (the caller's stop) or stopped; only this wait is cancelled.
   wait_for(state_changed_, [this] { return stopping_; });
   return absl::OkStatus();

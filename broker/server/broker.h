@@ -49,11 +49,17 @@ class Broker {
   absl::Status start_listener();
   absl::Status register_self();
   void run_housekeeping();
+  // Kafka's answer to an expired coord session: a new session, and the broker registers again
+  // (its ephemeral /brokers/ids/<id> went with the old one).
+  void watch_session();
+  absl::Status open_session();
   void housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint);
 
   BrokerConfig config_;
   ProcessContext& context_;
   std::unique_ptr<coord::client::CoordClient> coord_;
+  // Clients of expired sessions, kept until stop(): an actor may still be awaiting one.
+  std::vector<std::unique_ptr<coord::client::CoordClient>> retired_coords_;
   std::unique_ptr<ClusterStore> store_;
   std::unique_ptr<log::LogManager> logs_;
   std::unique_ptr<TopicRegistry> topics_;

@@ -107,10 +107,10 @@ std::optional<Uuid16> Uuid16::from_base64(std::string_view text) {
 }
 
 ClusterStore::ClusterStore(coord::client::CoordClient& coord, IClock& clock, IRandom& random)
-    : coord_(coord), clock_(clock), random_(random) {}
+    : coord_(&coord), clock_(clock), random_(random) {}
 
 absl::Status ClusterStore::create_if_missing(const std::string& path, std::string data) {
-  auto r = await(coord_.create(path, std::move(data), open_acl_unsafe()));
+  auto r = await(coord_->create(path, std::move(data), open_acl_unsafe()));
   if (r.ok() || zk_error(r.status()) == ErrorCode::kNodeExists) return absl::OkStatus();
   return r.status();
 }
@@ -132,7 +132,7 @@ absl::StatusOr<std::string> ClusterStore::ensure_cluster_id() {
                          {"id", JsonValue::string(Uuid16::random(random_).to_base64())}})
           .dump();
   if (auto s = create_if_missing("/cluster/id", fresh); !s.ok()) return s;
-  auto data = await(coord_.get_data("/cluster/id"));
+  auto data = await(coord_->get_data("/cluster/id"));
   if (!data.ok()) return data.status();
   auto json = parse_json(data->data);
   if (!json.ok()) return json.status();
@@ -140,7 +140,7 @@ absl::StatusOr<std::string> ClusterStore::ensure_cluster_id() {
 }
 
 absl::StatusOr<int32_t> ClusterStore::generate_broker_id() {
-  auto stat = await(coord_.set_data("/brokers/seqid", ""));
+  auto stat = await(coord_->set_data("/brokers/seqid", ""));
   if (!stat.ok()) return stat.status();
   return kReservedBrokerIdMax + stat->version;
 }
@@ -166,7 +166,7 @@ absl::Status ClusterStore::register_broker(const BrokerRegistration& broker, int
   const std::string data = broker_json(broker, clock_.wall_ms());
   const TimePoint deadline = clock_.now() + std::chrono::milliseconds(wait_ms);
   while (true) {
-    auto r = await(coord_.create(path, data, open_acl_unsafe(), CreateMode::kEphemeral));
+    auto r = await(coord_->create(path, data, open_acl_unsafe(), CreateMode::kEphemeral));
     if (r.ok()) return absl::OkStatus();
     if (zk_error(r.status()) != ErrorCode::kNodeExists) return r.status();
     if (clock_.now() >= deadline) {
@@ -184,16 +184,17 @@ absl::StatusOr<std::optional<int32_t>> ClusterStore::try_become_controller(int32
                          {"brokerid", JsonValue::number(broker_id)},
                          {"timestamp", JsonValue::string(absl::StrCat(clock_.wall_ms()))}})
           .dump();
-  auto created = await(coord_.create("/controller", me, open_acl_unsafe(), CreateMode::kEphemeral));
+  auto created =
+      await(coord_->create("/controller", me, open_acl_unsafe(), CreateMode::kEphemeral));
   if (!created.ok()) {
     if (zk_error(created.status()) == ErrorCode::kNodeExists) return std::optional<int32_t>();
     return created.status();
   }
   // Bump /controller_epoch with a version check so two controllers never share an epoch.
   while (true) {
-    auto current = await(coord_.get_data("/controller_epoch"));
+    auto current = await(coord_->get_data("/controller_epoch"));
     if (!current.ok() && zk_error(current.status()) == ErrorCode::kNoNode) {
-      auto c = await(coord_.create("/controller_epoch", "1", open_acl_unsafe()));
+      auto c = await(coord_->create("/controller_epoch", "1", open_acl_unsafe()));
       if (c.ok()) return std::optional<int32_t>(1);
       if (zk_error(c.status()) != ErrorCode::kNodeExists) return c.status();
       continue;
@@ -202,19 +203,19 @@ absl::StatusOr<std::optional<int32_t>> ClusterStore::try_become_controller(int32
     int32_t epoch = 0;
     if (!absl::SimpleAtoi(current->data, &epoch))
       return absl::DataLossError("/controller_epoch is not a number");
-    auto s =
-        await(coord_.set_data("/controller_epoch", absl::StrCat(epoch + 1), current->stat.version));
+    auto s = await(
+        coord_->set_data("/controller_epoch", absl::StrCat(epoch + 1), current->stat.version));
     if (s.ok()) return std::optional<int32_t>(epoch + 1);
     if (zk_error(s.status()) != ErrorCode::kBadVersion) return s.status();
   }
 }
 
 absl::StatusOr<std::vector<std::string>> ClusterStore::list_topics() {
-  return await(coord_.get_children("/brokers/topics"));
+  return await(coord_->get_children("/brokers/topics"));
 }
 
 absl::StatusOr<std::vector<int32_t>> ClusterStore::list_brokers() {
-  auto children = await(coord_.get_children("/brokers/ids"));
+  auto children = await(coord_->get_children("/brokers/ids"));
   if (!children.ok()) return children.status();
   std::vector<int32_t> out;
   for (const std::string& c : *children) {
@@ -289,7 +290,7 @@ absl::StatusOr<PartitionState> ClusterStore::parse_partition_state_json(std::str
 }
 
 absl::StatusOr<TopicAssignment> ClusterStore::get_topic(const std::string& topic) {
-  auto data = await(coord_.get_data(topic_path(topic)));
+  auto data = await(coord_->get_data(topic_path(topic)));
   if (!data.ok()) return data.status();
   return parse_topic_json(data->data);
 }
@@ -297,7 +298,7 @@ absl::StatusOr<TopicAssignment> ClusterStore::get_topic(const std::string& topic
 absl::StatusOr<std::map<std::string, std::string>> ClusterStore::get_topic_config(
     const std::string& topic) {
   std::map<std::string, std::string> out;
-  auto data = await(coord_.get_data("/config/topics/" + topic));
+  auto data = await(coord_->get_data("/config/topics/" + topic));
   if (!data.ok()) {
     if (zk_error(data.status()) == ErrorCode::kNoNode) return out;
     return data.status();
@@ -318,7 +319,7 @@ absl::Status ClusterStore::create_topic(const std::string& topic, const TopicAss
   using coord::client::op_create;
   std::vector<coord::client::Op> ops;
   // The config first, as Kafka's AdminZkClient writes it, so a reader of the topic finds it.
-  auto config_op = await(coord_.exists("/config/topics/" + topic));
+  auto config_op = await(coord_->exists("/config/topics/" + topic));
   if (!config_op.ok()) return config_op.status();
   if (config_op->has_value()) {
     ops.push_back(coord::client::op_set_data("/config/topics/" + topic, config_json(config)));
@@ -333,7 +334,7 @@ absl::Status ClusterStore::create_topic(const std::string& topic, const TopicAss
     ops.push_back(
         op_create(state_path(topic, p), partition_state_json(initial_state), open_acl_unsafe()));
   }
-  auto r = await(coord_.multi(std::move(ops)));
+  auto r = await(coord_->multi(std::move(ops)));
   if (!r.ok()) return r.status();
   return absl::OkStatus();
 }
@@ -341,7 +342,7 @@ absl::Status ClusterStore::create_topic(const std::string& topic, const TopicAss
 absl::Status ClusterStore::add_partitions(const std::string& topic, const TopicAssignment& a,
                                           int32_t old_count, const PartitionState& initial_state) {
   using coord::client::op_create;
-  auto current = await(coord_.get_data(topic_path(topic)));
+  auto current = await(coord_->get_data(topic_path(topic)));
   if (!current.ok()) return current.status();
   std::vector<coord::client::Op> ops;
   ops.push_back(
@@ -353,14 +354,14 @@ absl::Status ClusterStore::add_partitions(const std::string& topic, const TopicA
     ops.push_back(
         op_create(state_path(topic, p), partition_state_json(initial_state), open_acl_unsafe()));
   }
-  auto r = await(coord_.multi(std::move(ops)));
+  auto r = await(coord_->multi(std::move(ops)));
   if (!r.ok()) return r.status();
   return absl::OkStatus();
 }
 
 absl::StatusOr<PartitionState> ClusterStore::get_partition_state(const std::string& topic,
                                                                  int32_t partition) {
-  auto data = await(coord_.get_data(state_path(topic, partition)));
+  auto data = await(coord_->get_data(state_path(topic, partition)));
   if (!data.ok()) return data.status();
   auto s = parse_partition_state_json(data->data);
   if (!s.ok()) return s.status();
@@ -373,13 +374,13 @@ absl::Status ClusterStore::mark_for_deletion(const std::string& topic) {
 }
 
 absl::StatusOr<std::vector<std::string>> ClusterStore::pending_deletions() {
-  return await(coord_.get_children("/admin/delete_topics"));
+  return await(coord_->get_children("/admin/delete_topics"));
 }
 
 absl::Status ClusterStore::delete_topic(const std::string& topic) {
   // Depth first: coord (like ZooKeeper) deletes only leaves.
   auto remove_tree = [this](auto& self, const std::string& path) -> absl::Status {
-    auto children = await(coord_.get_children(path));
+    auto children = await(coord_->get_children(path));
     if (!children.ok()) {
       return zk_error(children.status()) == ErrorCode::kNoNode ? absl::OkStatus()
                                                                : children.status();
@@ -387,7 +388,7 @@ absl::Status ClusterStore::delete_topic(const std::string& topic) {
     for (const std::string& c : *children) {
       if (auto s = self(self, path + "/" + c); !s.ok()) return s;
     }
-    auto r = await(coord_.remove(path));
+    auto r = await(coord_->remove(path));
     if (!r.ok() && zk_error(r) != ErrorCode::kNoNode) return r;
     return absl::OkStatus();
   };

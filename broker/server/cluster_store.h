@@ -59,6 +59,8 @@ struct PartitionState {
 class ClusterStore {
  public:
   ClusterStore(coord::client::CoordClient& coord, IClock& clock, IRandom& random);
+  // After the old session expired: every later call goes through `coord`.
+  void set_client(coord::client::CoordClient& coord) { coord_ = &coord; }
 
   // Creates Kafka's persistent top-level paths (idempotent).
   absl::Status ensure_layout();
@@ -100,7 +102,7 @@ class ClusterStore {
 
  private:
   absl::Status create_if_missing(const std::string& path, std::string data = {});
-  coord::client::CoordClient& coord_;
+  coord::client::CoordClient* coord_;
   IClock& clock_;
   IRandom& random_;
 };

@@ -16,6 +16,21 @@ Future<framed::Reply> refuse(BrokerCore& core, const framed::FramedConnection& c
   return Future<framed::Reply>::ready(absl::InvalidArgumentError(std::string(why)));
 }
 
+// An ApiVersions newer than ours may come with a header (and body) we cannot parse: the client
+// is probing. Kafka answers it from the correlation id alone, so do we.
+std::optional<framed::Reply> answer_newer_api_versions(std::string_view frame) {
+  ByteReader r(frame, "kafka");
+  const int16_t key = r.read_i16("request_api_key");
+  const int16_t version = r.read_i16("request_api_version");
+  kafka::RequestHeader header;
+  header.correlation_id = r.read_i32("correlation_id");
+  const kafka::ApiInfo* api = kafka::find_api(kafka::ApiKey::kApiVersions);
+  if (!r.ok() || key != static_cast<int16_t>(kafka::ApiKey::kApiVersions) ||
+      version <= api->max_version)
+    return std::nullopt;
+  return unsupported_api_versions_reply(header);
+}
+
 }  // namespace
 
 framed::FramedServerOptions KafkaListener::server_options(const BrokerConfig& config) {
@@ -33,6 +48,7 @@ framed::FramedServerOptions KafkaListener::server_options(const BrokerConfig& co
 Future<framed::Reply> KafkaListener::on_frame(framed::FramedConnection& connection,
                                               std::string_view frame) {
   ++core_.counters.requests;
+  if (auto reply = answer_newer_api_versions(frame)) return Future<framed::Reply>::ready(*reply);
   auto request = std::make_shared<Request>();
   std::string_view body;
   if (auto s = kafka::decode_request_header(frame, request->header, body); !s.ok())
@@ -44,8 +60,6 @@ Future<framed::Reply> KafkaListener::on_frame(framed::FramedConnection& connecti
   if (api == nullptr || handler == nullptr)
     return refuse(core_, connection, absl::StrCat("api key ", h.request_api_key, " not served"));
   if (h.request_api_version < api->min_version || h.request_api_version > api->max_version) {
-    if (*key == kafka::ApiKey::kApiVersions)
-      return Future<framed::Reply>::ready(unsupported_api_versions_reply(h));
     return refuse(core_, connection,
                   absl::StrCat(std::string(api->name), " v", h.request_api_version, " not served (",
                                api->min_version, "-", api->max_version, ")"));

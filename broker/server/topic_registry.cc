@@ -56,6 +56,8 @@ absl::Status TopicRegistry::open_partitions(TopicInfo& topic, int32_t from, int3
   for (int32_t p = from; p < to; ++p) {
     auto log = logs_.create(log::TopicPartition{topic.name, p}, config);
     if (!log.ok()) return log.status();
+    // A log found on disk at start was opened with the broker's defaults.
+    if (auto s = (*log)->update_config(config); !s.ok()) return s;
     topic.partitions.push_back(
         std::make_shared<Partition>(topic.name, p, *log, LeaderEpoch(0), &appended_));
   }
