@@ -12,18 +12,6 @@ namespace {
 
 using kafka::ErrorCode;
 
-// A lock held for a scope (the registry's mutations may suspend in coord and the disk).
-class Locked {
- public:
-  explicit Locked(ActorMutex& m) : m_(m) { m_.lock(); }
-  ~Locked() { m_.unlock(); }
-  Locked(const Locked&) = delete;
-  Locked& operator=(const Locked&) = delete;
-
- private:
-  ActorMutex& m_;
-};
-
 TopicError from_status(ErrorCode code, const absl::Status& s) {
   return {code, std::string(s.message())};
 }
@@ -65,7 +53,7 @@ absl::Status TopicRegistry::open_partitions(TopicInfo& topic, int32_t from, int3
 }
 
 absl::Status TopicRegistry::load() {
-  Locked locked(lock_);
+  ActorMutex::Guard locked(lock_);
   if (auto s = finish_pending_deletions(); !s.ok()) return s;
   auto names = store_.list_topics();
   if (!names.ok()) return names.status();
@@ -124,7 +112,7 @@ TopicError TopicRegistry::create(const std::string& name, int32_t partitions,
                                  bool validate_only) {
   if (partitions == -1) partitions = config_.num_partitions;
   if (replication_factor == -1) replication_factor = config_.default_replication_factor;
-  Locked locked(lock_);
+  ActorMutex::Guard locked(lock_);
   if (TopicError e = validate_new(name, partitions, replication_factor, overrides); !e.ok())
     return e;
   if (validate_only) return {};
@@ -171,7 +159,7 @@ absl::Status TopicRegistry::remove_locked(const std::string& name) {
 }
 
 TopicError TopicRegistry::remove(const std::string& name) {
-  Locked locked(lock_);
+  ActorMutex::Guard locked(lock_);
   if (topics_.count(name) == 0)
     return {ErrorCode::kUnknownTopicOrPartition, "topic " + name + " does not exist"};
   if (auto s = store_.mark_for_deletion(name); !s.ok())
@@ -182,7 +170,7 @@ TopicError TopicRegistry::remove(const std::string& name) {
 
 TopicError TopicRegistry::add_partitions(const std::string& name, int32_t count,
                                          bool validate_only) {
-  Locked locked(lock_);
+  ActorMutex::Guard locked(lock_);
   auto it = topics_.find(name);
   if (it == topics_.end())
     return {ErrorCode::kUnknownTopicOrPartition, "topic " + name + " does not exist"};

@@ -1,0 +1,405 @@
+#include "workloads/produce_verify.h"
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "broker/client/kafka_connection.h"
+#include "broker/log/records.h"
+#include "broker/server/broker.h"
+#include "runtime/future.h"
+#include "runtime/trace.h"
+#include "runtime/workload_options.h"
+
+namespace weir::workloads {
+namespace {
+
+using broker::client::KafkaConnection;
+constexpr uint16_t kBrokerPort = 9092;
+constexpr char kTopic[] = "verify";
+constexpr size_t kViolationsMax = 10;
+
+struct Where {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+// "<producer>-<seq>": the producer and its sequence number, for the order check.
+std::pair<std::string, int64_t> split_value(const std::string& v) {
+  const size_t dash = v.rfind('-');
+  int64_t seq = -1;
+  if (dash == std::string::npos || !absl::SimpleAtoi(v.substr(dash + 1), &seq)) return {v, -1};
+  return {v.substr(0, dash), seq};
+}
+
+// The records of every batch in `bytes` from `from` on: (offset, value).
+std::vector<std::pair<int64_t, std::string>> decode_records(std::string_view bytes, int64_t from) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  while (!bytes.empty()) {
+    auto header = broker::log::parse_batch_header(bytes);
+    if (!header.ok() || header->size_bytes() > bytes.size()) break;
+    auto batch = broker::log::BatchView::parse(bytes.substr(0, header->size_bytes()));
+    if (!batch.ok()) break;
+    std::string storage;
+    auto records = broker::log::read_records(*batch, storage, 16 << 20);
+    if (!records.ok())
+      fprintf(stderr, "DEBUG base %ld: %s\n", (long)batch->header().base_offset,
+              records.status().ToString().c_str());
+    if (records.ok()) {
+      for (const auto& r : *records) {
+        const int64_t offset = batch->header().base_offset + r.offset_delta;
+        if (offset >= from) out.emplace_back(offset, std::string(r.value.value_or("")));
+      }
+    }
+    bytes.remove_prefix(batch->size_bytes());
+  }
+  return out;
+}
+
+void run_broker(ProcessContext& ctx, std::shared_ptr<std::map<std::string, std::string>> props) {
+  std::map<std::string, std::string> p = *props;
+  const std::string ip = ctx.address.substr(0, ctx.address.rfind(':'));
+  p["listeners"] = absl::StrCat("PLAINTEXT://", ip, ":", kBrokerPort);
+  p["log.dirs"] = ctx.data_dir + "/kafka-logs";
+  auto config = broker::broker_config_from(p);
+  WEIR_ASSERT_MSG(config.ok(), "the workload's broker config is valid");
+  while (true) {
+    broker::Broker b(*config, ctx);
+    const absl::Status s = b.run();
+    TraceEvent(Severity::kWarn, "BrokerRestart").detail("Status", s.ToString());
+    (void)b.stop();
+    delay(200ms);
+  }
+}
+
+}  // namespace
+
+struct ProduceVerify::History {
+  std::map<std::string, Where> acked;
+  std::set<std::string> unknown;  // sent; the outcome is not known
+  std::map<std::pair<int32_t, int64_t>, std::string> polled;
+  std::vector<std::string> violations;
+  uint64_t sends = 0;
+  uint64_t polls = 0;
+  void violation(std::string v) {
+    if (violations.size() < kViolationsMax) violations.push_back(std::move(v));
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create(
+    std::map<std::string, std::string> raw) {
+  WorkloadOptions o(std::move(raw));
+  Options options;
+  options.partitions = static_cast<int>(o.get_int("partitions", 3, 1, 64));
+  options.producers_per_client = static_cast<int>(o.get_int("producers_per_client", 2, 1, 16));
+  options.consumers_per_client = static_cast<int>(o.get_int("consumers_per_client", 1, 0, 16));
+  options.records_per_batch_max = static_cast<int>(o.get_int("records_per_batch_max", 3, 1, 100));
+  options.acks_one_probability = o.get_double("acks_one_probability", 0.3, 0, 1);
+  options.think_ms_max = o.get_int("think_ms_max", 20, 0, 1000);
+  const std::string bug = o.get_string("bug", "none");
+  if (bug == "no_flush") {
+    options.bug_no_flush = true;
+  } else if (bug != "none") {
+    return absl::InvalidArgumentError("unknown ProduceVerify bug " + bug);
+  }
+  if (auto s = o.finish(); !s.ok()) return s;
+  return std::make_unique<ProduceVerify>(options);
+}
+
+ProduceVerify::ProduceVerify(Options options)
+    : options_(options),
+      coord_(CoordEnsembleOptions{.voters = 1, .observers = 0, .max_session_timeout_ms = 4000}),
+      history_(std::make_shared<History>()) {}
+
+ProduceVerify::~ProduceVerify() = default;
+
+absl::Status ProduceVerify::setup(ICluster& cluster) {
+  if (auto s = coord_.setup(cluster, "coord"); !s.ok()) return s;
+  auto props = std::make_shared<std::map<std::string, std::string>>();
+  (*props)["broker.id"] = "1";
+  (*props)["zookeeper.connect"] = coord_.connect_string();
+  (*props)["zookeeper.session.timeout.ms"] = "3000";
+  (*props)["zookeeper.connection.timeout.ms"] = "3000";
+  (*props)["num.partitions"] = absl::StrCat(options_.partitions);
+  (*props)["log.segment.bytes"] = "4096";  // many rolls: recovery crosses segments
+  (*props)["log.index.interval.bytes"] = "256";
+  if (!options_.bug_no_flush) (*props)["log.flush.interval.messages"] = "1";
+  RoleSpec role{.name = "broker", .count = 1, .port = kBrokerPort};
+  role.boot = [props](ProcessContext& ctx) { run_broker(ctx, props); };
+  auto addresses = cluster.start_role(role);
+  if (!addresses.ok()) return addresses.status();
+  bootstrap_ = (*addresses)[0];
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A connection on which the topic exists: asking for its metadata creates it, as every Kafka
+// client's first Metadata request does (auto.create.topics.enable).
+std::shared_ptr<KafkaConnection> connect(const std::string& bootstrap) {
+  auto c = KafkaConnection::connect(*current_context().network, bootstrap,
+                                    {.client_id = "produce-verify"});
+  if (!c.ok()) return nullptr;
+  kafka::MetadataRequest req;
+  req.topics = std::vector<kafka::MetadataRequest::MetadataRequestTopic>(1);
+  req.topics->front().name = kTopic;
+  auto rsp = (*c)->call<kafka::MetadataResponse>(req);
+  if (!rsp.ok() || rsp->topics.size() != 1 || rsp->topics[0].error_code != 0) return nullptr;
+  return *c;
+}
+
+// One send of a batch of fresh values; the outcome recorded in `history`.
+void send_one(std::shared_ptr<KafkaConnection>& conn, ProduceVerify::History& history,
+              const ProduceVerify::Options& options, const std::string& id, int64_t& seq) {
+  IRandom& random = *current_context().random;
+  const int32_t partition = static_cast<int32_t>(random.below(options.partitions));
+  const int n = 1 + static_cast<int>(random.below(options.records_per_batch_max));
+  std::vector<broker::log::RecordInput> records;
+  std::vector<std::string> values;
+  for (int i = 0; i < n; ++i) {
+    values.push_back(absl::StrCat(id, "-", seq++));
+    records.push_back({.value = values.back(), .timestamp_ms = current_context().clock->wall_ms()});
+  }
+  broker::log::BatchOptions batch_options;
+  if (random.coinflip(0.3)) batch_options.compression = broker::log::Compression::kLz4;
+  auto batch = std::make_shared<std::string>();
+  auto built = broker::log::build_batch(records, batch_options);
+  WEIR_ASSERT_MSG(built.ok(), "the workload's batches build");
+  *batch = *std::move(built);
+  auto req = std::make_shared<kafka::ProduceRequest>();
+  req->acks = random.coinflip(options.acks_one_probability) ? 1 : -1;
+  req->timeout_ms = 2000;
+  auto& topic = req->topic_data.emplace_back();
+  topic.name = kTopic;
+  topic.partition_data.push_back({.index = partition, .records = {.bytes = *batch}});
+  ++history.sends;
+  auto call =
+      spawn("verify-send", [conn, req, batch] { return conn->call<kafka::ProduceResponse>(*req); });
+  auto rsp = await(timeout(call, 3s));
+  const bool acked = rsp.ok() && rsp->responses.size() == 1 &&
+                     rsp->responses[0].partition_responses.size() == 1 &&
+                     rsp->responses[0].partition_responses[0].error_code == 0;
+  if (!acked) {
+    for (auto& v : values) history.unknown.insert(v);
+    if (!rsp.ok()) {
+      conn->close();
+      conn = nullptr;
+    }
+    return;
+  }
+  const int64_t base = rsp->responses[0].partition_responses[0].base_offset;
+  for (int i = 0; i < n; ++i) history.acked[values[i]] = Where{partition, base + i};
+}
+
+// Fetches every partition from its position on, recording what it saw.
+void poll_once(KafkaConnection& conn, ProduceVerify::History& history,
+               std::vector<int64_t>& positions) {
+  kafka::FetchRequest req;
+  req.max_wait_ms = 100;
+  req.min_bytes = 1;
+  req.max_bytes = 1 << 20;
+  auto& topic = req.topics.emplace_back();
+  topic.topic = kTopic;
+  for (size_t p = 0; p < positions.size(); ++p) {
+    topic.partitions.push_back({.partition = static_cast<int32_t>(p),
+                                .fetch_offset = positions[p],
+                                .partition_max_bytes = 64 << 10});
+  }
+  auto framed = conn.call_framed<kafka::FetchResponse>(req);  // records view its frame
+  if (!framed.ok() || framed->body.responses.empty()) return;
+  for (const auto& pd : framed->body.responses[0].partitions) {
+    if (pd.error_code != 0) continue;
+    const auto p = static_cast<size_t>(pd.partition_index);
+    if (p >= positions.size()) continue;
+    for (auto& [offset, value] : decode_records(pd.records.bytes, positions[p])) {
+      ++history.polls;
+      auto [it, fresh] = history.polled.emplace(std::make_pair(pd.partition_index, offset), value);
+      if (!fresh && it->second != value)
+        history.violation(absl::StrCat("consumers saw two values at ", pd.partition_index, "/",
+                                       offset, ": ", it->second, " and ", value));
+      positions[p] = offset + 1;
+    }
+  }
+}
+
+}  // namespace
+
+void ProduceVerify::start(ICluster& cluster) {
+  auto history = history_;
+  const Options options = options_;
+  const std::string bootstrap = bootstrap_;
+  int next_id = 0;
+  std::vector<Future<void>> workers;
+  for (int c = 0; c < cluster.client_count(); ++c) {
+    for (int i = 0; i < options.producers_per_client; ++i) {
+      const std::string id = absl::StrCat("p", next_id++);
+      workers.push_back(spawn_in(cluster.client(c), "verify-producer", [=, this] {
+        std::shared_ptr<KafkaConnection> conn;
+        int64_t seq = 0;
+        while (!stopped_) {
+          if (conn == nullptr || conn->closed()) conn = connect(bootstrap);
+          if (conn == nullptr) {
+            delay(100ms);
+            continue;
+          }
+          send_one(conn, *history, options, id, seq);
+          delay(std::chrono::milliseconds(
+              current_context().random->below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+        }
+      }));
+    }
+    for (int i = 0; i < options.consumers_per_client; ++i) {
+      workers.push_back(spawn_in(cluster.client(c), "verify-consumer", [=, this] {
+        std::vector<int64_t> positions(static_cast<size_t>(options.partitions), 0);
+        std::shared_ptr<KafkaConnection> conn;
+        while (!stopped_) {
+          if (conn == nullptr || conn->closed()) conn = connect(bootstrap);
+          if (conn == nullptr) {
+            delay(100ms);
+            continue;
+          }
+          poll_once(*conn, *history, positions);
+        }
+      }));
+    }
+  }
+  for (auto& w : workers) (void)await(w);
+}
+
+void ProduceVerify::stop() {
+  stopped_ = true;
+}
+
+namespace {
+
+// Every partition read in full once the broker serves again: (partition, offset) -> value, and
+// each partition's high watermark. Retries until it gets a consistent answer.
+struct FinalLog {
+  std::map<std::pair<int32_t, int64_t>, std::string> values;
+  std::vector<int64_t> high_watermarks;
+};
+
+absl::StatusOr<FinalLog> read_everything(const std::string& bootstrap, int partitions) {
+  auto conn = connect(bootstrap);
+  if (conn == nullptr) return absl::UnavailableError("broker not reachable");
+  FinalLog out;
+  out.high_watermarks.assign(static_cast<size_t>(partitions), -1);
+  for (int32_t p = 0; p < partitions; ++p) {
+    int64_t at = 0;
+    while (true) {
+      kafka::FetchRequest req;
+      req.max_wait_ms = 0;
+      req.max_bytes = 1 << 20;
+      auto& topic = req.topics.emplace_back();
+      topic.topic = kTopic;
+      topic.partitions.push_back(
+          {.partition = p, .fetch_offset = at, .partition_max_bytes = 1 << 20});
+      auto framed = conn->call_framed<kafka::FetchResponse>(req);  // records view its frame
+      if (!framed.ok()) return framed.status();
+      const kafka::FetchResponse* rsp = &framed->body;
+      if (rsp->responses.empty() || rsp->responses[0].partitions.empty())
+        return absl::UnavailableError("empty fetch response");
+      const auto& pd = rsp->responses[0].partitions[0];
+      if (pd.error_code != 0)
+        return absl::UnavailableError(absl::StrCat("fetch error ", pd.error_code));
+      out.high_watermarks[static_cast<size_t>(p)] = pd.high_watermark;
+      const auto records = decode_records(pd.records.bytes, at);
+      if (records.empty()) {
+        if (at >= pd.high_watermark) break;
+        return absl::DataLossError(absl::StrCat("partition ", p, ": nothing readable at offset ",
+                                                at, " below the high watermark ", pd.high_watermark,
+                                                " (", pd.records.bytes.size(), " bytes fetched)"));
+      }
+      for (const auto& [offset, value] : records) {
+        out.values[{p, offset}] = value;
+        at = offset + 1;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Verdict ProduceVerify::check(ICluster&) {
+  History& h = *history_;
+  absl::StatusOr<FinalLog> final_log = absl::UnavailableError("not read yet");
+  for (int attempt = 0; attempt < 600; ++attempt) {
+    final_log = read_everything(bootstrap_, options_.partitions);
+    if (final_log.ok() || absl::IsDataLoss(final_log.status())) break;
+    delay(100ms);
+  }
+  if (!final_log.ok()) {
+    if (absl::IsDataLoss(final_log.status()))
+      return Verdict::correctness(std::string(final_log.status().message()));
+    return Verdict::liveness(absl::StrCat("the broker never served the whole log again: ",
+                                          final_log.status().message()));
+  }
+  // Dense offsets from 0, and each value at one offset only.
+  std::map<std::string, Where> where;
+  std::vector<std::string> problems = h.violations;
+  auto problem = [&](std::string p) {
+    if (problems.size() < kViolationsMax) problems.push_back(std::move(p));
+  };
+  std::vector<int64_t> expected_next(static_cast<size_t>(options_.partitions), 0);
+  std::map<std::pair<std::string, int32_t>, int64_t> last_seq;
+  uint64_t duplicated = 0;
+  for (const auto& [key, value] : final_log->values) {
+    const auto [p, offset] = key;
+    int64_t& next = expected_next[static_cast<size_t>(p)];
+    if (offset != next)
+      problem(absl::StrCat("partition ", p, ": offset ", offset, " after ", next - 1));
+    next = offset + 1;
+    auto [it, fresh] = where.emplace(value, Where{p, offset});
+    if (!fresh) {
+      ++duplicated;
+      problem(absl::StrCat("value ", value, " at ", p, "/", offset, " and ", it->second.partition,
+                           "/", it->second.offset));
+    }
+    const auto [producer, seq] = split_value(value);
+    auto [sit, first] = last_seq.emplace(std::make_pair(producer, p), seq);
+    if (!first && seq <= sit->second)
+      problem(absl::StrCat("producer ", producer, " order broken in partition ", p, ": ", seq,
+                           " after ", sit->second));
+    sit->second = std::max(sit->second, seq);
+  }
+  uint64_t lost = 0;
+  for (const auto& [value, at] : h.acked) {
+    auto it = where.find(value);
+    if (it == where.end()) {
+      ++lost;
+      problem(absl::StrCat("acknowledged ", value, " at ", at.partition, "/", at.offset,
+                           " is not in the log"));
+    } else if (it->second.partition != at.partition || it->second.offset != at.offset) {
+      problem(absl::StrCat("acknowledged ", value, " at ", at.partition, "/", at.offset, " is at ",
+                           it->second.partition, "/", it->second.offset));
+    }
+  }
+  for (const auto& [key, value] : h.polled) {
+    auto it = final_log->values.find(key);
+    if (it == final_log->values.end() || it->second != value)
+      problem(absl::StrCat("a consumer read ", value, " at ", key.first, "/", key.second,
+                           " that the log no longer holds"));
+  }
+  TraceEvent(Severity::kInfo, "ProduceVerifyChecked")
+      .detail("Acked", h.acked.size())
+      .detail("Unknown", h.unknown.size())
+      .detail("InLog", final_log->values.size())
+      .detail("Lost", lost)
+      .detail("Duplicated", duplicated);
+  if (!problems.empty()) {
+    return Verdict::correctness(absl::StrCat(lost, " acknowledged values lost, ", duplicated,
+                                             " duplicated; first: ", problems.front()));
+  }
+  if (h.acked.empty()) return Verdict::liveness("no value was ever acknowledged");
+  return Verdict::pass();
+}
+
+std::map<std::string, double> ProduceVerify::metrics() const {
+  return {{"sends", static_cast<double>(history_->sends)},
+          {"acked", static_cast<double>(history_->acked.size())},
+          {"unknown", static_cast<double>(history_->unknown.size())},
+          {"polled", static_cast<double>(history_->polls)}};
+}
+
+}  // namespace weir::workloads
