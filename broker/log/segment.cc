@@ -34,7 +34,7 @@ absl::StatusOr<std::string> read_small_file(IFile& file) {
   if (!size.ok()) return size.status();
   if (*size > kIndexFileBytesMax) return absl::FailedPreconditionError("index file too large");
   std::string bytes(*size, '\0');
-  auto n = read_fully(file, 0, bytes);
+  auto n = read_agreed(file, 0, bytes);  // no checksum covers an index entry
   if (!n.ok()) return n.status();
   bytes.resize(*n);
   return bytes;
@@ -43,8 +43,10 @@ absl::StatusOr<std::string> read_small_file(IFile& file) {
 }  // namespace
 
 // Reads batch headers through a window, so that a scan costs one read per window rather than
-// one per batch. A header that looks invalid is read again until reads agree, so that a
-// transiently corrupted read is never taken for damage.
+// one per batch. The window is read until two reads agree (the CRC does not cover baseOffset
+// or batchLength, and a scan does not read whole batches anyway), and a header that looks
+// invalid is read again until reads agree, so that a transiently corrupted read is never
+// taken for damage nor for a batch that is not there.
 class Segment::HeaderScan {
  public:
   HeaderScan(IFile& file, uint64_t limit) : file_(file), limit_(limit) {}
@@ -75,7 +77,7 @@ class Segment::HeaderScan {
     const uint64_t want = std::min<uint64_t>(kBatchHeaderBytes, limit_ - position);
     if (position < window_position_ || position + want > window_position_ + window_.size()) {
       window_.assign(std::min<uint64_t>(kScanWindowBytes, limit_ - position), '\0');
-      auto n = read_fully(file_, position, window_);
+      auto n = read_agreed(file_, position, window_);
       if (!n.ok()) return n.status();
       window_.resize(*n);
       window_position_ = position;
@@ -239,11 +241,38 @@ absl::StatusOr<bool> Segment::validate_at(uint64_t position, uint64_t file_bytes
     buffer_.resize(*m);
     if (*m != header.size_bytes()) return fingerprint_of(buffer_);
     if (check_crc && !BatchView::parse(buffer_).ok()) return fingerprint_of(buffer_);
+    // The header the caller acts on comes from the bytes it gets (validate_confirmed compares
+    // those across reads), never from the first, header-only read.
+    auto full = parse_batch_header(buffer_);
+    if (!full.ok() || full->size_bytes() != buffer_.size()) return fingerprint_of(buffer_);
+    header = *full;
     return std::optional<uint64_t>();
   };
   auto stable = read_until_stable(absl::StrCat(log_path_, " at ", position), attempt);
   CODE_PROBE(stable.ok() && *stable, "broker_log.validated_batch");
   return stable;
+}
+
+// The bytes before a batch's CRC field (baseOffset, batchLength, partitionLeaderEpoch, magic)
+// are not covered by the CRC, so a read corrupted there still validates. Recovery acts on them
+// (it cuts the log where offsets stop being contiguous, and writes the batch back), so they
+// count only once two reads agree on them: a flipped bit in a read must never cut or rewrite
+// flushed data. (Found by ProduceVerify with DiskFaults: a corrupt read of a base offset cut
+// acknowledged batches.)
+absl::StatusOr<bool> Segment::validate_confirmed(uint64_t position, uint64_t file_bytes,
+                                                 bool check_crc, BatchHeader& header) {
+  constexpr size_t kUncoveredBytes = 17;
+  std::string previous;
+  for (int attempt = 0; attempt < kReadAttemptsMax; ++attempt) {
+    auto valid = validate_at(position, file_bytes, check_crc, header);
+    if (!valid.ok() || !*valid) return valid;
+    std::string prefix = buffer_.substr(0, kUncoveredBytes);
+    if (attempt > 0 && prefix == previous) return true;
+    if (attempt > 0) CODE_PROBE(true, "broker_log.recovery_uncovered_bytes_disagreed");
+    previous = std::move(prefix);
+  }
+  return absl::UnavailableError(
+      absl::StrCat(log_path_, " at ", position, ": reads of the batch header never agreed"));
 }
 
 absl::StatusOr<SegmentRecovery> Segment::recover(
@@ -262,7 +291,7 @@ absl::StatusOr<SegmentRecovery> Segment::recover(
   uint64_t position = 0;
   while (position < *file_bytes) {
     BatchHeader h;
-    auto valid = validate_at(position, *file_bytes, check_crc, h);
+    auto valid = validate_confirmed(position, *file_bytes, check_crc, h);
     if (!valid.ok()) return valid.status();
     if (!*valid) {
       result.damage = "invalid batch (torn, corrupt or garbage)";
@@ -346,7 +375,7 @@ absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch_by_time(int64_t
 absl::StatusOr<std::string> Segment::read(uint64_t position, size_t size) {
   if (position >= size_bytes_) return std::string();
   std::string out(std::min<uint64_t>(size, size_bytes_ - position), '\0');
-  auto n = read_fully(*log_, position, out);
+  auto n = read_agreed(*log_, position, out);
   if (!n.ok()) return n.status();
   out.resize(*n);
   return out;

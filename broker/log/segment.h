@@ -81,7 +81,8 @@ class Segment {
   absl::StatusOr<std::optional<BatchLocation>> find_batch(Offset target, uint64_t position_limit);
   // The first batch whose maxTimestamp is >= target_ms, nullopt when there is none.
   absl::StatusOr<std::optional<BatchLocation>> find_batch_by_time(int64_t target_ms);
-  // `size` bytes at `position` (fewer at the end of the file).
+  // `size` bytes at `position` (fewer at the end of the file), as two reads agreed on them:
+  // the CRC does not cover every byte a fetch serves.
   absl::StatusOr<std::string> read(uint64_t position, size_t size);
   // Drops the batch holding `offset` and everything after it (durably). Returns the bytes cut.
   absl::StatusOr<uint64_t> truncate_to(Offset offset);
@@ -115,6 +116,8 @@ class Segment {
   absl::Status scan_tail();
   void note_batch(uint64_t position, const BatchHeader& header);
   // Reads the batch at `position` into buffer_; false when it is invalid on disk.
+  absl::StatusOr<bool> validate_confirmed(uint64_t position, uint64_t file_bytes, bool check_crc,
+                                          BatchHeader& header);
   absl::StatusOr<bool> validate_at(uint64_t position, uint64_t file_bytes, bool check_crc,
                                    BatchHeader& header);
   absl::Status write_indexes();

@@ -251,8 +251,17 @@ absl::Status Broker::run() {
       .detail("ControllerEpoch", controller_epoch_);
   background_.add(spawn("broker-housekeeping", [this] { run_housekeeping(); }));
   background_.add(spawn("broker-session", [this] { watch_session(); }));
-  // Serves until cancelled (the caller's stop) or stopped; only this wait is cancelled.
-  wait_for(state_changed_, [this] { return stopping_; });
+  // Serves until cancelled (the caller's stop), stopped, or a log fails for good; only this
+  // wait is cancelled.
+  StorageHealth& health = topics_->health();
+  health.notify = &state_changed_;
+  wait_for(state_changed_, [&] { return stopping_ || !health.failure.ok(); });
+  if (!health.failure.ok()) {
+    TraceEvent(Severity::kWarnAlways, "BrokerStorageFailed")
+        .detail("Error", health.failure.ToString());
+    return absl::UnavailableError(absl::StrCat(
+        "a log failed; stopping for a restart and recovery: ", health.failure.message()));
+  }
   return absl::OkStatus();
 }
 

@@ -28,10 +28,23 @@ struct AppendSignal {
   }
 };
 
+// Set once a log failed for good (a failed fsync or write: its outcome is unknown until the log
+// is reopened and recovered). Kafka takes the log dir offline and, with no dir left, stops the
+// broker; with one log dir per broker here, the broker stops and its supervisor restarts it.
+struct StorageHealth {
+  absl::Status failure;
+  WaitList* notify = nullptr;  // fired on the first failure
+  void fail(const absl::Status& status) {
+    if (!failure.ok()) return;
+    failure = status;
+    if (notify != nullptr) notify->fire_all();
+  }
+};
+
 class Partition {
  public:
   Partition(std::string topic, int32_t index, log::PartitionLog* log, LeaderEpoch leader_epoch,
-            AppendSignal* appended);
+            AppendSignal* appended, StorageHealth* health = nullptr);
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
 
@@ -57,6 +70,7 @@ class Partition {
   LeaderEpoch leader_epoch_;
   Offset high_watermark_;
   AppendSignal* appended_;
+  StorageHealth* health_;
   bool closed_ = false;
 };
 

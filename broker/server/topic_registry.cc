@@ -47,7 +47,7 @@ absl::Status TopicRegistry::open_partitions(TopicInfo& topic, int32_t from, int3
     // A log found on disk at start was opened with the broker's defaults.
     if (auto s = (*log)->update_config(config); !s.ok()) return s;
     topic.partitions.push_back(
-        std::make_shared<Partition>(topic.name, p, *log, LeaderEpoch(0), &appended_));
+        std::make_shared<Partition>(topic.name, p, *log, LeaderEpoch(0), &appended_, &health_));
   }
   return absl::OkStatus();
 }

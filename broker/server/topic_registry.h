@@ -54,6 +54,7 @@ class TopicRegistry {
   const std::map<std::string, TopicInfo>& topics() const { return topics_; }
   // Fired on every append to any partition: fetch long polls wait on it.
   AppendSignal& appended() { return appended_; }
+  StorageHealth& health() { return health_; }
 
   // CreateTopics semantics. `partitions` / `replication_factor` of -1 take the broker's
   // defaults. With validate_only nothing is changed.
@@ -83,6 +84,7 @@ class TopicRegistry {
   ActorMutex lock_;
   std::map<std::string, TopicInfo> topics_;
   AppendSignal appended_;
+  StorageHealth health_;
 };
 
 }  // namespace weir::broker
