@@ -203,14 +203,15 @@ RC_GTEST_PROP(PartitionLogCrash, RecoveredLogIsAPrefixWithEveryFlushedBatch, ())
 TEST(PartitionLogCrash, CrashesReallyTearAndCutTails) {
   size_t torn = 0;
   size_t flushed = 0;
-  for (uint64_t seed = 1; seed <= 10; ++seed) {
+  // Twenty seeds: the count of torn pages moves with every change to how recovery reads.
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
     const CrashOutcome outcome = crash_rounds(seed, false, true, 4);
     EXPECT_EQ(outcome.violation, "") << "seed " << seed;
     torn += outcome.disk.pages_torn;
     flushed += outcome.flushed_batches;
   }
   EXPECT_GT(torn, 3u);
-  EXPECT_GT(flushed, 100u);
+  EXPECT_GT(flushed, 200u);
 }
 
 // The broken variant: a recovery that does not check CRCs keeps a corrupted batch, and the
