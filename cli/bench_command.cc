@@ -1,5 +1,5 @@
-// `weir bench ...`: argument parsing and report formatting of the load generators (the runs
-// themselves are in bench_coord.cc).
+// `weir bench ...`: argument parsing and report formatting of the coord load generator (the
+// run itself is in bench_coord.cc), and the dispatch to the Kafka ones (bench_kafka.cc).
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/bench_coord.h"
+#include "cli/bench_kafka.h"
 #include "runtime/real/real_runtime.h"
 #include "runtime/trace.h"
 
@@ -199,8 +200,16 @@ std::string format_report_json(const BenchCoordReport& r) {
 }
 
 int bench_command(const std::vector<std::string>& args) {
+  const std::vector<std::string> rest(args.empty() ? args.end() : args.begin() + 1, args.end());
+  if (!args.empty() && args[0] == "produce")
+    return bench_kafka_command(KafkaBenchMode::kProduce, rest);
+  if (!args.empty() && args[0] == "consume")
+    return bench_kafka_command(KafkaBenchMode::kConsume, rest);
+  if (!args.empty() && args[0] == "e2e")
+    return bench_kafka_command(KafkaBenchMode::kEndToEnd, rest);
   if (args.empty() || args[0] != "coord") {
     std::fputs(kUsage, stderr);
+    std::fputs(kafka_bench_usage(), stderr);
     return 2;
   }
   auto options = parse_bench_coord_args(std::vector<std::string>(args.begin() + 1, args.end()));

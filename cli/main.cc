@@ -18,6 +18,11 @@ usage:
   weir broker --config server.properties   one Kafka-compatible broker
   weir sim run|replay|sweep ...   deterministic simulation (weir sim for details)
   weir bench coord --servers ...  load generator for any ZooKeeper-protocol ensemble
+  weir bench produce --bootstrap HOST:PORT [--topic T --records N --record-size B --acks A
+                     --linger-ms L --batch-size B --compression C --partitions P --producers K]
+                                  producer throughput and send-to-ack latency (Kafka protocol)
+  weir bench consume --bootstrap HOST:PORT [--topic T]   reads the whole topic from offset 0
+  weir bench e2e --bootstrap HOST:PORT --rate R [--records N ...]   produce-to-consume latency
   weir version                    build id of this binary
 )";
 

@@ -4,7 +4,9 @@
 #include "workloads/coord_sessions.h"
 #include "workloads/disk_durability.h"
 #include "workloads/harness_self_test.h"
+#include "workloads/log_durability.h"
 #include "workloads/nondeterministic.h"
+#include "workloads/produce_verify.h"
 #include "workloads/rpc_stress.h"
 #include "workloads/zab_safety.h"
 
@@ -19,7 +21,9 @@ const std::map<std::string, Factory>& factories() {
       {"CoordSessions", &CoordSessions::create},
       {"DiskDurability", &DiskDurability::create},
       {"HarnessSelfTest", &HarnessSelfTest::create},
+      {"LogDurability", &LogDurability::create},
       {"Nondeterministic", &Nondeterministic::create},
+      {"ProduceVerify", &ProduceVerify::create},
       {"RpcStress", &RpcStress::create},
       {"ZabSafety", &ZabSafety::create},
   };

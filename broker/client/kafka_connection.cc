@@ -1,5 +1,8 @@
 #include "broker/client/kafka_connection.h"
 
+#include <cstring>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 namespace weir::broker::client {
@@ -9,7 +12,6 @@ KafkaConnection::KafkaConnection(std::shared_ptr<IConnection> io, std::string ad
     : io_(std::move(io)),
       address_(std::move(address)),
       options_(std::move(options)),
-      decoder_(options_.response_bytes_max, "kafka frame", 4),
       in_flight_(options_.in_flight_max) {}
 
 KafkaConnection::~KafkaConnection() {
@@ -22,9 +24,9 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> KafkaConnection::connect(
   if (!io.ok()) return io.status();
   std::shared_ptr<KafkaConnection> c(new KafkaConnection(*io, address, std::move(options)));
   std::weak_ptr<KafkaConnection> weak = c;
-  c->actors_.add(spawn("kafka-client-reader", [weak] {
-    if (auto self = weak.lock()) self->read_loop();
-  }));
+  c->actors_.add(spawn(
+      "kafka-client-reader",
+      [weak, io = c->io_, max = c->options_.response_bytes_max] { read_loop(weak, io, max); }));
   if (auto s = c->negotiate(); !s.ok()) {
     c->close();
     return s;
@@ -70,42 +72,137 @@ Future<std::string> KafkaConnection::send_frame(std::string frame, int32_t corre
   } else {
     result = Future<std::string>::ready(std::string());
   }
-  write_lock_.lock();
-  const absl::Status s = io_->write(
-      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
-  write_lock_.unlock();
+  absl::Status s;
+  {
+    // A guard: an actor cancelled in the middle of its write must not keep the lock.
+    ActorMutex::Guard guard(write_lock_);
+    s = io_->write(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+  }
   if (!s.ok()) fail_all(s);
   return result;
 }
 
-void KafkaConnection::read_loop() {
-  std::vector<uint8_t> buf(256 << 10);
-  while (!closed_) {
-    auto n = io_->read(absl::Span<uint8_t>(buf));
-    if (!n.ok() || *n == 0) {
-      fail_all(n.ok() ? absl::UnavailableError("broker closed the connection") : n.status());
-      return;
+namespace {
+
+// Splits the response stream into frames. Small frames are read in bulk into a staging
+// buffer and copied out; a frame above kDirectBytes gets a buffer of its own that the rest of
+// it is read into directly, so a large fetch response is copied once (by the kernel).
+class ResponseReader {
+ public:
+  static constexpr size_t kStagingBytes = 256 << 10;
+  static constexpr size_t kDirectBytes = 64 << 10;
+
+  explicit ResponseReader(size_t frame_bytes_max)
+      : frame_bytes_max_(frame_bytes_max), staging_(kStagingBytes) {}
+
+  // Where the next read should put its bytes.
+  absl::Span<uint8_t> space() {
+    if (big_active_) {
+      return absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(big_.data()) + big_filled_,
+                                 big_.size() - big_filled_);
     }
-    if (auto s = decoder_.feed(absl::Span<const uint8_t>(buf.data(), *n)); !s.ok()) {
-      fail_all(s);
-      return;
+    if (end_ == staging_.size()) {  // compact: the partial frame to the front
+      std::memmove(staging_.data(), staging_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
     }
-    while (auto frame = decoder_.pop()) {
-      ByteReader r(*frame, "kafka");
-      const int32_t correlation = r.read_i32("correlation_id");
-      auto it = pending_.find(correlation);
-      if (!r.ok() || it == pending_.end()) {
-        fail_all(absl::DataLossError(
-            absl::StrCat("response with unknown correlation id ", correlation)));
-        return;
+    return absl::Span<uint8_t>(staging_.data() + end_, staging_.size() - end_);
+  }
+
+  // `n` bytes arrived in space(); every frame they complete is appended to `out`.
+  absl::Status commit(size_t n, std::vector<std::string>& out) {
+    if (big_active_) {
+      big_filled_ += n;
+      if (big_filled_ == big_.size()) {
+        out.push_back(std::move(big_));
+        big_ = std::string();
+        big_active_ = false;
       }
-      Promise<std::string> p = std::move(it->second);
-      pending_.erase(it);
-      in_flight_.release();
-      // The header's correlation id stays in: call() decodes the header at its own version.
-      p.set(std::string(*frame));
+      return absl::OkStatus();
+    }
+    end_ += n;
+    while (end_ - begin_ >= 4) {
+      const uint8_t* p = staging_.data() + begin_;
+      const int32_t length = static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                                                  (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+      if (length < 4 || static_cast<size_t>(length) > frame_bytes_max_) {
+        return absl::DataLossError(absl::StrCat("kafka frame: response length ", length,
+                                                " outside 4..", frame_bytes_max_));
+      }
+      const auto len = static_cast<size_t>(length);
+      const size_t have = end_ - begin_ - 4;
+      if (have >= len) {
+        out.emplace_back(reinterpret_cast<const char*>(p + 4), len);
+        begin_ += 4 + len;
+        continue;
+      }
+      if (len > kDirectBytes) {
+        big_.resize(len);
+        std::memcpy(big_.data(), p + 4, have);
+        big_filled_ = have;
+        big_active_ = true;
+        begin_ = end_ = 0;
+      }
+      break;
+    }
+    if (begin_ == end_) begin_ = end_ = 0;
+    return absl::OkStatus();
+  }
+
+ private:
+  size_t frame_bytes_max_;
+  std::vector<uint8_t> staging_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  std::string big_;
+  size_t big_filled_ = 0;
+  bool big_active_ = false;
+};
+
+}  // namespace
+
+// The buffers live on this actor's stack, never in the connection: the connection may go
+// away while a read is pending.
+void KafkaConnection::read_loop(std::weak_ptr<KafkaConnection> weak,
+                                std::shared_ptr<IConnection> io, size_t response_bytes_max) {
+  ResponseReader reader(response_bytes_max);
+  std::vector<std::string> frames;
+  while (true) {
+    auto n = io->read(reader.space());
+    auto self = weak.lock();
+    if (self == nullptr || self->closed_) return;
+    if (!n.ok() || *n == 0) {
+      self->fail_all(n.ok() ? absl::UnavailableError("broker closed the connection") : n.status());
+      return;
+    }
+    frames.clear();
+    if (auto s = reader.commit(*n, frames); !s.ok()) {
+      self->fail_all(s);
+      return;
+    }
+    for (std::string& frame : frames) {
+      if (!self->on_frame(std::move(frame))) return;
     }
   }
+}
+
+// Completes the call `frame` answers; false once the connection failed.
+bool KafkaConnection::on_frame(std::string frame) {
+  ByteReader r(frame, "kafka");
+  const int32_t correlation = r.read_i32("correlation_id");
+  auto it = pending_.find(correlation);
+  if (!r.ok() || it == pending_.end()) {
+    fail_all(
+        absl::DataLossError(absl::StrCat("response with unknown correlation id ", correlation)));
+    return false;
+  }
+  Promise<std::string> p = std::move(it->second);
+  pending_.erase(it);
+  in_flight_.release();
+  // The header's correlation id stays in: call() decodes the header at its own version.
+  p.set(std::move(frame));
+  return !closed_;
 }
 
 void KafkaConnection::fail_all(const absl::Status& status) {

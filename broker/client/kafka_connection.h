@@ -15,7 +15,6 @@
 #include "absl/status/statusor.h"
 #include "broker/kafka/protocol/protocol.h"
 #include "runtime/actor_collection.h"
-#include "runtime/framed/frame_decoder.h"
 #include "runtime/future.h"
 #include "runtime/network.h"
 #include "runtime/sync.h"
@@ -43,21 +42,35 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
 
   // Sends `request` at `version` (default: the negotiated one) and returns the decoded
   // response. A request with acks=0 (a Produce that gets no response) must use send_only.
+  // The response must not view its frame: a Fetch response (Records) needs call_framed.
   template <class Rsp, class Req>
   absl::StatusOr<Rsp> call(const Req& request, std::optional<int16_t> version = std::nullopt) {
+    auto framed = call_framed<Rsp>(request, version);
+    if (!framed.ok()) return framed.status();
+    return std::move(framed->body);
+  }
+  // Like call(), but keeps the response frame alive next to the decoded body, whose Records
+  // fields view it (a FetchResponse's records point into `frame`).
+  template <class Rsp>
+  struct Framed {
+    std::shared_ptr<const std::string> frame;
+    Rsp body;
+  };
+  template <class Rsp, class Req>
+  absl::StatusOr<Framed<Rsp>> call_framed(const Req& request,
+                                          std::optional<int16_t> version = std::nullopt) {
     const std::optional<int16_t> v = version ? version : version_for(Req::kApiKey);
     if (!v) return absl::UnimplementedError("the broker does not serve this api");
     auto frame = await(send(request, *v, true));
     if (!frame.ok()) return frame.status();
-    Rsp rsp;
-    std::string_view body = *frame;
+    Framed<Rsp> out{std::make_shared<const std::string>(std::move(*frame)), Rsp{}};
     const int16_t header_version = kafka::response_header_version(Req::kApiKey, *v);
-    ByteReader r(body, "kafka");
+    ByteReader r(*out.frame, "kafka");
     kafka::ResponseHeader header;
     header.decode(r, header_version);
     if (!r.ok()) return r.status();
-    if (auto s = kafka::decode_message(r.rest(), *v, rsp); !s.ok()) return s;
-    return rsp;
+    if (auto s = kafka::decode_message(r.rest(), *v, out.body); !s.ok()) return s;
+    return out;
   }
   // Sends without expecting a response (Produce with acks=0).
   template <class Req>
@@ -80,14 +93,18 @@ class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {
     return send_frame(std::move(out), correlation, expect_response);
   }
   Future<std::string> send_frame(std::string frame, int32_t correlation, bool expect_response);
-  void read_loop();
+  // The reader holds the connection only while it handles bytes, never while it waits for
+  // them: dropping the last handle closes the connection and ends the reader.
+  // A large response is read straight into its own buffer, without a copy.
+  static void read_loop(std::weak_ptr<KafkaConnection> weak, std::shared_ptr<IConnection> io,
+                        size_t response_bytes_max);
+  bool on_frame(std::string frame);
   void fail_all(const absl::Status& status);
   absl::Status negotiate();
 
   std::shared_ptr<IConnection> io_;
   std::string address_;
   KafkaConnectionOptions options_;
-  framed::FrameDecoder decoder_;
   ActorSemaphore in_flight_;
   ActorMutex write_lock_;
   std::map<int32_t, Promise<std::string>> pending_;

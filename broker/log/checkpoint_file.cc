@@ -79,7 +79,7 @@ absl::StatusOr<std::string> read_text_file(IFileSystem& fs, const std::string& p
     return absl::DataLossError(absl::StrCat(path, ": ", *size, " bytes, more than expected"));
   }
   std::string text(*size, '\0');
-  auto n = read_fully(**file, 0, text);
+  auto n = read_agreed(**file, 0, text);  // a flipped digit would still parse
   if (!n.ok()) return n.status();
   text.resize(*n);
   return text;

@@ -28,7 +28,7 @@ absl::StatusOr<std::vector<CheckpointLine>> parse_checkpoint(std::string_view te
 // Replaces dir/name by `contents` atomically and durably (see the header comment).
 absl::Status write_file_atomically(IFileSystem& fs, const std::string& dir, const std::string& name,
                                    std::string_view contents);
-// The whole file; NotFound when it does not exist.
+// The whole file, as two reads agreed on it; NotFound when it does not exist.
 absl::StatusOr<std::string> read_text_file(IFileSystem& fs, const std::string& path,
                                            size_t bytes_max);
 

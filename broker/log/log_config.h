@@ -40,6 +40,10 @@ struct LogConfig {
   bool recovery_rewrite_validated = true;
   // TEST ONLY, the broken variant: recovery trusts batch CRCs without checking them.
   bool unsafe_skip_recovery_crc_check = false;
+  // TEST ONLY, the broken variant: recovery trusts every segment whose index files look sane,
+  // whatever the recovery point (the last segment too): such a segment is neither validated
+  // nor rewritten nor fsynced, yet the recovery point becomes the log end.
+  bool unsafe_trust_index = false;
 };
 
 // InvalidArgument when a setting is out of its valid range.

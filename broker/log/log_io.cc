@@ -1,7 +1,9 @@
 #include "broker/log/log_io.h"
 
 #include <cstdio>
+#include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/crc32c.h"
 
 namespace weir::broker::log {
@@ -44,6 +46,21 @@ absl::StatusOr<size_t> read_fully(IFile& file, uint64_t offset, std::string& buf
 
 uint64_t fingerprint_of(std::string_view bytes) {
   return (static_cast<uint64_t>(bytes.size()) << 32) ^ crc32c(bytes.data(), bytes.size());
+}
+
+absl::StatusOr<size_t> read_agreed(IFile& file, uint64_t offset, std::string& buffer) {
+  auto n = read_fully(file, offset, buffer);
+  if (!n.ok()) return n.status();
+  std::string check(buffer.size(), '\0');
+  for (int attempt = 1; attempt < kReadAttemptsMax; ++attempt) {
+    auto m = read_fully(file, offset, check);
+    if (!m.ok()) return m.status();
+    if (*m == *n && std::memcmp(buffer.data(), check.data(), *n) == 0) return *n;
+    buffer.swap(check);
+    n = m;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("reads never agreed (unstable device?): ", file.path(), " at ", offset));
 }
 
 }  // namespace weir::broker::log

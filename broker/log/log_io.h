@@ -66,4 +66,10 @@ absl::StatusOr<bool> read_until_stable(const std::string& what, Attempt&& attemp
 // Fingerprint of invalid bytes for read_until_stable.
 uint64_t fingerprint_of(std::string_view bytes);
 
+// read_fully until two reads in a row return the same bytes (a corrupted read flips bits in
+// what one read returns, never the same way twice); Unavailable when no two reads agree in
+// kReadAttemptsMax. For bytes no checksum covers: batch headers taken from a scan (baseOffset,
+// batchLength and partitionLeaderEpoch are outside the CRC), index files, checkpoints.
+absl::StatusOr<size_t> read_agreed(IFile& file, uint64_t offset, std::string& buffer);
+
 }  // namespace weir::broker::log

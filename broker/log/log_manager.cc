@@ -93,10 +93,14 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::open(IFileSystem& fs, IC
 }
 
 // A missing checkpoint is empty; a damaged one too, with a warning: every log it covered is
-// then recovered from offset 0 (or keeps its first segment's base as log start).
-OffsetCheckpoint LogManager::read_checkpoint(const std::string& dir, const char* name) {
+// then recovered from offset 0 (or keeps its first segment's base as log start). A file that
+// could not be read (EIO, reads that never agreed) fails the open instead: taking it for empty
+// would bring back records a durable DeleteRecords removed.
+absl::StatusOr<OffsetCheckpoint> LogManager::read_checkpoint(const std::string& dir,
+                                                             const char* name) {
   auto text = read_text_file(fs_, absl::StrCat(dir, "/", name), kCheckpointBytesMax);
   absl::Status error = text.status();
+  if (!text.ok() && !absl::IsNotFound(error) && !absl::IsDataLoss(error)) return error;
   if (text.ok()) {
     auto offsets = decode_offset_checkpoint(*text);
     if (offsets.ok()) return std::move(*offsets);
@@ -109,7 +113,7 @@ OffsetCheckpoint LogManager::read_checkpoint(const std::string& dir, const char*
         .detail("File", name)
         .detail("Error", error.ToString());
   }
-  return {};
+  return OffsetCheckpoint{};
 }
 
 std::string LogManager::partition_path(size_t dir_index, const TopicPartition& tp) const {
@@ -119,8 +123,10 @@ std::string LogManager::partition_path(size_t dir_index, const TopicPartition& t
 absl::Status LogManager::load_dir(size_t dir_index) {
   const std::string& dir = log_dirs_[dir_index];
   if (auto s = fs_.create_directories(dir); !s.ok()) return s;
-  const OffsetCheckpoint recovery_points = read_checkpoint(dir, kRecoveryPointCheckpointName);
-  const OffsetCheckpoint log_starts = read_checkpoint(dir, kLogStartOffsetCheckpointName);
+  auto recovery_points = read_checkpoint(dir, kRecoveryPointCheckpointName);
+  if (!recovery_points.ok()) return recovery_points.status();
+  auto log_starts = read_checkpoint(dir, kLogStartOffsetCheckpointName);
+  if (!log_starts.ok()) return log_starts.status();
   auto names = fs_.list(dir);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
@@ -134,11 +140,11 @@ absl::Status LogManager::load_dir(size_t dir_index) {
     if (logs_.count(*tp) > 0) {
       return absl::FailedPreconditionError(absl::StrCat("partition ", name, " is in two log dirs"));
     }
-    auto rp = recovery_points.find(*tp);
-    auto start = log_starts.find(*tp);
+    auto rp = recovery_points->find(*tp);
+    auto start = log_starts->find(*tp);
     auto log = PartitionLog::open(fs_, clock_, path, default_config_,
-                                  rp == recovery_points.end() ? Offset(0) : rp->second,
-                                  start == log_starts.end() ? Offset(0) : start->second);
+                                  rp == recovery_points->end() ? Offset(0) : rp->second,
+                                  start == log_starts->end() ? Offset(0) : start->second);
     if (!log.ok()) return log.status();
     logs_.emplace(*tp, Entry{dir_index, std::move(*log)});
   }

@@ -83,7 +83,7 @@ class LogManager {
   LogManager(IFileSystem& fs, IClock& clock, std::vector<std::string> log_dirs,
              LogConfig default_config);
   absl::Status load_dir(size_t dir_index);
-  OffsetCheckpoint read_checkpoint(const std::string& dir, const char* name);
+  absl::StatusOr<OffsetCheckpoint> read_checkpoint(const std::string& dir, const char* name);
   std::string partition_path(size_t dir_index, const TopicPartition& tp) const;
 
   IFileSystem& fs_;

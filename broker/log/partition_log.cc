@@ -235,21 +235,19 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
   empty.log_end_offset = end;
   if (start >= std::min(end, end_offset_max) || bytes_max < 0) return empty;
   const uint64_t generation = truncations_;
+  if (truncating(generation)) return truncated_during_read();
   auto segment = segment_for(start);
   WEIR_ASSERT(segment != nullptr);
   while (true) {
     auto location = segment->find_batch(start, segment->size_bytes());
+    // First: a scan that met a segment mid-cut may have failed on bytes that are not there.
+    if (truncations_ != generation) return truncated_during_read();
     if (!location.ok()) return location.status();
-    if (truncations_ != generation) {
-      return absl::UnavailableError("PartitionLog: truncated during the read; retry");
-    }
     if (location->has_value()) {
       const BatchLocation& at = **location;
       auto result = read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch,
                               at.header.size_bytes());
-      if (result.ok() && truncations_ != generation) {
-        return absl::UnavailableError("PartitionLog: truncated during the read; retry");
-      }
+      if (truncations_ != generation) return truncated_during_read();
       return result;
     }
     // `start` is past this segment's batches: it is the next segment's first offset.
@@ -301,16 +299,23 @@ absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segm
 
 absl::StatusOr<std::optional<Offset>> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
   if (!failed_.ok()) return failed_;
+  const uint64_t generation = truncations_;
+  if (truncating(generation)) return truncated_during_read();
   const std::vector<std::shared_ptr<Segment>> segments = segments_;
   for (const auto& segment : segments) {
     if (segment->max_timestamp_ms() < timestamp_ms) continue;
     auto location = segment->find_batch_by_time(timestamp_ms);
+    if (truncations_ != generation) return truncated_during_read();
     if (!location.ok()) return location.status();
     if (!location->has_value()) continue;
     auto offset =
         refine_by_timestamp(*segment, (*location)->position, (*location)->header, timestamp_ms);
+    if (truncations_ != generation) return truncated_during_read();
     if (!offset.ok()) return offset.status();
-    return std::max(*offset, log_start_offset_);
+    // A record below the log start counts as the log start's, if the log holds any record.
+    const Offset found = std::max(*offset, log_start_offset_);
+    if (found >= log_end_offset()) return std::nullopt;
+    return found;
   }
   return std::nullopt;
 }
@@ -343,6 +348,9 @@ absl::StatusOr<Offset> PartitionLog::refine_by_timestamp(Segment& segment, uint6
 // durable before the next, so that a crash never leaves a hole in the middle of the log.
 absl::Status PartitionLog::delete_oldest_segments(size_t count, const char* reason) {
   count = std::min(count, segments_.size() - 1);
+  // The log start moves first (as in Kafka): a read running while the segments go, which
+  // suspends on every removal, must never find its offset inside the log but in no segment.
+  log_start_offset_ = std::max(log_start_offset_, segments_[count]->base_offset());
   for (size_t i = 0; i < count; ++i) {
     std::shared_ptr<Segment> oldest = segments_.front();
     if (auto s = oldest->remove_files(fs_); !s.ok()) return fail(s, "remove segment");
@@ -419,7 +427,13 @@ absl::Status PartitionLog::truncate_to(Offset offset) {
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
   if (offset >= log_end_offset()) return absl::OkStatus();
+  // Odd while the cut is in progress (a seqlock for the lock-free readers): a read that starts
+  // or ends during it fails with Unavailable, never on the half-cut segment's state.
   ++truncations_;
+  struct Done {
+    uint64_t& counter;
+    ~Done() { ++counter; }
+  } done{truncations_};
   if (offset < segments_.front()->base_offset()) {
     if (auto s = truncate_fully(offset); !s.ok()) return s;
   } else {

@@ -155,6 +155,10 @@ class PartitionLog {
   absl::Status delete_oldest_segments(size_t count, const char* reason);
   absl::Status truncate_fully(Offset offset);
   std::shared_ptr<Segment> segment_for(Offset offset) const;
+  static bool truncating(uint64_t generation) { return generation % 2 == 1; }
+  static absl::Status truncated_during_read() {
+    return absl::UnavailableError("PartitionLog: truncated during the read; retry");
+  }
   absl::StatusOr<ReadResult> read_from(std::shared_ptr<Segment> segment, uint64_t position,
                                        int32_t bytes_max, Offset end_offset_max, bool min_one_batch,
                                        size_t first_batch_bytes);
@@ -176,7 +180,9 @@ class PartitionLog {
   std::string saved_epochs_;  // the checkpoint's contents on disk
   int64_t unflushed_messages_ = 0;
   TimePoint last_flush_;
-  uint64_t truncations_ = 0;  // so that a read racing a truncation notices it
+  // Incremented when a truncation starts and when it ends (odd: in progress), so that a read
+  // racing one notices it.
+  uint64_t truncations_ = 0;
   RecoveryReport report_;
 };
 

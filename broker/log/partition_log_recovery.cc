@@ -113,7 +113,8 @@ absl::Status PartitionLog::recover_segments(const std::vector<Offset>& bases,
     auto segment = Segment::open(fs_, dir_, bases[i], config_.index_interval_bytes, now);
     if (!segment.ok()) return segment.status();
     const bool last = i + 1 == bases.size();
-    bool trusted = !validating && !last && bases[i + 1] <= recovery_point;
+    bool trusted = !validating && ((!last && bases[i + 1] <= recovery_point) ||
+                                   config_.unsafe_trust_index);  // TEST ONLY: the broken variant
     if (trusted) {
       auto s = (*segment)->load_trusted();
       if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
