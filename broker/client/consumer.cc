@@ -497,12 +497,16 @@ void Consumer::Core::run_fetcher(int32_t node) {
           changed_, [&] { return events_ != seen || closed_; }, next_retry);
     }
     if (closed_) return;
+    parts.clear();  // connecting may suspend, and the assignment change meanwhile
     auto conn = cluster_->connection(node, ConnectionPurpose::kData);
+    TimePoint unused = TimePoint::max();
+    parts = fetchable(node, unused);
     if (!conn.ok()) {
       for (PartitionState* ps : parts)
         ps->retry_at = cluster_->deadline_after(ms(config_.retry_backoff_ms));
       continue;
     }
+    if (parts.empty()) continue;
     const kafka::FetchRequest req = build_fetch(parts);
     std::map<TopicPartition, std::pair<uint64_t, int64_t>> sent;  // token, offset
     for (PartitionState* ps : parts) {

@@ -337,5 +337,22 @@ TEST(Producer, DestroyedProducerFailsWhatItHeld) {
   EXPECT_TRUE(done);
 }
 
+TEST(Producer, LeavesNoActorsBehind) {
+  FakeEnv env(13);
+  bool done = env.run([&] {
+    Process* me = Scheduler::current().current_process();
+    const size_t before = me->actor_count();
+    for (int round = 0; round < 3; ++round) {
+      auto p = env.producer({.linger_ms = 1});
+      ASSERT_TRUE(await(p->send({.topic = "t", .value = "v"})).ok());
+      if (round == 0) p->close();  // closed, or just destroyed
+      p.reset();
+      delay(100ms);  // let cancelled actors unwind and the broker see the close
+      EXPECT_EQ(me->actor_count(), before) << "round " << round;
+    }
+  });
+  EXPECT_TRUE(done);
+}
+
 }  // namespace
 }  // namespace weir::broker::testing
