@@ -52,7 +52,9 @@ bool FramedConnection::send(std::string_view bytes) {
 bool FramedConnection::account_sent(size_t before) {
   WEIR_ASSERT(send_queue_.size() >= before);
   const size_t n = send_queue_.size() - before;
-  if (stats_.send_queue_bytes + n > send_queue_bytes_max_) {
+  // A reader is slow when bytes already wait for it; one reply larger than the bound on an
+  // empty queue (a Fetch response up to fetch.max.bytes) is no sign of that.
+  if (stats_.send_queue_bytes > 0 && stats_.send_queue_bytes + n > send_queue_bytes_max_) {
     TraceEvent(Severity::kWarn, "FramedSlowReader")
         .detail("Peer", peer_)
         .detail("QueuedBytes", stats_.send_queue_bytes);
