@@ -245,8 +245,8 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
     if (!location.ok()) return location.status();
     if (location->has_value()) {
       const BatchLocation& at = **location;
-      auto result = read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch,
-                              at.header.size_bytes());
+      auto result =
+          read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch, at.header);
       if (truncations_ != generation) return truncated_during_read();
       return result;
     }
@@ -257,31 +257,37 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
   }
 }
 
-// Whole batches from `position`, trimmed to bytes_max and end_offset_max, each CRC-checked
-// (read again on a mismatch: the disk may have flipped a bit on the way).
+// Whole batches from `position`, trimmed to bytes_max and end_offset_max, each CRC-checked and
+// each starting where the one before it ended, from the first batch's header that find_batch
+// read twice: so one read of the range suffices, and a bit flipped on the way (in the CRC's
+// bytes or in a base offset it leaves out) is caught and the range read again.
 absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segment,
                                                    uint64_t position, int32_t bytes_max,
                                                    Offset end_offset_max, bool min_one_batch,
-                                                   size_t first_batch_bytes) {
+                                                   const BatchHeader& first) {
   ReadResult result;
   result.log_start_offset = log_start_offset_;
   result.log_end_offset = log_end_offset();
   result.segment_path = segment->log_path();
   result.file_position = position;
   size_t want = static_cast<size_t>(bytes_max);
-  if (min_one_batch) want = std::max(want, first_batch_bytes);
+  if (min_one_batch) want = std::max(want, first.size_bytes());
   for (int attempt = 0;; ++attempt) {
-    auto data = segment->read(position, want);
+    auto data = segment->read_once(position, want);
     if (!data.ok()) return data.status();
     size_t total = 0;
     bool corrupt = false;
+    Offset expected = first.base();
     while (total < data->size()) {
-      auto h = parse_batch_header(std::string_view(*data).substr(total));
-      if (!h.ok() || total + h->size_bytes() > data->size() || h->last() >= end_offset_max) break;
-      if (!BatchView::parse(std::string_view(*data).substr(total, h->size_bytes())).ok()) {
+      const std::string_view rest = std::string_view(*data).substr(total);
+      auto h = parse_batch_header(rest);
+      if (!h.ok() || h->size_bytes() > rest.size()) break;  // the read ended mid-batch
+      if (h->base() != expected || !BatchView::parse(rest.substr(0, h->size_bytes())).ok()) {
         corrupt = true;
         break;
       }
+      if (h->last() >= end_offset_max) break;
+      expected = Offset(h->last().value() + 1);
       total += h->size_bytes();
     }
     if (corrupt && total == 0) {

@@ -161,7 +161,7 @@ class PartitionLog {
   }
   absl::StatusOr<ReadResult> read_from(std::shared_ptr<Segment> segment, uint64_t position,
                                        int32_t bytes_max, Offset end_offset_max, bool min_one_batch,
-                                       size_t first_batch_bytes);
+                                       const BatchHeader& first);
   absl::StatusOr<Offset> refine_by_timestamp(Segment& segment, uint64_t position,
                                              const BatchHeader& header, int64_t timestamp_ms);
 

@@ -381,6 +381,16 @@ absl::StatusOr<std::string> Segment::read(uint64_t position, size_t size) {
   return out;
 }
 
+absl::StatusOr<std::string> Segment::read_once(uint64_t position, size_t size) {
+  if (position >= size_bytes_) return std::string();
+  std::string out;
+  out.resize(std::min<uint64_t>(size, size_bytes_ - position));
+  auto n = read_fully(*log_, position, out);
+  if (!n.ok()) return n.status();
+  out.resize(*n);
+  return out;
+}
+
 absl::Status Segment::cut(uint64_t position) {
   dirty_ = true;
   if (auto s = log_->truncate(position); !s.ok()) return s;

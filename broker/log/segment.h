@@ -84,6 +84,10 @@ class Segment {
   // `size` bytes at `position` (fewer at the end of the file), as two reads agreed on them:
   // the CRC does not cover every byte a fetch serves.
   absl::StatusOr<std::string> read(uint64_t position, size_t size);
+  // The same with one read: for the fetch path, whose caller checks every batch's CRC and that
+  // base offsets run on from the agreed first header, and so catches a corrupt read in the
+  // bytes the CRC leaves out without reading everything twice.
+  absl::StatusOr<std::string> read_once(uint64_t position, size_t size);
   // Drops the batch holding `offset` and everything after it (durably). Returns the bytes cut.
   absl::StatusOr<uint64_t> truncate_to(Offset offset);
   // Writes the pending index entries and fsyncs the three files.
