@@ -82,6 +82,13 @@ std::optional<std::pair<LeaderEpoch, Offset>> LeaderEpochCache::end_offset_for(
   return std::make_pair(std::prev(higher)->epoch, higher->start_offset);
 }
 
+std::optional<LeaderEpoch> LeaderEpochCache::epoch_for(Offset offset) const {
+  auto after = std::upper_bound(entries_.begin(), entries_.end(), offset,
+                                [](Offset o, const Entry& e) { return o < e.start_offset; });
+  if (after == entries_.begin()) return std::nullopt;
+  return std::prev(after)->epoch;
+}
+
 std::optional<LeaderEpoch> LeaderEpochCache::latest_epoch() const {
   if (entries_.empty()) return std::nullopt;
   return entries_.back().epoch;

@@ -49,6 +49,9 @@ class LeaderEpochCache {
   std::optional<std::pair<LeaderEpoch, Offset>> end_offset_for(LeaderEpoch epoch,
                                                                Offset log_end_offset) const;
   std::optional<LeaderEpoch> latest_epoch() const;
+  // The epoch in force at `offset` (the latest entry starting at or below it); nullopt below
+  // the first entry.
+  std::optional<LeaderEpoch> epoch_for(Offset offset) const;
   const std::vector<Entry>& entries() const { return entries_; }
 
  private:

@@ -3,8 +3,9 @@
 // log with the recovery point and log start offset from Kafka's checkpoint files at the log
 // dir's root (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`). It creates
 // and removes logs, writes those checkpoints, and gives the broker periodic flush and retention
-// hooks. A damaged checkpoint costs a full recovery (from offset 0) with a warning, never a
-// failed start: the checkpoints only ever make recovery cheaper.
+// hooks. A damaged (malformed) checkpoint costs a full recovery (from offset 0) with a warning,
+// never a failed start: the checkpoints only ever make recovery cheaper. One that cannot be
+// read (EIO) fails the start: taking it for empty would undo a durable DeleteRecords.
 #pragma once
 
 #include <cstdint>

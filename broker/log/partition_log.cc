@@ -257,10 +257,60 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
   }
 }
 
-// Whole batches from `position`, trimmed to bytes_max and end_offset_max, each CRC-checked and
-// each starting where the one before it ended, from the first batch's header that find_batch
-// read twice: so one read of the range suffices, and a bit flipped on the way (in the CRC's
-// bytes or in a base offset it leaves out) is caught and the range read again.
+namespace {
+
+// Whether a batch's header in a read is the one find_batch read twice (the CRC field vouches
+// for everything after it).
+bool same_header(const BatchHeader& a, const BatchHeader& b) {
+  return a.base_offset == b.base_offset && a.batch_length == b.batch_length &&
+         a.partition_leader_epoch == b.partition_leader_epoch && a.magic == b.magic &&
+         a.crc == b.crc;
+}
+
+// What one read of a range starting with the batch `first` holds.
+struct RangeCheck {
+  size_t bytes = 0;               // whole batches that passed every check
+  bool corrupt = false;           // a batch failed one: the read may have flipped a bit
+  bool epoch_unexpected = false;  // a batch's leader epoch is not the cache's for its offset
+};
+
+// The first header must be `first`; each later batch must start where the one before ended
+// and pass its CRC. Of the bytes the CRC leaves out, the chain checks baseOffset and
+// batchLength; partitionLeaderEpoch is checked against the cache.
+RangeCheck check_range(std::string_view data, const BatchHeader& first, Offset end_offset_max,
+                       const LeaderEpochCache& epochs) {
+  RangeCheck c;
+  Offset expected = first.base();
+  while (c.bytes < data.size()) {
+    const std::string_view rest = data.substr(c.bytes);
+    auto h = parse_batch_header(rest);
+    if (!h.ok() || h->size_bytes() > rest.size()) {
+      // The read ended mid-batch, or a flipped bit says so: never true of a first batch that
+      // the read had room for.
+      c.corrupt = c.bytes == 0 && rest.size() >= first.size_bytes();
+      break;
+    }
+    if (h->base() != expected || (c.bytes == 0 && !same_header(*h, first)) ||
+        !BatchView::parse(rest.substr(0, h->size_bytes())).ok()) {
+      c.corrupt = true;
+      break;
+    }
+    if (h->last() >= end_offset_max) break;
+    if (c.bytes > 0 && epochs.epoch_for(h->base()) != LeaderEpoch(h->partition_leader_epoch)) {
+      c.epoch_unexpected = true;
+    }
+    expected = Offset(h->last().value() + 1);
+    c.bytes += h->size_bytes();
+  }
+  return c;
+}
+
+}  // namespace
+
+// Whole batches from `position`, trimmed to bytes_max and end_offset_max, checked by
+// check_range: one read of the range suffices, and a bit flipped on the way is caught and the
+// range read again. A leader epoch the cache does not expect is served only once a second read
+// agrees.
 absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segment,
                                                    uint64_t position, int32_t bytes_max,
                                                    Offset end_offset_max, bool min_one_batch,
@@ -275,30 +325,26 @@ absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segm
   for (int attempt = 0;; ++attempt) {
     auto data = segment->read_once(position, want);
     if (!data.ok()) return data.status();
-    size_t total = 0;
-    bool corrupt = false;
-    Offset expected = first.base();
-    while (total < data->size()) {
-      const std::string_view rest = std::string_view(*data).substr(total);
-      auto h = parse_batch_header(rest);
-      if (!h.ok() || h->size_bytes() > rest.size()) break;  // the read ended mid-batch
-      if (h->base() != expected || !BatchView::parse(rest.substr(0, h->size_bytes())).ok()) {
-        corrupt = true;
-        break;
-      }
-      if (h->last() >= end_offset_max) break;
-      expected = Offset(h->last().value() + 1);
-      total += h->size_bytes();
-    }
-    if (corrupt && total == 0) {
+    const RangeCheck c = check_range(*data, first, end_offset_max, epochs_);
+    if (c.corrupt && c.bytes == 0) {
       CODE_PROBE(true, "broker_log.read_saw_corrupt_batch");
       if (attempt + 1 < kReadAttemptsMax) continue;
       return absl::DataLossError(
           absl::StrCat(segment->log_path(), ": corrupt batch at ", position));
     }
-    data->resize(total);
+    if (c.epoch_unexpected) {
+      CODE_PROBE(true, "broker_log.read_confirmed_unexpected_epoch");
+      auto again = segment->read_once(position, c.bytes);
+      if (!again.ok()) return again.status();
+      if (std::string_view(*again) != std::string_view(*data).substr(0, c.bytes)) {
+        if (attempt + 1 < kReadAttemptsMax) continue;
+        return absl::UnavailableError(
+            absl::StrCat(segment->log_path(), ": reads never agreed at ", position));
+      }
+    }
+    data->resize(c.bytes);
     result.records = std::move(*data);
-    result.size_bytes = total;
+    result.size_bytes = c.bytes;
     return result;
   }
 }

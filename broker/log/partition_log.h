@@ -98,7 +98,7 @@ class PartitionLog {
   absl::StatusOr<ReadResult> read(Offset start, int32_t bytes_max, Offset end_offset_max,
                                   bool min_one_batch);
   // The first offset whose record timestamp is >= timestamp_ms (ListOffsets), nullopt when
-  // every record is older.
+  // every record is older or the log holds none (log start = log end).
   absl::StatusOr<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
 
   // fsyncs everything appended and advances the recovery point to the log end offset.
