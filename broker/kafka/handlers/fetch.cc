@@ -9,6 +9,7 @@
 
 #include "broker/kafka/handlers/handler.h"
 #include "broker/kafka/handlers/log_errors.h"
+#include "broker/log/legacy_records.h"
 #include "runtime/sync.h"
 
 namespace weir::broker {
@@ -29,7 +30,7 @@ struct FetchState {
 FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string& topic,
                                              const FetchRequest::FetchPartition& fp,
                                              int32_t bytes_left, bool min_one_batch,
-                                             FetchState& state) {
+                                             int16_t version, FetchState& state) {
   FetchResponse::PartitionData out;
   out.partition_index = fp.partition;
   std::shared_ptr<Partition> p = core.topics.partition(topic, fp.partition);
@@ -59,6 +60,16 @@ FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string
   }
   if (!read->records.empty()) {
     state.bytes += static_cast<int64_t>(read->records.size());
+    if (version <= 3) {
+      // Fetch v0-v3 cannot carry RecordBatch v2: down to magic 0 (v0-v1) or 1 (v2-v3), as Kafka.
+      auto down = log::downconvert_batches(read->records, version <= 1 ? 0 : 1, 64 << 20);
+      if (!down.ok()) {
+        out.error_code = static_cast<int16_t>(ErrorCode::kCorruptMessage);
+        state.any_error = true;
+        return out;
+      }
+      read->records = *std::move(down);
+    }
     state.owned.push_back(std::move(read->records));
     out.records.bytes = state.owned.back();
   }
@@ -77,7 +88,8 @@ void fetch_once(BrokerCore& core, const FetchRequest& req, int16_t version, Fetc
       // first partition with data may exceed the limits.
       const bool min_one = version < 3 || state.bytes == 0;
       const int32_t bytes_left = static_cast<int32_t>(std::min<int64_t>(left, INT32_MAX));
-      t.partitions.push_back(fetch_partition(core, topic.topic, fp, bytes_left, min_one, state));
+      t.partitions.push_back(
+          fetch_partition(core, topic.topic, fp, bytes_left, min_one, version, state));
       left = (version >= 3 ? req.max_bytes : INT32_MAX) - state.bytes;
     }
   }

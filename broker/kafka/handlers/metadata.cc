@@ -1,7 +1,8 @@
 // Metadata: the brokers, the cluster id, the controller and the requested topics (all of them
 // for a null list, or an empty one before v1) with each partition's leader, replicas and ISR.
 // A topic that does not exist is created when the request allows it (v4+, always before) and
-// auto.create.topics.enable is set, as Kafka does; the answer then already describes it.
+// auto.create.topics.enable is set, as Kafka does; that answer says LEADER_NOT_AVAILABLE, the
+// next describes it.
 #include "broker/kafka/handlers/handler.h"
 #include "broker/server/topic_name.h"
 
@@ -91,9 +92,11 @@ std::optional<MetadataResponse> answer(BrokerCore& core, const MetadataRequest& 
       continue;
     }
     if (!create) return std::nullopt;
+    // As Kafka: the request that creates a topic hears LEADER_NOT_AVAILABLE (its leaders are
+    // being elected) and asks again; clients and some tests rely on that answer.
     const TopicError e = core.topics.create(name, -1, -1, {}, false);
     const TopicInfo* t = core.topics.find(name);
-    if (t != nullptr && (e.ok() || e.code == ErrorCode::kTopicAlreadyExists)) {
+    if (t != nullptr && e.code == ErrorCode::kTopicAlreadyExists) {
       rsp.topics.push_back(describe(core, *t));
     } else {
       rsp.topics.push_back(missing(name, e.ok() ? ErrorCode::kLeaderNotAvailable : e.code));

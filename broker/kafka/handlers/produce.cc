@@ -4,6 +4,7 @@
 // append is the commit); replication (a later step) parks acks=-1 until the ISR has it.
 #include "broker/kafka/handlers/handler.h"
 #include "broker/kafka/handlers/log_errors.h"
+#include "broker/log/legacy_records.h"
 
 namespace weir::broker {
 namespace {
@@ -32,6 +33,16 @@ ProduceResponse::PartitionProduceResponse append_partition(
   const size_t at = static_cast<size_t>(data.records.bytes.data() - request.frame.data());
   absl::Span<uint8_t> records(reinterpret_cast<uint8_t*>(request.frame.data() + at),
                               data.records.bytes.size());
+  // Produce v0-v2 carry Kafka's older message formats: converted up to one v2 batch, as a Kafka
+  // 3.0 broker stores them.
+  std::string converted;
+  if (const int8_t magic = log::records_magic(data.records.bytes); magic == 0 || magic == 1) {
+    auto up = log::upconvert_message_set(data.records.bytes,
+                                         static_cast<size_t>(core.config.message_max_bytes) * 64);
+    if (!up.ok()) return fail(ErrorCode::kCorruptMessage, std::string(up.status().message()));
+    converted = *std::move(up);
+    records = absl::Span<uint8_t>(reinterpret_cast<uint8_t*>(converted.data()), converted.size());
+  }
   auto info = partition->append(records);
   if (!info.ok())
     return fail(error_for_log_status(info.status()), std::string(info.status().message()));
