@@ -9,7 +9,8 @@ build_pkgs=(cmake ninja-build ccache g++ make pkgconf libboost-context-dev libpr
 # Third-party clients used by tests against real binaries. Optional: their absence skips
 # those tests with a message, it never fails the build.
 client_pkgs=(kcat python3-kazoo zookeeper libzookeeper-mt-dev python3-kafka python3-confluent-kafka
-  librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
+  librdkafka-dev python3-lz4 python3-snappy python3-zstandard golang-go
+  golang-github-segmentio-kafka-go-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${WEIR_SKIP_CLIENTS:-0}" != 1 ]]; then
