@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/bench_coord.h"
+#include "cli/bench_flags.h"
 #include "cli/bench_kafka.h"
 #include "runtime/real/real_runtime.h"
 #include "runtime/trace.h"
@@ -38,17 +39,6 @@ absl::StatusOr<BenchOp> parse_op(const std::string& s) {
   if (s == "get") return BenchOp::kGet;
   if (s == "mixed") return BenchOp::kMixed;
   return absl::InvalidArgumentError(absl::StrCat("unknown --op ", s));
-}
-
-template <class T>
-std::function<bool(const std::string&)> number_into(T* out) {
-  return [out](const std::string& v) {
-    if constexpr (std::is_floating_point_v<T>) {
-      return absl::SimpleAtod(v, out) && *out >= 0;
-    } else {
-      return absl::SimpleAtoi(v, out);
-    }
-  };
 }
 
 absl::Status validate(const BenchCoordOptions& o) {
@@ -115,7 +105,7 @@ const char* bench_op_name(BenchOp op) {
 absl::StatusOr<BenchCoordOptions> parse_bench_coord_args(const std::vector<std::string>& args) {
   BenchCoordOptions o;
   std::string op = "mixed";
-  const std::map<std::string, std::function<bool(const std::string&)>> flags = {
+  const FlagTable flags = {
       {"--servers",
        [&](const std::string& v) {
          o.servers = v;
@@ -148,21 +138,7 @@ absl::StatusOr<BenchCoordOptions> parse_bench_coord_args(const std::vector<std::
          return true;
        }},
   };
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--json") {
-      o.json = true;
-      continue;
-    }
-    auto flag = flags.find(args[i]);
-    if (flag == flags.end())
-      return absl::InvalidArgumentError(absl::StrCat("unknown argument ", args[i]));
-    if (i + 1 >= args.size())
-      return absl::InvalidArgumentError(absl::StrCat(args[i], " needs a value"));
-    if (!flag->second(args[i + 1])) {
-      return absl::InvalidArgumentError(absl::StrCat("bad value for ", args[i], ": ", args[i + 1]));
-    }
-    ++i;
-  }
+  if (auto s = parse_bench_flags(args, flags, &o.json); !s.ok()) return s;
   auto parsed_op = parse_op(op);
   if (!parsed_op.ok()) return parsed_op.status();
   o.op = *parsed_op;

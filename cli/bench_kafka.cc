@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/log/compression.h"
+#include "cli/bench_flags.h"
 #include "runtime/real/real_runtime.h"
 
 namespace weir::cli {
@@ -37,17 +38,6 @@ constexpr char kUsage[] =
   --json                     also print the report as one JSON line
 exit codes: 0 ran without errors, 1 errors or could not run, 2 usage
 )";
-
-template <class T>
-std::function<bool(const std::string&)> number_into(T* out) {
-  return [out](const std::string& v) {
-    if constexpr (std::is_floating_point_v<T>) {
-      return absl::SimpleAtod(v, out) && *out >= 0;
-    } else {
-      return absl::SimpleAtoi(v, out);
-    }
-  };
-}
 
 std::optional<Compression> parse_compression(const std::string& s) {
   if (s == "none") return Compression::kNone;
@@ -128,7 +118,7 @@ absl::StatusOr<BenchKafkaOptions> parse_bench_kafka_args(KafkaBenchMode mode,
       return !v.empty();
     };
   };
-  const std::map<std::string, std::function<bool(const std::string&)>> flags = {
+  const FlagTable flags = {
       {"--bootstrap", text(&o.bootstrap)},
       {"--topic", text(&o.topic)},
       {"--records",
@@ -152,20 +142,7 @@ absl::StatusOr<BenchKafkaOptions> parse_bench_kafka_args(KafkaBenchMode mode,
       {"--rate", number_into(&o.rate)},
       {"--timeout-s", number_into(&o.timeout_s)},
   };
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--json") {
-      o.json = true;
-      continue;
-    }
-    auto flag = flags.find(args[i]);
-    if (flag == flags.end())
-      return absl::InvalidArgumentError(absl::StrCat("unknown argument ", args[i]));
-    if (i + 1 >= args.size())
-      return absl::InvalidArgumentError(absl::StrCat(args[i], " needs a value"));
-    if (!flag->second(args[i + 1]))
-      return absl::InvalidArgumentError(absl::StrCat("bad value for ", args[i], ": ", args[i + 1]));
-    ++i;
-  }
+  if (auto s = parse_bench_flags(args, flags, &o.json); !s.ok()) return s;
   auto codec = parse_compression(compression);
   if (!codec)
     return absl::InvalidArgumentError(absl::StrCat("unknown --compression ", compression));
