@@ -349,6 +349,16 @@ absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segm
   }
 }
 
+std::optional<std::pair<int64_t, Offset>> PartitionLog::max_timestamp() const {
+  std::optional<std::pair<int64_t, Offset>> best;
+  for (const auto& segment : segments_) {
+    const int64_t ts = segment->max_timestamp_ms();
+    if (ts < 0 || segment->offset_of_max_timestamp() < log_start_offset_) continue;
+    if (!best || ts > best->first) best = std::make_pair(ts, segment->offset_of_max_timestamp());
+  }
+  return best;
+}
+
 absl::StatusOr<std::optional<Offset>> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
   if (!failed_.ok()) return failed_;
   const uint64_t generation = truncations_;

@@ -100,6 +100,9 @@ class PartitionLog {
   // The first offset whose record timestamp is >= timestamp_ms (ListOffsets), nullopt when
   // every record is older or the log holds none (log start = log end).
   absl::StatusOr<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
+  // The largest timestamp in the log and the offset Kafka reports for it (ListOffsets -3,
+  // KIP-734), from the segments' own bookkeeping: nullopt for a log without timestamps.
+  std::optional<std::pair<int64_t, Offset>> max_timestamp() const;
 
   // fsyncs everything appended and advances the recovery point to the log end offset.
   absl::Status flush();

@@ -103,6 +103,8 @@ class Segment {
   uint64_t size_bytes() const { return size_bytes_; }
   bool empty() const { return size_bytes_ == 0; }
   int64_t max_timestamp_ms() const { return max_timestamp_ms_; }
+  // The last offset of the first batch that carries max_timestamp_ms() (as Kafka's segments).
+  Offset offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
   TimePoint created() const { return created_; }
   const std::string& log_path() const { return log_path_; }
   const OffsetIndex& offset_index() const { return offset_index_; }

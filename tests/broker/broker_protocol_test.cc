@@ -33,9 +33,9 @@ void create_topic(KafkaConnection& conn, const std::string& name, int32_t partit
 
 // Appends one batch of `values` and returns its base offset (-1 on an error).
 int64_t produce(KafkaConnection& conn, const std::string& topic, int32_t partition,
-                const std::vector<std::string>& values) {
+                const std::vector<std::string>& values, int64_t timestamp_ms = 1000) {
   std::vector<log::RecordInput> records;
-  for (const auto& v : values) records.push_back({.value = v, .timestamp_ms = 1000});
+  for (const auto& v : values) records.push_back({.value = v, .timestamp_ms = timestamp_ms});
   auto batch = log::build_batch(records);
   EXPECT_TRUE(batch.ok());
   kafka::ProduceRequest req;
@@ -164,6 +164,34 @@ TEST(BrokerProtocol, FirstBatchLargerThanTheLimitsIsStillReturned) {
     auto at_end = conn->call_framed<kafka::FetchResponse>(fetch_request("big", 2, 0, 1));
     ASSERT_TRUE(at_end.ok());
     EXPECT_EQ(at_end->body.responses.at(0).partitions.at(0).error_code, 0);
+  });
+  EXPECT_TRUE(done);
+}
+
+// ListOffsets -3 (KIP-734): the record with the largest timestamp, from the segments'
+// bookkeeping; the first batch carrying it wins a tie, as in Kafka.
+TEST(BrokerProtocol, ListOffsetsMaxTimestamp) {
+  BrokerSimCluster c(23, {.properties = {{"log.segment.bytes", "200"}}});
+  bool done = c.run([&] {
+    ASSERT_TRUE(c.wait_ready());
+    auto conn = connect(c);
+    ASSERT_NE(conn, nullptr);
+    create_topic(*conn, "times", 1);
+    int64_t offset = 0;
+    for (int64_t ts : {1000, 5000, 3000, 5000, 2000}) {
+      ASSERT_EQ(produce(*conn, "times", 0, {"v", "w"}, ts), offset);
+      offset += 2;
+    }
+    kafka::ListOffsetsRequest req;
+    auto& t = req.topics.emplace_back();
+    t.name = "times";
+    t.partitions.push_back({.partition_index = 0, .timestamp = -3});
+    auto rsp = conn->call<kafka::ListOffsetsResponse>(req, int16_t{7});
+    ASSERT_TRUE(rsp.ok()) << rsp.status();
+    const auto& p = rsp->topics.at(0).partitions.at(0);
+    EXPECT_EQ(p.error_code, 0);
+    EXPECT_EQ(p.timestamp, 5000);
+    EXPECT_EQ(p.offset, 3);  // the last offset of the first batch at 5000
   });
   EXPECT_TRUE(done);
 }

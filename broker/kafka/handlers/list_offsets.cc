@@ -37,29 +37,6 @@ int64_t timestamp_at(Partition& p, Offset offset) {
   return h.max_timestamp;
 }
 
-// KIP-734: the offset of the record with the largest timestamp (the last such batch's record).
-std::pair<int64_t, int64_t> max_timestamp_offset(Partition& p) {
-  int64_t best_ts = -1;
-  int64_t best_offset = -1;
-  Offset at = p.log_start_offset();
-  while (at < p.high_watermark()) {
-    auto read = p.log().read(at, 1 << 20, p.high_watermark(), true);
-    if (!read.ok() || read->records.empty()) break;
-    std::string_view rest = read->records;
-    while (!rest.empty()) {
-      auto h = log::parse_batch_header(rest);
-      if (!h.ok() || h->size_bytes() > rest.size()) break;
-      if (h->max_timestamp >= best_ts) {
-        best_ts = h->max_timestamp;
-        best_offset = h->last().value();
-      }
-      at = Offset(h->last().value() + 1);
-      rest.remove_prefix(h->size_bytes());
-    }
-  }
-  return {best_ts, best_offset};
-}
-
 ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
     BrokerCore& core, const std::string& topic, const ListOffsetsRequest::ListOffsetsPartition& lp,
     int16_t version) {
@@ -76,7 +53,11 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
   } else if (lp.timestamp == kEarliest) {
     out.offset = p->log_start_offset().value();
   } else if (lp.timestamp == kMaxTimestamp && version >= 7) {
-    std::tie(out.timestamp, out.offset) = max_timestamp_offset(*p);
+    // From the segments' bookkeeping: a request never reads the log for it.
+    if (auto best = p->log().max_timestamp(); best && best->second < p->high_watermark()) {
+      out.timestamp = best->first;
+      out.offset = best->second.value();
+    }
   } else if (lp.timestamp < 0) {
     out.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
     return out;
