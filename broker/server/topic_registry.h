@@ -64,12 +64,13 @@ class TopicRegistry {
   TopicError remove(const std::string& name);
   // CreatePartitions semantics: the topic grows to `count` partitions.
   TopicError add_partitions(const std::string& name, int32_t count, bool validate_only);
-  // Finishes deletions recorded in /admin/delete_topics (also those of an earlier process).
-  absl::Status finish_pending_deletions();
   // Stops using every partition (shutdown): later requests see them closed.
   void close_all();
 
  private:
+  // Finishes deletions recorded in /admin/delete_topics (also those of an earlier process).
+  // Called with lock_ held.
+  absl::Status finish_pending_deletions();
   TopicError validate_new(const std::string& name, int32_t partitions, int16_t replication_factor,
                           const TopicOverrides& overrides) const;
   absl::Status open_partitions(TopicInfo& topic, int32_t from, int32_t to);
