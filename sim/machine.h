@@ -42,6 +42,7 @@ class SimMachine {
   std::unique_ptr<SimDisk> disk_;
   std::unique_ptr<SimClock> clock_;
   std::vector<SimProcess*> processes_;
+  uint64_t boots_ = 0;  // power cycles (crash_machine, shutdown_machine)
 };
 
 class SimProcess {

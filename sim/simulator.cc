@@ -81,6 +81,7 @@ void Simulator::boot(SimProcess* p) {
   ctx->address = p->address_;
   ctx->data_dir = "/data/" + p->name_;
   ctx->machine = p->machine_->name();
+  ctx->boot_id = absl::StrCat(p->machine_->name(), "-boot-", p->machine_->boots_);
   ctx->name = p->name_;
   ctx->simulated = true;
   p->context_ = std::move(ctx);
@@ -118,12 +119,14 @@ void Simulator::crash_machine(SimMachine* m) {
   for (SimProcess* p : m->processes_) kill(p);
   TraceEvent(Severity::kInfo, "SimMachineCrash").machine(m->name(), "sim");
   m->disk().crash();
+  ++m->boots_;
 }
 
 void Simulator::shutdown_machine(SimMachine* m) {
   for (SimProcess* p : m->processes_) kill(p);
   TraceEvent(Severity::kInfo, "SimMachineShutdown").machine(m->name(), "sim");
   m->disk().clean_shutdown();
+  ++m->boots_;
 }
 
 void Simulator::pause(SimProcess* p, Duration duration) {

@@ -188,6 +188,61 @@ absl::StatusOr<AppendInfo> PartitionLog::append(absl::Span<uint8_t> records,
   return info;
 }
 
+absl::StatusOr<AppendInfo> PartitionLog::append_replicated(std::string_view records) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  auto batches = split_batches(records, static_cast<size_t>(config_.segment_bytes_max));
+  if (!batches.ok()) return batches.status();
+  AppendInfo info;
+  info.first_offset = log_end_offset();
+  Offset next = info.first_offset;
+  std::optional<LeaderEpoch> epoch = epochs_.latest_epoch();
+  for (const BatchView& batch : *batches) {
+    const BatchHeader& h = batch.header();
+    if (Offset(h.base_offset) != next)
+      return absl::FailedPreconditionError(
+          absl::StrCat("replicated batch at offset ", h.base_offset,
+                       " does not continue the log at ", next.value()));
+    if (h.record_count <= 0 || h.last_offset_delta < 0)
+      return absl::InvalidArgumentError("replicated batch without records");
+    const LeaderEpoch batch_epoch(h.partition_leader_epoch);
+    if (epoch.has_value() && batch_epoch < *epoch)
+      return absl::FailedPreconditionError(absl::StrCat("replicated batch of leader epoch ",
+                                                        batch_epoch.value(), " after epoch ",
+                                                        epoch->value()));
+    epoch = batch_epoch;
+    next = Offset(h.last().value() + 1);
+    info.record_count += h.record_count;
+  }
+  bool epochs_changed = false;
+  for (const BatchView& batch : *batches) {
+    epochs_changed |= epochs_.assign(LeaderEpoch(batch.header().partition_leader_epoch),
+                                     Offset(batch.header().base_offset));
+  }
+  if (epochs_changed) {
+    if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+  }
+  const TimePoint now = clock_.now();
+  if (auto s = write_batches(records, *batches, now); !s.ok()) return s;
+  WEIR_ASSERT(log_end_offset() == next);
+  info.last_offset = Offset(next.value() - 1);
+  info.log_start_offset = log_start_offset_;
+  unflushed_messages_ += info.record_count;
+  if (unflushed_messages_ >= config_.flush_interval_messages ||
+      to_ms(now - last_flush_) >= config_.flush_interval_ms) {
+    if (auto s = flush_locked(); !s.ok()) return s;
+  }
+  return info;
+}
+
+absl::Status PartitionLog::assign_epoch(LeaderEpoch epoch) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  if (!epochs_.assign(epoch, log_end_offset())) return absl::OkStatus();
+  if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+  return absl::OkStatus();
+}
+
 absl::Status PartitionLog::flush_locked() {
   if (!failed_.ok()) return failed_;
   if (auto s = segments_.back()->flush(); !s.ok()) return fail(s, "flush");

@@ -92,6 +92,15 @@ class PartitionLog {
   // nothing is appended: DataLoss (CORRUPT_MESSAGE), InvalidArgument (INVALID_RECORD),
   // OutOfRange with MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE in the message.
   absl::StatusOr<AppendInfo> append(absl::Span<uint8_t> records, LeaderEpoch leader_epoch);
+  // Appends batches a leader sent to this follower, as they are: offsets, leader epochs and
+  // timestamps were set by the leader. Each batch's CRC is checked, the first must start at
+  // the log end offset, offsets must be contiguous and epochs never go back (the leader epoch
+  // cache learns each new one); on any error nothing is appended.
+  absl::StatusOr<AppendInfo> append_replicated(std::string_view records);
+  // A new leader records that its epoch starts at the log end offset (Kafka does so when it
+  // becomes leader, before any append), so OffsetsForLeaderEpoch answers a follower of an
+  // older epoch with where that epoch ended even before the new leader has appended.
+  absl::Status assign_epoch(LeaderEpoch epoch);
   // Whole batches from the one holding `start`, at most bytes_max bytes (but the first batch
   // even if larger when min_one_batch), never a batch reaching end_offset_max, all from one
   // segment. OutOfRange when start is below log_start_offset() or beyond log_end_offset().

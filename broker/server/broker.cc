@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "broker/client/kafka_connection.h"
 #include "broker/server/topic_config.h"
 #include "runtime/future.h"
 #include "runtime/sync.h"
@@ -14,6 +15,9 @@ namespace {
 using coord::client::SessionState;
 
 constexpr char kMetaProperties[] = "meta.properties";
+constexpr char kCleanShutdown[] = ".kafka_cleanshutdown";
+// The boot the broker last started in: a restart within the same boot lost nothing unsynced.
+constexpr char kBootId[] = ".weir_boot_id";
 
 }  // namespace
 
@@ -152,8 +156,99 @@ absl::Status Broker::register_self() {
   BrokerRegistration me{.id = broker_id_,
                         .host = core_->advertised_host,
                         .port = core_->advertised_port,
+                        .rack = config_.broker_rack,
+                        .unflushed_data_lost = unflushed_data_lost_};
+  auto epoch = store_->register_broker(me, config_.zookeeper_session_timeout_ms);
+  if (!epoch.ok()) return epoch.status();
+  replicas_->set_broker_epoch(*epoch);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Broker::take_clean_shutdown_markers() {
+  IFileSystem& fs = *context_.fs;
+  bool clean = true;
+  for (const std::string& dir : config_.log_dirs) {
+    // A crash of the process alone keeps the page cache: same boot, nothing unsynced lost.
+    const std::string boot_path = dir + "/" + kBootId;
+    bool same_boot = false;
+    if (!context_.boot_id.empty() && fs.exists(boot_path)) {
+      auto bytes = read_file(fs, boot_path, 4096);
+      same_boot = bytes.ok() && std::string(bytes->begin(), bytes->end()) == context_.boot_id;
+    }
+    if (!same_boot) {
+      auto file = fs.open(boot_path + ".tmp", OpenMode::kCreate);
+      if (!file.ok()) return file.status();
+      const std::string& id = context_.boot_id;
+      if (auto s = (*file)->truncate(0); !s.ok()) return s;
+      if (auto s = (*file)->write(
+              0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(id.data()), id.size()));
+          !s.ok())
+        return s;
+      if (auto s = (*file)->sync(); !s.ok()) return s;
+      file->reset();
+      if (auto s = fs.rename(boot_path + ".tmp", boot_path); !s.ok()) return s;
+      if (auto s = fs.sync_directory(dir); !s.ok()) return s;
+    }
+    const std::string path = dir + "/" + kCleanShutdown;
+    if (!fs.exists(path)) {
+      clean = clean && same_boot;
+      continue;
+    }
+    if (auto s = fs.remove(path); !s.ok()) return s;
+    if (auto s = fs.sync_directory(dir); !s.ok()) return s;
+  }
+  return clean;
+}
+
+void Broker::write_clean_shutdown_markers() {
+  IFileSystem& fs = *context_.fs;
+  for (const std::string& dir : config_.log_dirs) {
+    auto file = fs.open(dir + "/" + kCleanShutdown, OpenMode::kCreate);
+    if (!file.ok() || !(*file)->sync().ok() || !fs.sync_directory(dir).ok())
+      TraceEvent(Severity::kWarn, "BrokerCleanShutdownMarkerFailed").detail("Dir", dir);
+  }
+}
+
+void Broker::clear_lost_flag_when_seen() {
+  MetadataCache& metadata = replicas_->metadata();
+  wait_for(metadata.changed(), [&] { return stopping_ || metadata.generation() > 0; });
+  if (stopping_ || !unflushed_data_lost_) return;
+  unflushed_data_lost_ = false;
+  BrokerRegistration me{.id = broker_id_,
+                        .host = core_->advertised_host,
+                        .port = core_->advertised_port,
                         .rack = config_.broker_rack};
-  return store_->register_broker(me, config_.zookeeper_session_timeout_ms);
+  (void)await(store_->coord().set_data(absl::StrCat("/brokers/ids/", broker_id_),
+                                       ClusterStore::broker_json(me, context_.clock->wall_ms())));
+}
+
+void Broker::controlled_shutdown() {
+  const int attempts = std::max(1, config_.controlled_shutdown_max_retries + 1);
+  for (int i = 0; i < attempts; ++i) {
+    const MetadataCache& m = replicas_->metadata();
+    const BrokerEndpoint* controller = m.broker(m.controller_id());
+    if (controller != nullptr) {
+      auto c = client::KafkaConnection::connect(*context_.network, controller->address(),
+                                                {.client_id = "controlled-shutdown"});
+      if (c.ok()) {
+        kafka::ControlledShutdownRequest req{.broker_id = broker_id_,
+                                             .broker_epoch = replicas_->broker_epoch()};
+        auto call = spawn("controlled-shutdown-call", [conn = *c, req] {
+          return conn->call<kafka::ControlledShutdownResponse>(req, 3);
+        });
+        auto rsp =
+            await(timeout(call, std::chrono::milliseconds(config_.controller_socket_timeout_ms)));
+        (*c)->close();
+        if (rsp.ok() && rsp->error_code == 0 && rsp->remaining_partitions.empty()) {
+          TraceEvent(Severity::kInfo, "BrokerControlledShutdown").detail("Attempts", i + 1);
+          return;
+        }
+      }
+    }
+    delay(std::chrono::milliseconds(
+        std::min<int64_t>(config_.controlled_shutdown_retry_backoff_ms, 10000)));
+  }
+  TraceEvent(Severity::kWarn, "BrokerControlledShutdownIncomplete").detail("BrokerId", broker_id_);
 }
 
 // Retention, the flush policy and the checkpoint files, on Kafka's schedule keys.
@@ -176,13 +271,15 @@ void Broker::run_housekeeping() {
 void Broker::housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint) {
   const TimePoint now = context_.clock->now();
   const bool retention_due = now >= next_retention;
-  for (const auto& [name, topic] : topics_->topics()) {
-    for (const auto& p : topic.partitions) {
-      if (p->closed()) continue;
-      if (auto s = p->log().maybe_flush(); !s.ok())
-        TraceEvent(Severity::kWarnAlways, "BrokerFlushFailed").detail("Error", s.ToString());
-      if (retention_due) (void)p->log().apply_retention(context_.clock->wall_ms());
-    }
+  std::vector<std::shared_ptr<Partition>> partitions;
+  for (const auto& [tp, p] : replicas_->partitions()) partitions.push_back(p);
+  for (const auto& p : partitions) {
+    if (p->closed()) continue;
+    if (auto s = p->log().maybe_flush(); !s.ok())
+      TraceEvent(Severity::kWarnAlways, "BrokerFlushFailed").detail("Error", s.ToString());
+    // Retention is the leader's: a follower's log start follows the leader's (Kafka 3.x
+    // followers also apply retention; they never serve below the leader's start).
+    if (retention_due) (void)p->log().apply_retention(context_.clock->wall_ms());
   }
   if (retention_due)
     next_retention = now + std::chrono::milliseconds(config_.log_retention_check_interval_ms);
@@ -207,8 +304,7 @@ void Broker::watch_session() {
         s = register_self();
       }
       if (s.ok()) {
-        auto controller = store_->try_become_controller(broker_id_);
-        if (controller.ok() && controller->has_value()) controller_epoch_ = **controller;
+        controller_->on_session_replaced();
         TraceEvent(Severity::kInfo, "BrokerReregistered").detail("BrokerId", broker_id_);
         break;
       }
@@ -228,32 +324,42 @@ absl::Status Broker::run() {
                                     log_config_for(config_, {}));
   if (!logs.ok()) return logs.status();
   logs_ = *std::move(logs);
-  auto controller = store_->try_become_controller(broker_id_);
-  if (!controller.ok()) return controller.status();
-  controller_epoch_ = controller->value_or(0);
-  topics_ = std::make_unique<TopicRegistry>(config_, *store_, *logs_, *context_.random, broker_id_,
-                                            controller_epoch_);
-  if (auto s = topics_->load(); !s.ok()) return s;
+  auto clean = take_clean_shutdown_markers();
+  if (!clean.ok()) return clean.status();
+  // Logs the flush policy leaves to replication lose their unflushed tail in a crash.
+  unflushed_data_lost_ =
+      !*clean && !logs_->partitions().empty() && config_.log_flush_interval_messages != 1;
+  replicas_ = std::make_unique<ReplicaManager>(config_, *store_, *logs_, *context_.network,
+                                               *context_.clock, broker_id_);
+  if (auto s = replicas_->load(); !s.ok()) return s;
+  admin_ = std::make_unique<TopicAdmin>(config_, *store_, *context_.random);
+  controller_ = std::make_unique<controller::Controller>(config_, broker_id_, *store_,
+                                                         *context_.network, *context_.clock);
   core_.reset(new BrokerCore{.config = config_,
                              .broker_id = broker_id_,
                              .cluster_id = cluster_id_,
-                             .controller_id = broker_id_,
-                             .topics = *topics_,
+                             .replicas = *replicas_,
+                             .admin = *admin_,
+                             .store = *store_,
+                             .controller = *controller_,
                              .clock = *context_.clock});
   if (auto s = start_listener(); !s.ok()) return s;
   if (auto s = register_self(); !s.ok()) return s;
+  replicas_->start();
+  controller_->start();
   serving_ = true;
   TraceEvent(Severity::kInfo, "BrokerServing")
       .detail("BrokerId", broker_id_)
       .detail("Address", server_->address())
       .detail("Advertised", absl::StrCat(core_->advertised_host, ":", core_->advertised_port))
-      .detail("Topics", topics_->topics().size())
-      .detail("ControllerEpoch", controller_epoch_);
+      .detail("Partitions", logs_->partitions().size())
+      .detail("UnflushedDataLost", unflushed_data_lost_);
   background_.add(spawn("broker-housekeeping", [this] { run_housekeeping(); }));
+  background_.add(spawn("broker-lost-flag", [this] { clear_lost_flag_when_seen(); }));
   background_.add(spawn("broker-session", [this] { watch_session(); }));
   // Serves until cancelled (the caller's stop), stopped, or a log fails for good; only this
   // wait is cancelled.
-  StorageHealth& health = topics_->health();
+  StorageHealth& health = replicas_->health();
   health.notify = &state_changed_;
   wait_for(state_changed_, [&] { return stopping_ || !health.failure.ok(); });
   if (!health.failure.ok()) {
@@ -268,6 +374,10 @@ absl::Status Broker::run() {
 absl::Status Broker::stop() {
   if (stopped_) return absl::OkStatus();
   stopped_ = true;
+  const bool was_serving = serving_;
+  if (was_serving && config_.controlled_shutdown_enable && replicas_ != nullptr &&
+      replicas_->health().failure.ok())
+    controlled_shutdown();
   serving_ = false;
   stopping_ = true;
   state_changed_.fire_all();
@@ -275,18 +385,21 @@ absl::Status Broker::stop() {
   // already handed to a log finish (fetch long polls wake up and answer at once).
   wait_for(state_changed_, [this] { return !housekeeping_busy_; });
   background_.clear();
+  if (controller_ != nullptr) controller_->stop();
+  if (replicas_ != nullptr) replicas_->stop();
   if (server_ != nullptr) server_->stop();
   absl::Status result;
-  if (topics_ != nullptr) {
-    topics_->close_all();
-    topics_->appended().fire();
-  }
+  if (replicas_ != nullptr) replicas_->close_all();
   if (core_ != nullptr) {
     const TimePoint deadline = Scheduler::current().now() + to_scheduler_duration(10s);
     while (core_->requests.size() > 0 && Scheduler::current().now() < deadline) delay(5ms);
     core_->requests.clear();
   }
-  if (logs_ != nullptr) result = logs_->close();
+  if (logs_ != nullptr) {
+    result = logs_->close();
+    if (result.ok() && replicas_ != nullptr && replicas_->health().failure.ok())
+      write_clean_shutdown_markers();
+  }
   if (coord_ != nullptr) (void)await(coord_->close());
   TraceEvent(Severity::kInfo, "BrokerStopped").detail("Status", result.ToString());
   return result;

@@ -12,12 +12,14 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "broker/controller/controller.h"
 #include "broker/log/log_manager.h"
 #include "broker/server/broker_config.h"
 #include "broker/server/broker_core.h"
 #include "broker/server/cluster_store.h"
 #include "broker/server/kafka_listener.h"
-#include "broker/server/topic_registry.h"
+#include "broker/server/replica_manager.h"
+#include "broker/server/topic_admin.h"
 #include "coord/client/client.h"
 #include "runtime/actor_collection.h"
 #include "runtime/framed/framed_server.h"
@@ -54,6 +56,16 @@ class Broker {
   void watch_session();
   absl::Status open_session();
   void housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint);
+  // Kafka's controlled shutdown: asks the controller to move leadership away, retried.
+  void controlled_shutdown();
+  // Whether every write of the previous process survived: Kafka's .kafka_cleanshutdown marker
+  // (read and removed at start, written after a clean stop), or a restart within the same
+  // machine boot (the page cache kept what was not synced).
+  absl::StatusOr<bool> take_clean_shutdown_markers();
+  void write_clean_shutdown_markers();
+  // Once the controller has seen this registration (its first UpdateMetadata), the
+  // registration stops saying unflushed data was lost: the controller acted on it.
+  void clear_lost_flag_when_seen();
 
   BrokerConfig config_;
   ProcessContext& context_;
@@ -62,13 +74,15 @@ class Broker {
   std::vector<std::unique_ptr<coord::client::CoordClient>> retired_coords_;
   std::unique_ptr<ClusterStore> store_;
   std::unique_ptr<log::LogManager> logs_;
-  std::unique_ptr<TopicRegistry> topics_;
+  std::unique_ptr<ReplicaManager> replicas_;
+  std::unique_ptr<TopicAdmin> admin_;
+  std::unique_ptr<controller::Controller> controller_;
   std::unique_ptr<BrokerCore> core_;
   std::unique_ptr<KafkaListener> handler_;
   std::unique_ptr<framed::FramedServer> server_;
   int32_t broker_id_ = -1;
   std::string cluster_id_;
-  int32_t controller_epoch_ = 0;
+  bool unflushed_data_lost_ = false;
   bool serving_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -82,10 +82,6 @@ const std::set<std::string>& accepted_keys() {
                                              "offsets.topic.num.partitions",
                                              "transaction.state.log.replication.factor",
                                              "transaction.state.log.min.isr",
-                                             "controlled.shutdown.enable",
-                                             "auto.leader.rebalance.enable",
-                                             "unclean.leader.election.enable",
-                                             "replica.lag.time.max.ms",
                                              "compression.type",
                                              "inter.broker.listener.name",
                                              "listener.security.protocol.map",
@@ -189,6 +185,25 @@ std::map<std::string, Setter> make_setters() {
   s["message.max.bytes"] = int_key(&BrokerConfig::message_max_bytes, 0);
   s["socket.request.max.bytes"] = int_key(&BrokerConfig::socket_request_max_bytes, 1);
   s["min.insync.replicas"] = int_key(&BrokerConfig::min_insync_replicas, 1);
+  s["replica.lag.time.max.ms"] = int_key(&BrokerConfig::replica_lag_time_max_ms, 1);
+  s["replica.fetch.wait.max.ms"] = int_key(&BrokerConfig::replica_fetch_wait_max_ms, 0);
+  s["replica.fetch.min.bytes"] = int_key(&BrokerConfig::replica_fetch_min_bytes, 1);
+  s["replica.fetch.max.bytes"] = int_key(&BrokerConfig::replica_fetch_max_bytes, 1);
+  s["replica.fetch.response.max.bytes"] =
+      int_key(&BrokerConfig::replica_fetch_response_max_bytes, 1);
+  s["replica.fetch.backoff.ms"] = int_key(&BrokerConfig::replica_fetch_backoff_ms, 0);
+  s["replica.socket.timeout.ms"] = int_key(&BrokerConfig::replica_socket_timeout_ms, 1);
+  s["controller.socket.timeout.ms"] = int_key(&BrokerConfig::controller_socket_timeout_ms, 1);
+  s["unclean.leader.election.enable"] = bool_key(&BrokerConfig::unclean_leader_election_enable);
+  s["controlled.shutdown.enable"] = bool_key(&BrokerConfig::controlled_shutdown_enable);
+  s["controlled.shutdown.max.retries"] = int_key(&BrokerConfig::controlled_shutdown_max_retries, 0);
+  s["controlled.shutdown.retry.backoff.ms"] =
+      int_key(&BrokerConfig::controlled_shutdown_retry_backoff_ms, 0);
+  s["auto.leader.rebalance.enable"] = bool_key(&BrokerConfig::auto_leader_rebalance_enable);
+  s["leader.imbalance.check.interval.seconds"] =
+      int_key(&BrokerConfig::leader_imbalance_check_interval_seconds, 1);
+  s["leader.imbalance.per.broker.percentage"] =
+      int_key(&BrokerConfig::leader_imbalance_per_broker_percentage, 0, 100);
   s["log.segment.bytes"] = int_key(&BrokerConfig::log_segment_bytes, 14, INT32_MAX);
   s["log.roll.ms"] = int_key(&BrokerConfig::log_roll_ms, 1);
   s["log.roll.hours"] = int_key(&BrokerConfig::log_roll_ms, 1, INT64_MAX, 3600 * 1000);

@@ -59,6 +59,26 @@ struct BrokerConfig {
   int32_t request_in_flight_max = 100;       // per connection (Weir's own bound)
   int32_t group_initial_rebalance_delay_ms = 3000;
 
+  // Replication and the controller (Kafka's keys and defaults).
+  int64_t replica_lag_time_max_ms = 30000;
+  int32_t replica_fetch_wait_max_ms = 500;
+  int32_t replica_fetch_min_bytes = 1;
+  int32_t replica_fetch_max_bytes = 1048576;
+  int32_t replica_fetch_response_max_bytes = 10485760;
+  int32_t replica_fetch_backoff_ms = 1000;
+  int32_t replica_socket_timeout_ms = 30000;
+  int32_t controller_socket_timeout_ms = 30000;
+  bool unclean_leader_election_enable = false;
+  bool controlled_shutdown_enable = true;
+  int32_t controlled_shutdown_max_retries = 3;
+  int64_t controlled_shutdown_retry_backoff_ms = 5000;
+  bool auto_leader_rebalance_enable = true;
+  int64_t leader_imbalance_check_interval_seconds = 300;
+  int32_t leader_imbalance_per_broker_percentage = 10;
+  // Kafka's broker-side default for a produce's request.timeout.ms is the client's; this bounds
+  // how long a parked acks=all produce may wait whatever the client asked.
+  int32_t produce_purgatory_timeout_ms_max = 300000;
+
   // Keys neither Kafka nor Weir knows, to be logged as warnings.
   std::vector<std::string> unknown_keys;
 

@@ -1,13 +1,17 @@
-// What the Kafka API handlers see of their broker: its identity, its configuration and its
-// topics. It exists so that a handler (broker/kafka/handlers/<api>.cc) depends on this one
-// small struct, not on the Broker that owns processes, listeners and coord sessions.
+// What the Kafka API handlers see of their broker: its identity, its configuration, the
+// partitions it hosts, its view of the cluster and its controller. It exists so that a
+// handler (broker/kafka/handlers/<api>.cc) depends on this one small struct, not on the
+// Broker that owns processes, listeners and coord sessions.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "broker/controller/controller.h"
 #include "broker/server/broker_config.h"
-#include "broker/server/topic_registry.h"
+#include "broker/server/cluster_store.h"
+#include "broker/server/replica_manager.h"
+#include "broker/server/topic_admin.h"
 #include "runtime/actor_collection.h"
 #include "runtime/clock.h"
 
@@ -19,22 +23,27 @@ struct BrokerCounters {
   uint64_t produce_bytes = 0;
   uint64_t fetch_bytes = 0;
   uint64_t request_errors = 0;  // frames refused (bad header, unknown api or version)
+  uint64_t produce_timeouts = 0;
 };
 
 struct BrokerCore {
   const BrokerConfig& config;
   int32_t broker_id = -1;
   std::string cluster_id;
-  int32_t controller_id = -1;
   std::string advertised_host;
   int32_t advertised_port = 0;
-  TopicRegistry& topics;
+  ReplicaManager& replicas;
+  TopicAdmin& admin;
+  ClusterStore& store;
+  controller::Controller& controller;
   IClock& clock;
   BrokerCounters counters;
   // Request actors that touch a log. A connection that closes drops its handle, but this one
   // keeps the actor running to the end of its I/O: cancelling an append midway would leave the
   // log failed (outcome unknown) until a restart. A clean stop waits for these to finish.
   ActorCollection requests;
+
+  MetadataCache& metadata() { return replicas.metadata(); }
 };
 
 }  // namespace weir::broker

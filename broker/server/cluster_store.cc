@@ -16,13 +16,6 @@ using coord::client::zk_error;
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr int32_t kReservedBrokerIdMax = 1000;
 
-std::string topic_path(const std::string& topic) {
-  return "/brokers/topics/" + topic;
-}
-std::string state_path(const std::string& topic, int32_t partition) {
-  return absl::StrCat("/brokers/topics/", topic, "/partitions/", partition, "/state");
-}
-
 JsonValue int_array(const std::vector<int32_t>& ids) {
   JsonValue a = JsonValue::array();
   for (int32_t id : ids) a.push(JsonValue::number(id));
@@ -50,6 +43,25 @@ std::string config_json(const std::map<std::string, std::string>& config) {
 }
 
 }  // namespace
+
+absl::Status multi_status(const absl::StatusOr<std::vector<coord::client::OpResult>>& results) {
+  if (!results.ok()) return results.status();
+  for (const auto& r : *results) {
+    if (r.error != ErrorCode::kOk && r.error != ErrorCode::kRuntimeInconsistency)
+      return coord::client::zk_status(r.error, "multi");
+  }
+  for (const auto& r : *results) {
+    if (r.error != ErrorCode::kOk) return coord::client::zk_status(r.error, "multi");
+  }
+  return absl::OkStatus();
+}
+
+std::string ClusterStore::topic_path(const std::string& topic) {
+  return "/brokers/topics/" + topic;
+}
+std::string ClusterStore::state_path(const std::string& topic, int32_t partition) {
+  return absl::StrCat("/brokers/topics/", topic, "/partitions/", partition, "/state");
+}
 
 Uuid16 Uuid16::random(IRandom& random) {
   Uuid16 id;
@@ -158,16 +170,71 @@ std::string ClusterStore::broker_json(const BrokerRegistration& b, int64_t times
   v.add("host", JsonValue::string(b.host));
   v.add("version", JsonValue::number(5));
   v.add("timestamp", JsonValue::string(absl::StrCat(timestamp_ms)));
+  if (b.unflushed_data_lost) v.add("unflushed_data_lost", JsonValue::boolean(true));
   return v.dump();
 }
 
-absl::Status ClusterStore::register_broker(const BrokerRegistration& broker, int64_t wait_ms) {
+absl::StatusOr<BrokerRegistration> ClusterStore::parse_broker_json(int32_t id,
+                                                                   std::string_view text) {
+  auto json = parse_json(text);
+  if (!json.ok()) return json.status();
+  BrokerRegistration b{.id = id};
+  auto host = json_string(*json, "host");
+  auto port = json_int(*json, "port");
+  if (const JsonValue* endpoints = json->find("endpoints");
+      endpoints != nullptr && endpoints->kind() == JsonValue::Kind::kArray &&
+      !endpoints->items().empty() && endpoints->items()[0].kind() == JsonValue::Kind::kString) {
+    // PLAINTEXT://host:port
+    const std::string& e = endpoints->items()[0].as_string();
+    const size_t scheme = e.find("://");
+    const size_t colon = e.rfind(':');
+    if (scheme != std::string::npos && colon != std::string::npos && colon > scheme + 3) {
+      b.host = e.substr(scheme + 3, colon - scheme - 3);
+      (void)absl::SimpleAtoi(e.substr(colon + 1), &b.port);
+    }
+  }
+  if (b.host.empty() && host.ok()) b.host = *host;
+  if (b.port == 0 && port.ok()) b.port = static_cast<int32_t>(*port);
+  if (b.host.empty() || b.port <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("broker ", id, ": registration has no endpoint"));
+  if (auto rack = json_string(*json, "rack"); rack.ok()) b.rack = *rack;
+  if (const JsonValue* lost = json->find("unflushed_data_lost");
+      lost != nullptr && lost->kind() == JsonValue::Kind::kBool)
+    b.unflushed_data_lost = lost->as_bool();
+  return b;
+}
+
+absl::StatusOr<BrokerRegistration> ClusterStore::get_broker(int32_t id) {
+  auto data = await(coord_->get_data(absl::StrCat("/brokers/ids/", id)));
+  if (!data.ok()) return data.status();
+  auto b = parse_broker_json(id, data->data);
+  if (!b.ok()) return b.status();
+  b->epoch = data->stat.czxid.value();
+  return b;
+}
+
+absl::StatusOr<int32_t> ClusterStore::get_controller() {
+  auto data = await(coord_->get_data("/controller"));
+  if (!data.ok()) {
+    if (zk_error(data.status()) == ErrorCode::kNoNode) return -1;
+    return data.status();
+  }
+  auto json = parse_json(data->data);
+  if (!json.ok()) return json.status();
+  auto id = json_int(*json, "brokerid");
+  if (!id.ok()) return id.status();
+  return static_cast<int32_t>(*id);
+}
+
+absl::StatusOr<int64_t> ClusterStore::register_broker(const BrokerRegistration& broker,
+                                                      int64_t wait_ms) {
   const std::string path = absl::StrCat("/brokers/ids/", broker.id);
   const std::string data = broker_json(broker, clock_.wall_ms());
   const TimePoint deadline = clock_.now() + std::chrono::milliseconds(wait_ms);
   while (true) {
-    auto r = await(coord_->create(path, data, open_acl_unsafe(), CreateMode::kEphemeral));
-    if (r.ok()) return absl::OkStatus();
+    auto r = await(coord_->create2(path, data, open_acl_unsafe(), CreateMode::kEphemeral));
+    if (r.ok()) return r->stat.czxid.value();
     if (zk_error(r.status()) != ErrorCode::kNodeExists) return r.status();
     if (clock_.now() >= deadline) {
       return absl::AlreadyExistsError(
@@ -178,7 +245,8 @@ absl::Status ClusterStore::register_broker(const BrokerRegistration& broker, int
   }
 }
 
-absl::StatusOr<std::optional<int32_t>> ClusterStore::try_become_controller(int32_t broker_id) {
+absl::StatusOr<std::optional<ControllerClaim>> ClusterStore::try_become_controller(
+    int32_t broker_id) {
   const std::string me =
       JsonValue::object({{"version", JsonValue::number(1)},
                          {"brokerid", JsonValue::number(broker_id)},
@@ -187,15 +255,16 @@ absl::StatusOr<std::optional<int32_t>> ClusterStore::try_become_controller(int32
   auto created =
       await(coord_->create("/controller", me, open_acl_unsafe(), CreateMode::kEphemeral));
   if (!created.ok()) {
-    if (zk_error(created.status()) == ErrorCode::kNodeExists) return std::optional<int32_t>();
+    if (zk_error(created.status()) == ErrorCode::kNodeExists)
+      return std::optional<ControllerClaim>();
     return created.status();
   }
   // Bump /controller_epoch with a version check so two controllers never share an epoch.
   while (true) {
     auto current = await(coord_->get_data("/controller_epoch"));
     if (!current.ok() && zk_error(current.status()) == ErrorCode::kNoNode) {
-      auto c = await(coord_->create("/controller_epoch", "1", open_acl_unsafe()));
-      if (c.ok()) return std::optional<int32_t>(1);
+      auto c = await(coord_->create2("/controller_epoch", "1", open_acl_unsafe()));
+      if (c.ok()) return std::optional<ControllerClaim>(ControllerClaim{1, c->stat.version});
       if (zk_error(c.status()) != ErrorCode::kNodeExists) return c.status();
       continue;
     }
@@ -205,7 +274,7 @@ absl::StatusOr<std::optional<int32_t>> ClusterStore::try_become_controller(int32
       return absl::DataLossError("/controller_epoch is not a number");
     auto s = await(
         coord_->set_data("/controller_epoch", absl::StrCat(epoch + 1), current->stat.version));
-    if (s.ok()) return std::optional<int32_t>(epoch + 1);
+    if (s.ok()) return std::optional<ControllerClaim>(ControllerClaim{epoch + 1, s->version});
     if (zk_error(s.status()) != ErrorCode::kBadVersion) return s.status();
   }
 }
@@ -262,12 +331,15 @@ absl::StatusOr<TopicAssignment> ClusterStore::parse_topic_json(std::string_view 
 }
 
 std::string ClusterStore::partition_state_json(const PartitionState& s) {
-  return JsonValue::object({{"controller_epoch", JsonValue::number(s.controller_epoch)},
-                            {"leader", JsonValue::number(s.leader)},
-                            {"version", JsonValue::number(1)},
-                            {"leader_epoch", JsonValue::number(s.leader_epoch)},
-                            {"isr", int_array(s.isr)}})
-      .dump();
+  JsonValue v = JsonValue::object({{"controller_epoch", JsonValue::number(s.controller_epoch)},
+                                   {"leader", JsonValue::number(s.leader)},
+                                   {"version", JsonValue::number(1)},
+                                   {"leader_epoch", JsonValue::number(s.leader_epoch)},
+                                   {"isr", int_array(s.isr)}});
+  if (!s.elr.empty()) v.add("eligible_leader_replicas", int_array(s.elr));
+  if (s.leader_recovery_state != 0)
+    v.add("leader_recovery_state", JsonValue::number(s.leader_recovery_state));
+  return v.dump();
 }
 
 absl::StatusOr<PartitionState> ClusterStore::parse_partition_state_json(std::string_view text) {
@@ -286,6 +358,13 @@ absl::StatusOr<PartitionState> ClusterStore::parse_partition_state_json(std::str
   s.leader_epoch = static_cast<int32_t>(*epoch);
   s.controller_epoch = static_cast<int32_t>(*controller_epoch);
   s.isr = *std::move(isr);
+  if (const JsonValue* elr = json->find("eligible_leader_replicas"); elr != nullptr) {
+    auto ids = parse_int_array(elr, "eligible_leader_replicas");
+    if (!ids.ok()) return ids.status();
+    s.elr = *std::move(ids);
+  }
+  if (auto recovery = json_int(*json, "leader_recovery_state"); recovery.ok())
+    s.leader_recovery_state = static_cast<int32_t>(*recovery);
   return s;
 }
 
@@ -314,8 +393,7 @@ absl::StatusOr<std::map<std::string, std::string>> ClusterStore::get_topic_confi
 }
 
 absl::Status ClusterStore::create_topic(const std::string& topic, const TopicAssignment& a,
-                                        const std::map<std::string, std::string>& config,
-                                        const PartitionState& initial_state) {
+                                        const std::map<std::string, std::string>& config) {
   using coord::client::op_create;
   std::vector<coord::client::Op> ops;
   // The config first, as Kafka's AdminZkClient writes it, so a reader of the topic finds it.
@@ -327,34 +405,21 @@ absl::Status ClusterStore::create_topic(const std::string& topic, const TopicAss
     ops.push_back(op_create("/config/topics/" + topic, config_json(config), open_acl_unsafe()));
   }
   ops.push_back(op_create(topic_path(topic), topic_json(a), open_acl_unsafe()));
-  ops.push_back(op_create(topic_path(topic) + "/partitions", "", open_acl_unsafe()));
-  for (const auto& [p, replicas] : a.replicas) {
-    ops.push_back(
-        op_create(absl::StrCat(topic_path(topic), "/partitions/", p), "", open_acl_unsafe()));
-    ops.push_back(
-        op_create(state_path(topic, p), partition_state_json(initial_state), open_acl_unsafe()));
-  }
-  auto r = await(coord_->multi(std::move(ops)));
-  if (!r.ok()) return r.status();
-  return absl::OkStatus();
+  return multi_status(await(coord_->multi(std::move(ops))));
+}
+
+absl::StatusOr<std::pair<TopicAssignment, int32_t>> ClusterStore::get_topic_versioned(
+    const std::string& topic) {
+  auto data = await(coord_->get_data(topic_path(topic)));
+  if (!data.ok()) return data.status();
+  auto a = parse_topic_json(data->data);
+  if (!a.ok()) return a.status();
+  return std::make_pair(*std::move(a), data->stat.version);
 }
 
 absl::Status ClusterStore::add_partitions(const std::string& topic, const TopicAssignment& a,
-                                          int32_t old_count, const PartitionState& initial_state) {
-  using coord::client::op_create;
-  auto current = await(coord_->get_data(topic_path(topic)));
-  if (!current.ok()) return current.status();
-  std::vector<coord::client::Op> ops;
-  ops.push_back(
-      coord::client::op_set_data(topic_path(topic), topic_json(a), current->stat.version));
-  for (const auto& [p, replicas] : a.replicas) {
-    if (p < old_count) continue;
-    ops.push_back(
-        op_create(absl::StrCat(topic_path(topic), "/partitions/", p), "", open_acl_unsafe()));
-    ops.push_back(
-        op_create(state_path(topic, p), partition_state_json(initial_state), open_acl_unsafe()));
-  }
-  auto r = await(coord_->multi(std::move(ops)));
+                                          int32_t expected_version) {
+  auto r = await(coord_->set_data(topic_path(topic), topic_json(a), expected_version));
   if (!r.ok()) return r.status();
   return absl::OkStatus();
 }

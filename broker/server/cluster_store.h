@@ -41,6 +41,12 @@ struct BrokerRegistration {
   std::string host;
   int32_t port = 0;
   std::string rack;
+  // The process restarted after an unclean shutdown with logs the flush policy leaves to
+  // replication: records it acknowledged may be gone, so the controller must not count it as
+  // a complete replica until it has caught up again (broker/README.md).
+  bool unflushed_data_lost = false;
+  // Kafka's broker epoch: the czxid of the registration znode (set when read).
+  int64_t epoch = -1;
 };
 
 struct TopicAssignment {
@@ -53,8 +59,22 @@ struct PartitionState {
   int32_t leader_epoch = 0;
   std::vector<int32_t> isr;
   int32_t controller_epoch = 0;
+  // Weir's additions (keys Kafka ignores): the eligible leader replicas, and 1 after an
+  // unclean election until the ISR is full again (as KRaft's leader_recovery_state).
+  std::vector<int32_t> elr;
+  int32_t leader_recovery_state = 0;
   int32_t version = -1;  // the znode's version, for conditional updates
 };
+
+// The controller's claim: its epoch and /controller_epoch's version, which every write it
+// makes checks (a multi with op_check), so a controller that lost the role changes nothing.
+struct ControllerClaim {
+  int32_t epoch = 0;
+  int32_t epoch_zk_version = -1;
+};
+
+// The first failed op of a multi as a status (coord reports a failed multi per op).
+absl::Status multi_status(const absl::StatusOr<std::vector<coord::client::OpResult>>& results);
 
 class ClusterStore {
  public:
@@ -68,33 +88,43 @@ class ClusterStore {
   absl::StatusOr<std::string> ensure_cluster_id();
   // Kafka's generated broker ids: reserved.broker.max.id (1000) + /brokers/seqid's version.
   absl::StatusOr<int32_t> generate_broker_id();
-  // Creates the ephemeral /brokers/ids/<id>. A node left by this broker's previous session
-  // (kill -9, then restart before the session expired) is waited out up to `wait_ms`.
-  absl::Status register_broker(const BrokerRegistration& broker, int64_t wait_ms);
+  // Creates the ephemeral /brokers/ids/<id> and returns the broker epoch (its czxid). A node
+  // left by this broker's previous session (kill -9, then restart before the session expired)
+  // is waited out up to `wait_ms`.
+  absl::StatusOr<int64_t> register_broker(const BrokerRegistration& broker, int64_t wait_ms);
+  // A registration (NotFound when the broker is not live).
+  absl::StatusOr<BrokerRegistration> get_broker(int32_t id);
   // Becomes controller if there is none: the ephemeral /controller and a bumped
-  // /controller_epoch. Returns the epoch, or nullopt if another broker is controller.
-  absl::StatusOr<std::optional<int32_t>> try_become_controller(int32_t broker_id);
+  // /controller_epoch. Returns the claim, or nullopt if another broker is controller.
+  absl::StatusOr<std::optional<ControllerClaim>> try_become_controller(int32_t broker_id);
+  // The broker id in /controller, or -1 when there is none.
+  absl::StatusOr<int32_t> get_controller();
 
   absl::StatusOr<std::vector<std::string>> list_topics();
   absl::StatusOr<std::vector<int32_t>> list_brokers();
   // NotFound if the topic does not exist.
   absl::StatusOr<TopicAssignment> get_topic(const std::string& topic);
   absl::StatusOr<std::map<std::string, std::string>> get_topic_config(const std::string& topic);
-  // One multi: the config, the assignment and every partition's state (AlreadyExists if the
-  // topic exists).
+  // One multi: the config and the assignment (NodeExists if the topic exists), as Kafka's
+  // AdminZkClient writes them; the controller creates the partitions' states.
   absl::Status create_topic(const std::string& topic, const TopicAssignment& assignment,
-                            const std::map<std::string, std::string>& config,
-                            const PartitionState& initial_state);
-  // Adds partitions (the assignment's new entries) with their states.
+                            const std::map<std::string, std::string>& config);
+  // Replaces the assignment (new partitions appended), conditional on the version read.
   absl::Status add_partitions(const std::string& topic, const TopicAssignment& assignment,
-                              int32_t old_count, const PartitionState& initial_state);
+                              int32_t expected_version);
+  // The assignment with its znode's version (for add_partitions).
+  absl::StatusOr<std::pair<TopicAssignment, int32_t>> get_topic_versioned(const std::string& topic);
   absl::StatusOr<PartitionState> get_partition_state(const std::string& topic, int32_t partition);
   absl::Status mark_for_deletion(const std::string& topic);
   absl::StatusOr<std::vector<std::string>> pending_deletions();
   // Removes every znode of the topic and its /admin/delete_topics entry.
   absl::Status delete_topic(const std::string& topic);
 
+  coord::client::CoordClient& coord() { return *coord_; }
+  static std::string topic_path(const std::string& topic);
+  static std::string state_path(const std::string& topic, int32_t partition);
   static std::string broker_json(const BrokerRegistration& broker, int64_t timestamp_ms);
+  static absl::StatusOr<BrokerRegistration> parse_broker_json(int32_t id, std::string_view text);
   static std::string topic_json(const TopicAssignment& assignment);
   static absl::StatusOr<TopicAssignment> parse_topic_json(std::string_view text);
   static std::string partition_state_json(const PartitionState& state);

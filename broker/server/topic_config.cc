@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/assert.h"
 
 namespace weir::broker {
 namespace {
@@ -65,7 +66,7 @@ const std::vector<KeySpec>& key_specs() {
        std::numeric_limits<int64_t>::max(),
        [](L l, int64_t v) { l.segment_ms = std::chrono::milliseconds(v); }},
       {"unclean.leader.election.enable", ConfigType::kBoolean,
-       [](C) { return std::string("false"); }},
+       [](C c) { return std::string(c.unclean_leader_election_enable ? "true" : "false"); }},
   };
   return specs;
 }
@@ -132,6 +133,24 @@ log::LogConfig log_config_for(const BrokerConfig& broker, const TopicOverrides& 
   out.log_append_time = ts != overrides.end() ? ts->second == "LogAppendTime"
                                               : broker.log_message_timestamp_type_log_append;
   return out;
+}
+
+std::string topic_config_value(const BrokerConfig& broker, const TopicOverrides& overrides,
+                               const std::string& key) {
+  if (auto it = overrides.find(key); it != overrides.end()) return it->second;
+  const KeySpec* spec = find_spec(key);
+  WEIR_ASSERT_MSG(spec != nullptr, "topic_config_value asks for a topic-level key");
+  return spec->broker_default(broker);
+}
+
+int32_t topic_min_insync_replicas(const BrokerConfig& broker, const TopicOverrides& overrides) {
+  int32_t v = broker.min_insync_replicas;
+  (void)absl::SimpleAtoi(topic_config_value(broker, overrides, "min.insync.replicas"), &v);
+  return std::max<int32_t>(v, 1);
+}
+
+bool topic_unclean_leader_election(const BrokerConfig& broker, const TopicOverrides& overrides) {
+  return topic_config_value(broker, overrides, "unclean.leader.election.enable") == "true";
 }
 
 std::vector<TopicConfigEntry> describe_topic_config(const BrokerConfig& broker,

@@ -46,6 +46,11 @@ struct TopicConfigEntry {
 // Kafka's CreateTopics refuses them with INVALID_CONFIG.
 absl::Status validate_topic_overrides(const TopicOverrides& overrides);
 log::LogConfig log_config_for(const BrokerConfig& broker, const TopicOverrides& overrides);
+// A topic-level key's value: the override, else the broker's default.
+std::string topic_config_value(const BrokerConfig& broker, const TopicOverrides& overrides,
+                               const std::string& key);
+int32_t topic_min_insync_replicas(const BrokerConfig& broker, const TopicOverrides& overrides);
+bool topic_unclean_leader_election(const BrokerConfig& broker, const TopicOverrides& overrides);
 // Every topic-level key, sorted by name.
 std::vector<TopicConfigEntry> describe_topic_config(const BrokerConfig& broker,
                                                     const TopicOverrides& overrides);

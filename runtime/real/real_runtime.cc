@@ -1,9 +1,23 @@
 #include "runtime/real/real_runtime.h"
 
+#include <fstream>
+
 #include "runtime/assert.h"
 #include "runtime/trace.h"
 
 namespace weir::real {
+namespace {
+
+// The kernel's id of this boot; empty where there is none (then every restart looks like a
+// new boot, the safe assumption).
+std::string read_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  if (!(in >> id)) return {};
+  return id;
+}
+
+}  // namespace
 
 RealRuntime::RealRuntime(RealRuntimeOptions options)
     : options_(std::move(options)),
@@ -19,6 +33,7 @@ RealRuntime::RealRuntime(RealRuntimeOptions options)
   context_.data_dir = options_.data_dir;
   context_.machine = options_.machine;
   context_.name = options_.name;
+  context_.boot_id = read_boot_id();
   context_.simulated = false;
   scheduler_.default_process()->set_context(&context_);
   if (options_.handle_signals) {

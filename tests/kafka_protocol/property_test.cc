@@ -166,6 +166,18 @@ KAFKA_ROUND_TRIP(CreatePartitionsRequest)
 KAFKA_ROUND_TRIP(CreatePartitionsResponse)
 KAFKA_ROUND_TRIP(DescribeClusterRequest)
 KAFKA_ROUND_TRIP(DescribeClusterResponse)
+KAFKA_ROUND_TRIP(LeaderAndIsrRequest)
+KAFKA_ROUND_TRIP(LeaderAndIsrResponse)
+KAFKA_ROUND_TRIP(StopReplicaRequest)
+KAFKA_ROUND_TRIP(StopReplicaResponse)
+KAFKA_ROUND_TRIP(UpdateMetadataRequest)
+KAFKA_ROUND_TRIP(UpdateMetadataResponse)
+KAFKA_ROUND_TRIP(ControlledShutdownRequest)
+KAFKA_ROUND_TRIP(ControlledShutdownResponse)
+KAFKA_ROUND_TRIP(OffsetForLeaderEpochRequest)
+KAFKA_ROUND_TRIP(OffsetForLeaderEpochResponse)
+KAFKA_ROUND_TRIP(ElectLeadersRequest)
+KAFKA_ROUND_TRIP(ElectLeadersResponse)
 
 template <class... T>
 std::vector<std::string_view> names_of(TypeList<T...>) {

@@ -1,5 +1,6 @@
 // CreatePartitions: a topic grows to `count` partitions (never shrinks: INVALID_PARTITIONS),
-// recorded in its /brokers/topics znode with the new partitions' states, then their logs.
+// recorded in its /brokers/topics znode (new replicas assigned as Kafka does); the controller
+// then creates their states and elects their leaders.
 #include <map>
 
 #include "broker/kafka/handlers/handler.h"
@@ -23,14 +24,11 @@ Future<framed::Reply> handle_create_partitions(BrokerCore& core, RequestPtr requ
                            e = {ErrorCode::kInvalidRequest, "topic appears more than once"};
                          } else if (t.assignments.has_value() && !t.assignments->empty()) {
                            e = {ErrorCode::kInvalidReplicaAssignment,
-                                "explicit assignments are not served: this cluster has one broker"};
-                           for (const auto& a : *t.assignments) {
-                             if (a.broker_ids != std::vector<int32_t>{core.broker_id}) continue;
-                             e = {};
-                           }
+                                "explicit assignments are not served yet: Weir assigns the new "
+                                "partitions' replicas"};
                          }
                          if (e.ok())
-                           e = core.topics.add_partitions(t.name, t.count, req->validate_only);
+                           e = core.admin.add_partitions(t.name, t.count, req->validate_only);
                          r.error_code = static_cast<int16_t>(e.code);
                          if (!e.ok()) r.error_message = e.message;
                        }

@@ -1,10 +1,13 @@
 // CreateTopics: each topic validated (name, partitions, replication factor, config keys and
-// values) and created through the topic registry (coord first, then the logs), with its own
-// error code and message. A name given twice in one request is refused for both, as Kafka.
-// From v5 the answer carries the topic's partitions, replication factor and configs.
+// values) and written to coord (TopicAdmin), with its own error code and message; the answer
+// waits (up to the request's timeout) until the controller has elected every partition's
+// leader and this broker's metadata shows them, as Kafka's does. A name given twice in one request
+// is refused for both, as Kafka. From v5 the answer carries the topic's partitions, replication
+// factor and configs.
 #include <set>
 
 #include "broker/kafka/handlers/handler.h"
+#include "runtime/sync.h"
 
 namespace weir::broker {
 namespace {
@@ -21,40 +24,33 @@ TopicError create_one(BrokerCore& core, const CreateTopicsRequest::CreatableTopi
       return {ErrorCode::kInvalidConfig, "config " + c.name + " has a null value"};
     overrides[c.name] = *c.value;
   }
-  int32_t partitions = t.num_partitions;
-  int16_t replication = t.replication_factor;
+  std::optional<ReplicaAssignment> manual;
   if (!t.assignments.empty()) {
-    if (partitions != -1 || replication != -1)
+    if (t.num_partitions != -1 || t.replication_factor != -1)
       return {ErrorCode::kInvalidRequest,
               "both a replica assignment and numPartitions/replicationFactor were given"};
-    partitions = static_cast<int32_t>(t.assignments.size());
-    replication = static_cast<int16_t>(t.assignments.front().broker_ids.size());
-    for (size_t i = 0; i < t.assignments.size(); ++i) {
-      const auto& a = t.assignments[i];
-      if (a.partition_index != static_cast<int32_t>(i) ||
-          a.broker_ids.size() != static_cast<size_t>(replication))
-        return {ErrorCode::kInvalidReplicaAssignment,
-                "partitions must be 0..n-1, each with the "
-                "same number of replicas"};
-      for (int32_t b : a.broker_ids) {
-        if (b != core.broker_id)
-          return {ErrorCode::kInvalidReplicaAssignment,
-                  "replica assignment names broker " + std::to_string(b) + ", which is not live"};
-      }
-    }
+    manual.emplace();
+    for (const auto& a : t.assignments) (*manual)[a.partition_index] = a.broker_ids;
+    if (manual->size() != t.assignments.size())
+      return {ErrorCode::kInvalidReplicaAssignment, "a partition is assigned twice"};
   }
-  return core.topics.create(t.name, partitions, replication, overrides, validate_only);
+  return core.admin.create(t.name, t.num_partitions, t.replication_factor, overrides, validate_only,
+                           manual);
 }
 
 void describe_result(BrokerCore& core, const std::string& name,
                      CreateTopicsResponse::CreatableTopicResult& r) {
-  const TopicInfo* info = core.topics.find(name);
+  const TopicMetadata* info = core.metadata().find(name);
   if (info == nullptr) return;
   r.topic_id.bytes = info->id.bytes;
   r.num_partitions = static_cast<int32_t>(info->partitions.size());
-  r.replication_factor = 1;
+  r.replication_factor = info->partitions.empty()
+                             ? -1
+                             : static_cast<int16_t>(info->partitions.front().replicas.size());
+  auto overrides = core.store.get_topic_config(name);
+  if (!overrides.ok()) return;
   std::vector<CreateTopicsResponse::CreatableTopicConfigs> configs;
-  for (const TopicConfigEntry& e : describe_topic_config(core.config, info->overrides)) {
+  for (const TopicConfigEntry& e : describe_topic_config(core.config, *overrides)) {
     configs.push_back({.name = e.name,
                        .value = e.value,
                        .read_only = e.read_only,
@@ -62,6 +58,23 @@ void describe_result(BrokerCore& core, const std::string& name,
                        .is_sensitive = false});
   }
   r.configs = std::move(configs);
+}
+
+// Until every created topic has its leaders in this broker's metadata, or the timeout.
+void await_leaders(BrokerCore& core, const CreateTopicsResponse& rsp, int32_t timeout_ms) {
+  const TimePoint deadline =
+      Scheduler::current().now() +
+      to_scheduler_duration(std::chrono::milliseconds(std::clamp(timeout_ms, 0, 60000)));
+  MetadataCache& m = core.metadata();
+  (void)wait_until(
+      m.changed(),
+      [&] {
+        for (const auto& r : rsp.topics) {
+          if (r.error_code == 0 && !m.has_leaders(r.name)) return false;
+        }
+        return true;
+      },
+      deadline);
 }
 
 absl::StatusOr<framed::Reply> create_topics(BrokerCore& core, const Request& request,
@@ -83,8 +96,18 @@ absl::StatusOr<framed::Reply> create_topics(BrokerCore& core, const Request& req
     if (!e.ok()) {
       r.configs = std::nullopt;
       r.topic_config_error_code = static_cast<int16_t>(e.code);
-    } else if (!req.validate_only) {
-      describe_result(core, t.name, r);
+    }
+  }
+  if (!req.validate_only) {
+    await_leaders(core, rsp, req.timeout_ms);
+    for (auto& r : rsp.topics) {
+      if (r.error_code != 0) continue;
+      if (req.timeout_ms > 0 && !core.metadata().has_leaders(r.name)) {
+        r.error_code = static_cast<int16_t>(ErrorCode::kRequestTimedOut);
+        r.error_message = "the topic was created; its leaders were not elected within the timeout";
+        continue;
+      }
+      describe_result(core, r.name, r);
     }
   }
   return respond(request, rsp);

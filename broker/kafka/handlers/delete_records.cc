@@ -19,9 +19,11 @@ Future<framed::Reply> handle_delete_records(BrokerCore& core, RequestPtr request
             auto& r = t.partitions.emplace_back();
             r.partition_index = dp.partition_index;
             r.low_watermark = -1;
-            std::shared_ptr<Partition> p = core.topics.partition(topic.name, dp.partition_index);
-            if (p == nullptr || p->closed()) {
-              r.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+            ErrorCode error = ErrorCode::kNone;
+            std::shared_ptr<Partition> p =
+                leader_partition(core, topic.name, dp.partition_index, error);
+            if (p == nullptr) {
+              r.error_code = static_cast<int16_t>(error);
               continue;
             }
             const Offset target = dp.offset == -1 ? p->high_watermark() : Offset(dp.offset);

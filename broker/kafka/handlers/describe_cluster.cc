@@ -8,13 +8,14 @@ Future<framed::Reply> handle_describe_cluster(BrokerCore& core, RequestPtr reque
   if (auto s = decode_body(*request, req); !s.ok()) return Future<framed::Reply>::ready(s);
   kafka::DescribeClusterResponse rsp;
   rsp.cluster_id = core.cluster_id;
-  rsp.controller_id = core.controller_id;
-  rsp.brokers.push_back({.broker_id = core.broker_id,
-                         .host = core.advertised_host,
-                         .port = core.advertised_port,
-                         .rack = core.config.broker_rack.empty()
-                                     ? std::nullopt
-                                     : std::optional<std::string>(core.config.broker_rack)});
+  rsp.controller_id = core.metadata().controller_id();
+  for (const auto& [id, b] : core.metadata().brokers()) {
+    rsp.brokers.push_back(
+        {.broker_id = id,
+         .host = b.host,
+         .port = b.port,
+         .rack = b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  }
   return respond_now(*request, rsp);
 }
 

@@ -23,13 +23,14 @@ DescribeConfigsResponse::DescribeConfigsResult describe(
   r.error_message = std::nullopt;
   std::vector<TopicConfigEntry> entries;
   if (res.resource_type == kTopicResource) {
-    const TopicInfo* info = core.topics.find(res.resource_name);
-    if (info == nullptr) {
+    auto topic = core.store.get_topic(res.resource_name);
+    auto overrides = core.store.get_topic_config(res.resource_name);
+    if (!topic.ok() || !overrides.ok()) {
       r.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
       r.error_message = "no topic " + res.resource_name;
       return r;
     }
-    entries = describe_topic_config(core.config, info->overrides);
+    entries = describe_topic_config(core.config, *overrides);
   } else if (res.resource_type == kBrokerResource) {
     if (!res.resource_name.empty() && res.resource_name != std::to_string(core.broker_id)) {
       r.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
@@ -65,11 +66,15 @@ DescribeConfigsResponse::DescribeConfigsResult describe(
 }  // namespace
 
 Future<framed::Reply> handle_describe_configs(BrokerCore& core, RequestPtr request) {
-  DescribeConfigsRequest req;
-  if (auto s = decode_body(*request, req); !s.ok()) return Future<framed::Reply>::ready(s);
-  DescribeConfigsResponse rsp;
-  for (const auto& res : req.resources) rsp.results.push_back(describe(core, req, res));
-  return respond_now(*request, rsp);
+  auto req = std::make_shared<DescribeConfigsRequest>();
+  if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
+  return run_request(core, "kafka-describe-configs",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       DescribeConfigsResponse rsp;
+                       for (const auto& res : req->resources)
+                         rsp.results.push_back(describe(core, *req, res));
+                       return respond(*request, rsp);
+                     });
 }
 
 }  // namespace weir::broker

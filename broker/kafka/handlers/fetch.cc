@@ -5,6 +5,11 @@
 // batch. Long poll: with less than min_bytes available the request waits for appends until
 // max_wait_ms. Fetch sessions (KIP-227) are not kept: every answer says session 0, which
 // tells a client to keep sending full requests.
+//
+// A follower's fetch (replica_id >= 0) reads up to the log end rather than the high watermark,
+// and tells the leader where the follower's log ends (its fetch offset), which is what moves
+// the high watermark and the ISR. Only the leader serves a partition; a current_leader_epoch
+// older or newer than the leader's is FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH.
 #include <deque>
 
 #include "broker/kafka/handlers/handler.h"
@@ -30,17 +35,22 @@ struct FetchState {
 FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string& topic,
                                              const FetchRequest::FetchPartition& fp,
                                              int32_t bytes_left, bool min_one_batch,
-                                             int16_t version, FetchState& state) {
+                                             int16_t version, int32_t replica_id,
+                                             FetchState& state) {
   FetchResponse::PartitionData out;
   out.partition_index = fp.partition;
-  std::shared_ptr<Partition> p = core.topics.partition(topic, fp.partition);
-  if (p == nullptr || p->closed()) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+  ErrorCode error = ErrorCode::kNone;
+  std::shared_ptr<Partition> p = leader_partition(core, topic, fp.partition, error);
+  if (p != nullptr) error = check_leader_epoch(*p, fp.current_leader_epoch);
+  if (error != ErrorCode::kNone) {
+    out.error_code = static_cast<int16_t>(error);
     out.high_watermark = -1;
     state.any_error = true;
     return out;
   }
   const Offset hw = p->high_watermark();
+  // A follower reads what the leader has; a consumer what is committed.
+  const Offset readable = replica_id >= 0 ? p->log_end_offset() : hw;
   out.high_watermark = hw.value();
   out.last_stable_offset = hw.value();
   out.log_start_offset = p->log_start_offset().value();
@@ -50,9 +60,9 @@ FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string
     state.any_error = true;
     return out;
   }
-  if (start >= hw || bytes_left <= 0) return out;
+  if (start >= readable || bytes_left <= 0) return out;
   const int32_t limit = std::min(fp.partition_max_bytes, bytes_left);
-  auto read = p->log().read(start, limit, hw, min_one_batch);
+  auto read = p->log().read(start, limit, readable, min_one_batch);
   if (!read.ok()) {
     out.error_code = static_cast<int16_t>(error_for_log_status(read.status()));
     state.any_error = true;
@@ -88,8 +98,8 @@ void fetch_once(BrokerCore& core, const FetchRequest& req, int16_t version, Fetc
       // first partition with data may exceed the limits.
       const bool min_one = version < 3 || state.bytes == 0;
       const int32_t bytes_left = static_cast<int32_t>(std::min<int64_t>(left, INT32_MAX));
-      t.partitions.push_back(
-          fetch_partition(core, topic.topic, fp, bytes_left, min_one, version, state));
+      t.partitions.push_back(fetch_partition(core, topic.topic, fp, bytes_left, min_one, version,
+                                             req.replica_id, state));
       left = (version >= 3 ? req.max_bytes : INT32_MAX) - state.bytes;
     }
   }
@@ -97,14 +107,26 @@ void fetch_once(BrokerCore& core, const FetchRequest& req, int16_t version, Fetc
 
 absl::StatusOr<framed::Reply> fetch(BrokerCore& core, Request& request, const FetchRequest& req) {
   Scheduler& s = Scheduler::current();
+  if (req.replica_id >= 0) {
+    // The follower's log ends at its fetch offset: the leader's bookkeeping comes first, so
+    // the high watermark this answer carries already counts it.
+    for (const auto& topic : req.topics) {
+      for (const auto& fp : topic.partitions) {
+        std::shared_ptr<Partition> p = core.replicas.partition(topic.topic, fp.partition);
+        if (p != nullptr && p->is_leader() &&
+            check_leader_epoch(*p, fp.current_leader_epoch) == ErrorCode::kNone)
+          core.replicas.on_follower_fetch(*p, req.replica_id, Offset(fp.fetch_offset));
+      }
+    }
+  }
   const TimePoint deadline =
       s.now() + to_scheduler_duration(std::chrono::milliseconds(std::max(0, req.max_wait_ms)));
   FetchState state;
   while (true) {
-    const uint64_t seen = core.topics.appended().generation;
+    const uint64_t seen = core.replicas.appended().generation;
     fetch_once(core, req, request.version(), state);
     if (state.any_error || state.bytes >= req.min_bytes || s.now() >= deadline) break;
-    AppendSignal& signal = core.topics.appended();
+    AppendSignal& signal = core.replicas.appended();
     if (!wait_until(
             signal.waiters, [&] { return signal.generation != seen; }, deadline)) {
       fetch_once(core, req, request.version(), state);

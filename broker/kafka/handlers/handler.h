@@ -78,6 +78,21 @@ Future<framed::Reply> handle_delete_records(BrokerCore& core, RequestPtr request
 Future<framed::Reply> handle_create_partitions(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_describe_configs(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_describe_cluster(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_leader_and_isr(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_update_metadata(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_stop_replica(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_controlled_shutdown(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_offset_for_leader_epoch(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_elect_leaders(BrokerCore& core, RequestPtr request);
+
+// The partition `topic`/`index` if this broker leads it; else nullptr with the error a client
+// must see: UNKNOWN_TOPIC_OR_PARTITION when the cluster has no such partition,
+// NOT_LEADER_OR_FOLLOWER when another broker (or nobody, for now) leads it.
+std::shared_ptr<Partition> leader_partition(BrokerCore& core, const std::string& topic,
+                                            int32_t index, kafka::ErrorCode& error);
+// Kafka's check of a request's current_leader_epoch against the partition's: older is
+// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH (this broker has not heard yet), -1 none.
+kafka::ErrorCode check_leader_epoch(const Partition& partition, int32_t current_leader_epoch);
 
 // The ApiVersions v0 answer a client gets when it asked with a version this broker does not
 // serve (UNSUPPORTED_VERSION plus the versions, so it can retry with one it knows).

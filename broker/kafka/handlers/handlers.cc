@@ -28,8 +28,45 @@ ApiHandler find_handler(kafka::ApiKey key) {
       return handle_create_partitions;
     case ApiKey::kDescribeCluster:
       return handle_describe_cluster;
+    case ApiKey::kLeaderAndIsr:
+      return handle_leader_and_isr;
+    case ApiKey::kUpdateMetadata:
+      return handle_update_metadata;
+    case ApiKey::kStopReplica:
+      return handle_stop_replica;
+    case ApiKey::kControlledShutdown:
+      return handle_controlled_shutdown;
+    case ApiKey::kOffsetForLeaderEpoch:
+      return handle_offset_for_leader_epoch;
+    case ApiKey::kElectLeaders:
+      return handle_elect_leaders;
   }
   return nullptr;
+}
+
+std::shared_ptr<Partition> leader_partition(BrokerCore& core, const std::string& topic,
+                                            int32_t index, kafka::ErrorCode& error) {
+  std::shared_ptr<Partition> p = core.replicas.partition(topic, index);
+  if (p != nullptr && p->is_leader()) {
+    error = kafka::ErrorCode::kNone;
+    return p;
+  }
+  const TopicMetadata* t = core.metadata().find(topic);
+  const bool known =
+      (t != nullptr && index >= 0 && static_cast<size_t>(index) < t->partitions.size()) ||
+      (p != nullptr && !p->closed());
+  error =
+      known ? kafka::ErrorCode::kNotLeaderOrFollower : kafka::ErrorCode::kUnknownTopicOrPartition;
+  return nullptr;
+}
+
+kafka::ErrorCode check_leader_epoch(const Partition& partition, int32_t current_leader_epoch) {
+  if (current_leader_epoch < 0) return kafka::ErrorCode::kNone;
+  if (LeaderEpoch(current_leader_epoch) < partition.leader_epoch())
+    return kafka::ErrorCode::kFencedLeaderEpoch;
+  if (LeaderEpoch(current_leader_epoch) > partition.leader_epoch())
+    return kafka::ErrorCode::kUnknownLeaderEpoch;
+  return kafka::ErrorCode::kNone;
 }
 
 }  // namespace weir::broker

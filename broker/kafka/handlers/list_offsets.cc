@@ -42,9 +42,11 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
     int16_t version) {
   ListOffsetsResponse::ListOffsetsPartitionResponse out;
   out.partition_index = lp.partition_index;
-  std::shared_ptr<Partition> p = core.topics.partition(topic, lp.partition_index);
-  if (p == nullptr || p->closed()) {
-    out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+  ErrorCode error = ErrorCode::kNone;
+  std::shared_ptr<Partition> p = leader_partition(core, topic, lp.partition_index, error);
+  if (p != nullptr) error = check_leader_epoch(*p, lp.current_leader_epoch);
+  if (error != ErrorCode::kNone) {
+    out.error_code = static_cast<int16_t>(error);
     return out;
   }
   out.leader_epoch = p->leader_epoch().value();

@@ -27,6 +27,10 @@ inline kafka::ErrorCode error_for_log_status(const absl::Status& s) {
       return ErrorCode::kOffsetOutOfRange;
     case absl::StatusCode::kUnavailable:
       return ErrorCode::kNotLeaderOrFollower;
+    case absl::StatusCode::kFailedPrecondition:
+      if (message.find("NOT_LEADER_OR_FOLLOWER") != std::string_view::npos)
+        return ErrorCode::kNotLeaderOrFollower;
+      return ErrorCode::kKafkaStorageError;
     default:
       return ErrorCode::kKafkaStorageError;
   }

@@ -19,18 +19,21 @@ kafka::Uuid to_wire(const Uuid16& id) {
   return out;
 }
 
-MetadataResponse::MetadataResponseTopic describe(BrokerCore& core, const TopicInfo& topic) {
+MetadataResponse::MetadataResponseTopic describe(const TopicMetadata& topic) {
   MetadataResponse::MetadataResponseTopic t;
   t.name = topic.name;
   t.topic_id = to_wire(topic.id);
   t.is_internal = is_internal_topic(topic.name);
-  for (const auto& p : topic.partitions) {
+  for (size_t i = 0; i < topic.partitions.size(); ++i) {
+    const PartitionMetadata& p = topic.partitions[i];
     MetadataResponse::MetadataResponsePartition mp;
-    mp.partition_index = p->index();
-    mp.leader_id = core.broker_id;
-    mp.leader_epoch = p->leader_epoch().value();
-    mp.replica_nodes = {core.broker_id};
-    mp.isr_nodes = {core.broker_id};
+    mp.partition_index = static_cast<int32_t>(i);
+    mp.leader_id = p.leader;
+    mp.leader_epoch = p.leader_epoch.value();
+    mp.replica_nodes = p.replicas;
+    mp.isr_nodes = p.isr;
+    mp.offline_replicas = p.offline_replicas;
+    if (p.leader < 0) mp.error_code = static_cast<int16_t>(ErrorCode::kLeaderNotAvailable);
     t.partitions.push_back(std::move(mp));
   }
   return t;
@@ -43,11 +46,29 @@ MetadataResponse::MetadataResponseTopic missing(const std::string& name, ErrorCo
   return t;
 }
 
-const TopicInfo* find_by_id(BrokerCore& core, const kafka::Uuid& id) {
-  for (const auto& [name, topic] : core.topics.topics()) {
+const TopicMetadata* find_by_id(const MetadataCache& cache, const kafka::Uuid& id) {
+  for (const auto& [name, topic] : cache.topics()) {
     if (topic.id.bytes == id.bytes) return &topic;
   }
   return nullptr;
+}
+
+void add_brokers(BrokerCore& core, MetadataResponse& rsp) {
+  for (const auto& [id, b] : core.metadata().brokers()) {
+    rsp.brokers.push_back(
+        {.node_id = id,
+         .host = b.host,
+         .port = b.port,
+         .rack = b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  }
+  if (!rsp.brokers.empty()) return;
+  // Before the controller's first UpdateMetadata: this broker, so a client can come back.
+  rsp.brokers.push_back({.node_id = core.broker_id,
+                         .host = core.advertised_host,
+                         .port = core.advertised_port,
+                         .rack = core.config.broker_rack.empty()
+                                     ? std::nullopt
+                                     : std::optional<std::string>(core.config.broker_rack)});
 }
 
 // Builds the answer; `create` is false when the caller must not suspend (then any topic that
@@ -55,32 +76,26 @@ const TopicInfo* find_by_id(BrokerCore& core, const kafka::Uuid& id) {
 std::optional<MetadataResponse> answer(BrokerCore& core, const MetadataRequest& req,
                                        int16_t version, bool create) {
   MetadataResponse rsp;
-  rsp.brokers.push_back({.node_id = core.broker_id,
-                         .host = core.advertised_host,
-                         .port = core.advertised_port,
-                         .rack = core.config.broker_rack.empty()
-                                     ? std::nullopt
-                                     : std::optional<std::string>(core.config.broker_rack)});
+  const MetadataCache& cache = core.metadata();
+  add_brokers(core, rsp);
   rsp.cluster_id = core.cluster_id;
-  rsp.controller_id = core.controller_id;
+  rsp.controller_id = cache.controller_id();
   const bool all = !req.topics.has_value() || (version == 0 && req.topics->empty());
   if (all) {
-    for (const auto& [name, topic] : core.topics.topics())
-      rsp.topics.push_back(describe(core, topic));
+    for (const auto& [name, topic] : cache.topics()) rsp.topics.push_back(describe(topic));
     return rsp;
   }
   const bool auto_create =
       core.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
   for (const auto& wanted : *req.topics) {
     if (!wanted.name.has_value()) {
-      const TopicInfo* t = find_by_id(core, wanted.topic_id);
-      rsp.topics.push_back(t != nullptr ? describe(core, *t)
-                                        : missing("", ErrorCode::kUnknownTopicId));
+      const TopicMetadata* t = find_by_id(cache, wanted.topic_id);
+      rsp.topics.push_back(t != nullptr ? describe(*t) : missing("", ErrorCode::kUnknownTopicId));
       continue;
     }
     const std::string& name = *wanted.name;
-    if (const TopicInfo* t = core.topics.find(name)) {
-      rsp.topics.push_back(describe(core, *t));
+    if (const TopicMetadata* t = cache.find(name)) {
+      rsp.topics.push_back(describe(*t));
       continue;
     }
     if (!validate_topic_name(name).ok()) {
@@ -94,13 +109,9 @@ std::optional<MetadataResponse> answer(BrokerCore& core, const MetadataRequest& 
     if (!create) return std::nullopt;
     // As Kafka: the request that creates a topic hears LEADER_NOT_AVAILABLE (its leaders are
     // being elected) and asks again; clients and some tests rely on that answer.
-    const TopicError e = core.topics.create(name, -1, -1, {}, false);
-    const TopicInfo* t = core.topics.find(name);
-    if (t != nullptr && e.code == ErrorCode::kTopicAlreadyExists) {
-      rsp.topics.push_back(describe(core, *t));
-    } else {
-      rsp.topics.push_back(missing(name, e.ok() ? ErrorCode::kLeaderNotAvailable : e.code));
-    }
+    const TopicError e = core.admin.create(name, -1, -1, {}, false);
+    const bool pending = e.ok() || e.code == ErrorCode::kTopicAlreadyExists;
+    rsp.topics.push_back(missing(name, pending ? ErrorCode::kLeaderNotAvailable : e.code));
   }
   return rsp;
 }

@@ -30,12 +30,18 @@ APIS = [
     ("Fetch", 1, 0, 12),
     ("ListOffsets", 2, 0, 7),
     ("Metadata", 3, 0, 11),
+    ("LeaderAndIsr", 4, 0, 5),
+    ("StopReplica", 5, 0, 3),
+    ("UpdateMetadata", 6, 0, 7),
+    ("ControlledShutdown", 7, 0, 3),
     ("ApiVersions", 18, 0, 3),
     ("CreateTopics", 19, 0, 7),
     ("DeleteTopics", 20, 0, 6),
     ("DeleteRecords", 21, 0, 2),
+    ("OffsetForLeaderEpoch", 23, 0, 4),
     ("DescribeConfigs", 32, 0, 4),
     ("CreatePartitions", 37, 0, 3),
+    ("ElectLeaders", 43, 0, 2),
     ("DescribeCluster", 60, 0, 0),
 ]
 # The headers, by the header versions that the APIs above use.

@@ -27,6 +27,7 @@ std::ostream& operator<<(std::ostream& os, ApiKey key) {
 }
 
 int16_t request_header_version(ApiKey key, int16_t version) {
+  if (key == ApiKey::kControlledShutdown && version == 0) return 0;
   const ApiInfo* api = find_api(key);
   return api != nullptr && version >= api->first_flexible_request ? 2 : 1;
 }
@@ -1599,6 +1600,1140 @@ size_t MetadataResponse::encoded_size([[maybe_unused]] int16_t version) const {
   return n;
 }
 
+void LeaderAndIsrRequest::LeaderAndIsrPartitionState::decode(ByteReader& r,
+                                                             [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrPartitionState{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version <= 1) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+  }
+  partition_index = r.read_i32("partition_index");
+  controller_epoch = r.read_i32("controller_epoch");
+  leader = r.read_i32("leader");
+  leader_epoch = r.read_i32("leader_epoch");
+  wire::read_array(r, version, flexible, isr, "isr");
+  partition_epoch = r.read_i32("partition_epoch");
+  wire::read_array(r, version, flexible, replicas, "replicas");
+  if (version >= 3) {
+    wire::read_array(r, version, flexible, adding_replicas, "adding_replicas");
+    wire::read_array(r, version, flexible, removing_replicas, "removing_replicas");
+  }
+  if (version >= 1) {
+    is_new = r.read_u8("is_new") != 0;
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrRequest::LeaderAndIsrPartitionState::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version <= 1) {
+    wire::write_string(w, flexible, topic_name);
+  }
+  w.write_i32(partition_index);
+  w.write_i32(controller_epoch);
+  w.write_i32(leader);
+  w.write_i32(leader_epoch);
+  wire::write_array(w, version, flexible, isr);
+  w.write_i32(partition_epoch);
+  wire::write_array(w, version, flexible, replicas);
+  if (version >= 3) {
+    wire::write_array(w, version, flexible, adding_replicas);
+    wire::write_array(w, version, flexible, removing_replicas);
+  }
+  if (version >= 1) {
+    w.write_u8(is_new ? 1 : 0);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrRequest::LeaderAndIsrPartitionState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 20;
+  if (version <= 1) {
+    n += wire::string_size(flexible, topic_name);
+  }
+  n += wire::array_size(version, flexible, isr);
+  n += wire::array_size(version, flexible, replicas);
+  if (version >= 3) {
+    n += wire::array_size(version, flexible, adding_replicas);
+    n += wire::array_size(version, flexible, removing_replicas);
+  }
+  if (version >= 1) {
+    n += 1;
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrRequest::LeaderAndIsrTopicState::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrTopicState{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 2) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+  }
+  if (version >= 5) {
+    topic_id = wire::read_uuid(r, "topic_id");
+  }
+  if (version >= 2) {
+    wire::read_array(r, version, flexible, partition_states, "partition_states");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrRequest::LeaderAndIsrTopicState::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 2) {
+    wire::write_string(w, flexible, topic_name);
+  }
+  if (version >= 5) {
+    wire::write_uuid(w, topic_id);
+  }
+  if (version >= 2) {
+    wire::write_array(w, version, flexible, partition_states);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrRequest::LeaderAndIsrTopicState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 2) {
+    n += wire::string_size(flexible, topic_name);
+  }
+  if (version >= 5) {
+    n += 16;
+  }
+  if (version >= 2) {
+    n += wire::array_size(version, flexible, partition_states);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrRequest::LeaderAndIsrLiveLeader::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrLiveLeader{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  broker_id = r.read_i32("broker_id");
+  host_name = wire::read_string(r, flexible, "host_name");
+  port = r.read_i32("port");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrRequest::LeaderAndIsrLiveLeader::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  w.write_i32(broker_id);
+  wire::write_string(w, flexible, host_name);
+  w.write_i32(port);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrRequest::LeaderAndIsrLiveLeader::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 8;
+  n += wire::string_size(flexible, host_name);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrRequest{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  controller_id = r.read_i32("controller_id");
+  controller_epoch = r.read_i32("controller_epoch");
+  if (version >= 2) {
+    broker_epoch = r.read_i64("broker_epoch");
+  }
+  if (version >= 5) {
+    type = r.read_i8("type");
+  }
+  if (version <= 1) {
+    wire::read_array(r, version, flexible, ungrouped_partition_states,
+                     "ungrouped_partition_states");
+  }
+  if (version >= 2) {
+    wire::read_array(r, version, flexible, topic_states, "topic_states");
+  }
+  wire::read_array(r, version, flexible, live_leaders, "live_leaders");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrRequest::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  w.write_i32(controller_id);
+  w.write_i32(controller_epoch);
+  if (version >= 2) {
+    w.write_i64(broker_epoch);
+  }
+  if (version >= 5) {
+    w.write_i8(type);
+  }
+  if (version <= 1) {
+    wire::write_array(w, version, flexible, ungrouped_partition_states);
+  }
+  if (version >= 2) {
+    wire::write_array(w, version, flexible, topic_states);
+  }
+  wire::write_array(w, version, flexible, live_leaders);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 8;
+  if (version >= 2) {
+    n += 8;
+  }
+  if (version >= 5) {
+    n += 1;
+  }
+  if (version <= 1) {
+    n += wire::array_size(version, flexible, ungrouped_partition_states);
+  }
+  if (version >= 2) {
+    n += wire::array_size(version, flexible, topic_states);
+  }
+  n += wire::array_size(version, flexible, live_leaders);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrResponse::LeaderAndIsrPartitionError::decode(ByteReader& r,
+                                                              [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrPartitionError{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version <= 4) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+  }
+  partition_index = r.read_i32("partition_index");
+  error_code = r.read_i16("error_code");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrResponse::LeaderAndIsrPartitionError::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version <= 4) {
+    wire::write_string(w, flexible, topic_name);
+  }
+  w.write_i32(partition_index);
+  w.write_i16(error_code);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrResponse::LeaderAndIsrPartitionError::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 6;
+  if (version <= 4) {
+    n += wire::string_size(flexible, topic_name);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrResponse::LeaderAndIsrTopicError::decode(ByteReader& r,
+                                                          [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrTopicError{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 5) {
+    topic_id = wire::read_uuid(r, "topic_id");
+    wire::read_array(r, version, flexible, partition_errors, "partition_errors");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrResponse::LeaderAndIsrTopicError::encode([[maybe_unused]] ByteWriter& w,
+                                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 5) {
+    wire::write_uuid(w, topic_id);
+    wire::write_array(w, version, flexible, partition_errors);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrResponse::LeaderAndIsrTopicError::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 5) {
+    n += 16;
+    n += wire::array_size(version, flexible, partition_errors);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaderAndIsrResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaderAndIsrResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  error_code = r.read_i16("error_code");
+  if (version <= 4) {
+    wire::read_array(r, version, flexible, partition_errors, "partition_errors");
+  }
+  if (version >= 5) {
+    wire::read_array(r, version, flexible, topics, "topics");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaderAndIsrResponse::encode([[maybe_unused]] ByteWriter& w,
+                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  w.write_i16(error_code);
+  if (version <= 4) {
+    wire::write_array(w, version, flexible, partition_errors);
+  }
+  if (version >= 5) {
+    wire::write_array(w, version, flexible, topics);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaderAndIsrResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 2;
+  if (version <= 4) {
+    n += wire::array_size(version, flexible, partition_errors);
+  }
+  if (version >= 5) {
+    n += wire::array_size(version, flexible, topics);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaRequest::StopReplicaPartitionV0::decode(ByteReader& r,
+                                                        [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaPartitionV0{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version <= 0) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+    partition_index = r.read_i32("partition_index");
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaRequest::StopReplicaPartitionV0::encode([[maybe_unused]] ByteWriter& w,
+                                                        [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version <= 0) {
+    wire::write_string(w, flexible, topic_name);
+    w.write_i32(partition_index);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaRequest::StopReplicaPartitionV0::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  if (version <= 0) {
+    n += 4;
+    n += wire::string_size(flexible, topic_name);
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaRequest::StopReplicaTopicV1::decode(ByteReader& r,
+                                                    [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaTopicV1{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 1 && version <= 2) {
+    name = wire::read_string(r, flexible, "name");
+    wire::read_array(r, version, flexible, partition_indexes, "partition_indexes");
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaRequest::StopReplicaTopicV1::encode([[maybe_unused]] ByteWriter& w,
+                                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 1 && version <= 2) {
+    wire::write_string(w, flexible, name);
+    wire::write_array(w, version, flexible, partition_indexes);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaRequest::StopReplicaTopicV1::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  if (version >= 1 && version <= 2) {
+    n += wire::string_size(flexible, name);
+    n += wire::array_size(version, flexible, partition_indexes);
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaRequest::StopReplicaPartitionState::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaPartitionState{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 3) {
+    partition_index = r.read_i32("partition_index");
+    leader_epoch = r.read_i32("leader_epoch");
+    delete_partition = r.read_u8("delete_partition") != 0;
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaRequest::StopReplicaPartitionState::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 3) {
+    w.write_i32(partition_index);
+    w.write_i32(leader_epoch);
+    w.write_u8(delete_partition ? 1 : 0);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaRequest::StopReplicaPartitionState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  if (version >= 3) {
+    n += 9;
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaRequest::StopReplicaTopicState::decode(ByteReader& r,
+                                                       [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaTopicState{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 3) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+    wire::read_array(r, version, flexible, partition_states, "partition_states");
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaRequest::StopReplicaTopicState::encode([[maybe_unused]] ByteWriter& w,
+                                                       [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 3) {
+    wire::write_string(w, flexible, topic_name);
+    wire::write_array(w, version, flexible, partition_states);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaRequest::StopReplicaTopicState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  if (version >= 3) {
+    n += wire::string_size(flexible, topic_name);
+    n += wire::array_size(version, flexible, partition_states);
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaRequest{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  controller_id = r.read_i32("controller_id");
+  controller_epoch = r.read_i32("controller_epoch");
+  if (version >= 1) {
+    broker_epoch = r.read_i64("broker_epoch");
+  }
+  if (version <= 2) {
+    delete_partitions = r.read_u8("delete_partitions") != 0;
+  }
+  if (version <= 0) {
+    wire::read_array(r, version, flexible, ungrouped_partitions, "ungrouped_partitions");
+  }
+  if (version >= 1 && version <= 2) {
+    wire::read_array(r, version, flexible, topics, "topics");
+  }
+  if (version >= 3) {
+    wire::read_array(r, version, flexible, topic_states, "topic_states");
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaRequest::encode([[maybe_unused]] ByteWriter& w,
+                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i32(controller_id);
+  w.write_i32(controller_epoch);
+  if (version >= 1) {
+    w.write_i64(broker_epoch);
+  }
+  if (version <= 2) {
+    w.write_u8(delete_partitions ? 1 : 0);
+  }
+  if (version <= 0) {
+    wire::write_array(w, version, flexible, ungrouped_partitions);
+  }
+  if (version >= 1 && version <= 2) {
+    wire::write_array(w, version, flexible, topics);
+  }
+  if (version >= 3) {
+    wire::write_array(w, version, flexible, topic_states);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 8;
+  if (version >= 1) {
+    n += 8;
+  }
+  if (version <= 2) {
+    n += 1;
+  }
+  if (version <= 0) {
+    n += wire::array_size(version, flexible, ungrouped_partitions);
+  }
+  if (version >= 1 && version <= 2) {
+    n += wire::array_size(version, flexible, topics);
+  }
+  if (version >= 3) {
+    n += wire::array_size(version, flexible, topic_states);
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaResponse::StopReplicaPartitionError::decode(ByteReader& r,
+                                                            [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaPartitionError{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  topic_name = wire::read_string(r, flexible, "topic_name");
+  partition_index = r.read_i32("partition_index");
+  error_code = r.read_i16("error_code");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaResponse::StopReplicaPartitionError::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_string(w, flexible, topic_name);
+  w.write_i32(partition_index);
+  w.write_i16(error_code);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaResponse::StopReplicaPartitionError::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 6;
+  n += wire::string_size(flexible, topic_name);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void StopReplicaResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = StopReplicaResponse{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  error_code = r.read_i16("error_code");
+  wire::read_array(r, version, flexible, partition_errors, "partition_errors");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void StopReplicaResponse::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i16(error_code);
+  wire::write_array(w, version, flexible, partition_errors);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t StopReplicaResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 2;
+  n += wire::array_size(version, flexible, partition_errors);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataRequest::UpdateMetadataPartitionState::decode(ByteReader& r,
+                                                                 [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataPartitionState{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 4) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+  }
+  partition_index = r.read_i32("partition_index");
+  controller_epoch = r.read_i32("controller_epoch");
+  leader = r.read_i32("leader");
+  leader_epoch = r.read_i32("leader_epoch");
+  wire::read_array(r, version, flexible, isr, "isr");
+  zk_version = r.read_i32("zk_version");
+  wire::read_array(r, version, flexible, replicas, "replicas");
+  if (version >= 4) {
+    wire::read_array(r, version, flexible, offline_replicas, "offline_replicas");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataRequest::UpdateMetadataPartitionState::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 4) {
+    wire::write_string(w, flexible, topic_name);
+  }
+  w.write_i32(partition_index);
+  w.write_i32(controller_epoch);
+  w.write_i32(leader);
+  w.write_i32(leader_epoch);
+  wire::write_array(w, version, flexible, isr);
+  w.write_i32(zk_version);
+  wire::write_array(w, version, flexible, replicas);
+  if (version >= 4) {
+    wire::write_array(w, version, flexible, offline_replicas);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataRequest::UpdateMetadataPartitionState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 20;
+  if (version <= 4) {
+    n += wire::string_size(flexible, topic_name);
+  }
+  n += wire::array_size(version, flexible, isr);
+  n += wire::array_size(version, flexible, replicas);
+  if (version >= 4) {
+    n += wire::array_size(version, flexible, offline_replicas);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataRequest::UpdateMetadataTopicState::decode(ByteReader& r,
+                                                             [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataTopicState{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 5) {
+    topic_name = wire::read_string(r, flexible, "topic_name");
+  }
+  if (version >= 7) {
+    topic_id = wire::read_uuid(r, "topic_id");
+  }
+  if (version >= 5) {
+    wire::read_array(r, version, flexible, partition_states, "partition_states");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataRequest::UpdateMetadataTopicState::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 5) {
+    wire::write_string(w, flexible, topic_name);
+  }
+  if (version >= 7) {
+    wire::write_uuid(w, topic_id);
+  }
+  if (version >= 5) {
+    wire::write_array(w, version, flexible, partition_states);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataRequest::UpdateMetadataTopicState::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 5) {
+    n += wire::string_size(flexible, topic_name);
+  }
+  if (version >= 7) {
+    n += 16;
+  }
+  if (version >= 5) {
+    n += wire::array_size(version, flexible, partition_states);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataRequest::UpdateMetadataEndpoint::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataEndpoint{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 1) {
+    port = r.read_i32("port");
+    host = wire::read_string(r, flexible, "host");
+  }
+  if (version >= 3) {
+    listener = wire::read_string(r, flexible, "listener");
+  }
+  if (version >= 1) {
+    security_protocol = r.read_i16("security_protocol");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataRequest::UpdateMetadataEndpoint::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 1) {
+    w.write_i32(port);
+    wire::write_string(w, flexible, host);
+  }
+  if (version >= 3) {
+    wire::write_string(w, flexible, listener);
+  }
+  if (version >= 1) {
+    w.write_i16(security_protocol);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataRequest::UpdateMetadataEndpoint::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 1) {
+    n += 4;
+    n += wire::string_size(flexible, host);
+  }
+  if (version >= 3) {
+    n += wire::string_size(flexible, listener);
+  }
+  if (version >= 1) {
+    n += 2;
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataRequest::UpdateMetadataBroker::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataBroker{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  id = r.read_i32("id");
+  if (version <= 0) {
+    v0_host = wire::read_string(r, flexible, "v0_host");
+    v0_port = r.read_i32("v0_port");
+  }
+  if (version >= 1) {
+    wire::read_array(r, version, flexible, endpoints, "endpoints");
+  }
+  if (version >= 2) {
+    rack = wire::read_nullable_string(r, flexible, true, "rack");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataRequest::UpdateMetadataBroker::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  w.write_i32(id);
+  if (version <= 0) {
+    wire::write_string(w, flexible, v0_host);
+    w.write_i32(v0_port);
+  }
+  if (version >= 1) {
+    wire::write_array(w, version, flexible, endpoints);
+  }
+  if (version >= 2) {
+    wire::write_nullable_string(w, flexible, true, rack);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataRequest::UpdateMetadataBroker::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 4;
+  if (version <= 0) {
+    n += 4;
+    n += wire::string_size(flexible, v0_host);
+  }
+  if (version >= 1) {
+    n += wire::array_size(version, flexible, endpoints);
+  }
+  if (version >= 2) {
+    n += wire::nullable_string_size(flexible, true, rack);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataRequest{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  controller_id = r.read_i32("controller_id");
+  controller_epoch = r.read_i32("controller_epoch");
+  if (version >= 5) {
+    broker_epoch = r.read_i64("broker_epoch");
+  }
+  if (version <= 4) {
+    wire::read_array(r, version, flexible, ungrouped_partition_states,
+                     "ungrouped_partition_states");
+  }
+  if (version >= 5) {
+    wire::read_array(r, version, flexible, topic_states, "topic_states");
+  }
+  wire::read_array(r, version, flexible, live_brokers, "live_brokers");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataRequest::encode([[maybe_unused]] ByteWriter& w,
+                                   [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  w.write_i32(controller_id);
+  w.write_i32(controller_epoch);
+  if (version >= 5) {
+    w.write_i64(broker_epoch);
+  }
+  if (version <= 4) {
+    wire::write_array(w, version, flexible, ungrouped_partition_states);
+  }
+  if (version >= 5) {
+    wire::write_array(w, version, flexible, topic_states);
+  }
+  wire::write_array(w, version, flexible, live_brokers);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 8;
+  if (version >= 5) {
+    n += 8;
+  }
+  if (version <= 4) {
+    n += wire::array_size(version, flexible, ungrouped_partition_states);
+  }
+  if (version >= 5) {
+    n += wire::array_size(version, flexible, topic_states);
+  }
+  n += wire::array_size(version, flexible, live_brokers);
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void UpdateMetadataResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = UpdateMetadataResponse{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  error_code = r.read_i16("error_code");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void UpdateMetadataResponse::encode([[maybe_unused]] ByteWriter& w,
+                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  w.write_i16(error_code);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t UpdateMetadataResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 2;
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ControlledShutdownRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ControlledShutdownRequest{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  broker_id = r.read_i32("broker_id");
+  if (version >= 2) {
+    broker_epoch = r.read_i64("broker_epoch");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ControlledShutdownRequest::encode([[maybe_unused]] ByteWriter& w,
+                                       [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  w.write_i32(broker_id);
+  if (version >= 2) {
+    w.write_i64(broker_epoch);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ControlledShutdownRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 4;
+  if (version >= 2) {
+    n += 8;
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ControlledShutdownResponse::RemainingPartition::decode(ByteReader& r,
+                                                            [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = RemainingPartition{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  topic_name = wire::read_string(r, flexible, "topic_name");
+  partition_index = r.read_i32("partition_index");
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ControlledShutdownResponse::RemainingPartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  wire::write_string(w, flexible, topic_name);
+  w.write_i32(partition_index);
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ControlledShutdownResponse::RemainingPartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 4;
+  n += wire::string_size(flexible, topic_name);
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ControlledShutdownResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ControlledShutdownResponse{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  error_code = r.read_i16("error_code");
+  wire::read_array(r, version, flexible, remaining_partitions, "remaining_partitions");
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ControlledShutdownResponse::encode([[maybe_unused]] ByteWriter& w,
+                                        [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  w.write_i16(error_code);
+  wire::write_array(w, version, flexible, remaining_partitions);
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ControlledShutdownResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 2;
+  n += wire::array_size(version, flexible, remaining_partitions);
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
 void ApiVersionsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
   *this = ApiVersionsRequest{};
@@ -2578,6 +3713,246 @@ size_t DeleteRecordsResponse::encoded_size([[maybe_unused]] int16_t version) con
   return n;
 }
 
+void OffsetForLeaderEpochRequest::OffsetForLeaderPartition::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetForLeaderPartition{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  partition = r.read_i32("partition");
+  if (version >= 2) {
+    current_leader_epoch = r.read_i32("current_leader_epoch");
+  }
+  leader_epoch = r.read_i32("leader_epoch");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochRequest::OffsetForLeaderPartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  w.write_i32(partition);
+  if (version >= 2) {
+    w.write_i32(current_leader_epoch);
+  }
+  w.write_i32(leader_epoch);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochRequest::OffsetForLeaderPartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 8;
+  if (version >= 2) {
+    n += 4;
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetForLeaderEpochRequest::OffsetForLeaderTopic::decode(ByteReader& r,
+                                                               [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetForLeaderTopic{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  topic = wire::read_string(r, flexible, "topic");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochRequest::OffsetForLeaderTopic::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, topic);
+  wire::write_array(w, version, flexible, partitions);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochRequest::OffsetForLeaderTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  n += wire::string_size(flexible, topic);
+  n += wire::array_size(version, flexible, partitions);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetForLeaderEpochRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetForLeaderEpochRequest{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    replica_id = r.read_i32("replica_id");
+  }
+  wire::read_array(r, version, flexible, topics, "topics");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochRequest::encode([[maybe_unused]] ByteWriter& w,
+                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    w.write_i32(replica_id);
+  }
+  wire::write_array(w, version, flexible, topics);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 3) {
+    n += 4;
+  }
+  n += wire::array_size(version, flexible, topics);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetForLeaderEpochResponse::EpochEndOffset::decode(ByteReader& r,
+                                                          [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = EpochEndOffset{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  error_code = r.read_i16("error_code");
+  partition = r.read_i32("partition");
+  if (version >= 1) {
+    leader_epoch = r.read_i32("leader_epoch");
+  }
+  end_offset = r.read_i64("end_offset");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochResponse::EpochEndOffset::encode([[maybe_unused]] ByteWriter& w,
+                                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  w.write_i16(error_code);
+  w.write_i32(partition);
+  if (version >= 1) {
+    w.write_i32(leader_epoch);
+  }
+  w.write_i64(end_offset);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochResponse::EpochEndOffset::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 14;
+  if (version >= 1) {
+    n += 4;
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetForLeaderTopicResult{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  topic = wire::read_string(r, flexible, "topic");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, topic);
+  wire::write_array(w, version, flexible, partitions);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  n += wire::string_size(flexible, topic);
+  n += wire::array_size(version, flexible, partitions);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetForLeaderEpochResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetForLeaderEpochResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 2) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  wire::read_array(r, version, flexible, topics, "topics");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetForLeaderEpochResponse::encode([[maybe_unused]] ByteWriter& w,
+                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 2) {
+    w.write_i32(throttle_time_ms);
+  }
+  wire::write_array(w, version, flexible, topics);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetForLeaderEpochResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 2) {
+    n += 4;
+  }
+  n += wire::array_size(version, flexible, topics);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
 void DescribeConfigsRequest::DescribeConfigsResource::decode(ByteReader& r,
                                                              [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
@@ -3036,6 +4411,196 @@ size_t CreatePartitionsResponse::encoded_size([[maybe_unused]] int16_t version) 
   [[maybe_unused]] const bool flexible = version >= 2;
   size_t n = 4;
   n += wire::array_size(version, flexible, results);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ElectLeadersRequest::TopicPartitions::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = TopicPartitions{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  topic = wire::read_string(r, flexible, "topic");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ElectLeadersRequest::TopicPartitions::encode([[maybe_unused]] ByteWriter& w,
+                                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_string(w, flexible, topic);
+  wire::write_array(w, version, flexible, partitions);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ElectLeadersRequest::TopicPartitions::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  n += wire::string_size(flexible, topic);
+  n += wire::array_size(version, flexible, partitions);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ElectLeadersRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ElectLeadersRequest{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 1) {
+    election_type = r.read_i8("election_type");
+  }
+  wire::read_nullable_array(r, version, flexible, true, topic_partitions, "topic_partitions");
+  timeout_ms = r.read_i32("timeout_ms");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ElectLeadersRequest::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  if (version >= 1) {
+    w.write_i8(election_type);
+  }
+  wire::write_nullable_array(w, version, flexible, true, topic_partitions);
+  w.write_i32(timeout_ms);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ElectLeadersRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 4;
+  if (version >= 1) {
+    n += 1;
+  }
+  n += wire::nullable_array_size(version, flexible, true, topic_partitions);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ElectLeadersResponse::PartitionResult::decode(ByteReader& r,
+                                                   [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = PartitionResult{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  partition_id = r.read_i32("partition_id");
+  error_code = r.read_i16("error_code");
+  error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ElectLeadersResponse::PartitionResult::encode([[maybe_unused]] ByteWriter& w,
+                                                   [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i32(partition_id);
+  w.write_i16(error_code);
+  wire::write_nullable_string(w, flexible, true, error_message);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ElectLeadersResponse::PartitionResult::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 6;
+  n += wire::nullable_string_size(flexible, true, error_message);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ElectLeadersResponse::ReplicaElectionResult::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ReplicaElectionResult{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  topic = wire::read_string(r, flexible, "topic");
+  wire::read_array(r, version, flexible, partition_result, "partition_result");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ElectLeadersResponse::ReplicaElectionResult::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_string(w, flexible, topic);
+  wire::write_array(w, version, flexible, partition_result);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ElectLeadersResponse::ReplicaElectionResult::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  n += wire::string_size(flexible, topic);
+  n += wire::array_size(version, flexible, partition_result);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ElectLeadersResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ElectLeadersResponse{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  if (version >= 1) {
+    error_code = r.read_i16("error_code");
+  }
+  wire::read_array(r, version, flexible, replica_election_results, "replica_election_results");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ElectLeadersResponse::encode([[maybe_unused]] ByteWriter& w,
+                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i32(throttle_time_ms);
+  if (version >= 1) {
+    w.write_i16(error_code);
+  }
+  wire::write_array(w, version, flexible, replica_election_results);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ElectLeadersResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 4;
+  if (version >= 1) {
+    n += 2;
+  }
+  n += wire::array_size(version, flexible, replica_election_results);
   if (version >= 2) {
     n += 1;  // no tagged fields
   }

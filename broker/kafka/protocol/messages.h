@@ -30,12 +30,18 @@ enum class ApiKey : int16_t {
   kFetch = 1,
   kListOffsets = 2,
   kMetadata = 3,
+  kLeaderAndIsr = 4,
+  kStopReplica = 5,
+  kUpdateMetadata = 6,
+  kControlledShutdown = 7,
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
   kDeleteRecords = 21,
+  kOffsetForLeaderEpoch = 23,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kElectLeaders = 43,
   kDescribeCluster = 60,
 };
 
@@ -53,17 +59,23 @@ struct ApiInfo {
   int16_t first_flexible_response;
 };
 
-inline constexpr std::array<ApiInfo, 11> kApis = {{
+inline constexpr std::array<ApiInfo, 17> kApis = {{
     {ApiKey::kProduce, "Produce", 0, 9, 9, 9},
     {ApiKey::kFetch, "Fetch", 0, 12, 12, 12},
     {ApiKey::kListOffsets, "ListOffsets", 0, 7, 6, 6},
     {ApiKey::kMetadata, "Metadata", 0, 11, 9, 9},
+    {ApiKey::kLeaderAndIsr, "LeaderAndIsr", 0, 5, 4, 4},
+    {ApiKey::kStopReplica, "StopReplica", 0, 3, 2, 2},
+    {ApiKey::kUpdateMetadata, "UpdateMetadata", 0, 7, 6, 6},
+    {ApiKey::kControlledShutdown, "ControlledShutdown", 0, 3, 3, 3},
     {ApiKey::kApiVersions, "ApiVersions", 0, 3, 3, 3},
     {ApiKey::kCreateTopics, "CreateTopics", 0, 7, 5, 5},
     {ApiKey::kDeleteTopics, "DeleteTopics", 0, 6, 4, 4},
     {ApiKey::kDeleteRecords, "DeleteRecords", 0, 2, 2, 2},
+    {ApiKey::kOffsetForLeaderEpoch, "OffsetForLeaderEpoch", 0, 4, 4, 4},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 0, 4, 4, 4},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 3, 2, 2},
+    {ApiKey::kElectLeaders, "ElectLeaders", 0, 2, 2, 2},
     {ApiKey::kDescribeCluster, "DescribeCluster", 0, 0, 0, 0},
 }};
 
@@ -1043,6 +1055,696 @@ struct MetadataResponse {
   friend bool operator==(const MetadataResponse&, const MetadataResponse&) = default;
 };
 
+// Kafka's LeaderAndIsrRequest (api key 4): the request body, versions 0-5, flexible from v4.
+struct LeaderAndIsrRequest {
+  static constexpr std::string_view kName = "LeaderAndIsrRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kLeaderAndIsr;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // LeaderAndIsrRequest's LeaderAndIsrPartitionState: an element of LeaderAndIsrPartitionState.
+  struct LeaderAndIsrPartitionState {
+    static constexpr std::string_view kName = "LeaderAndIsrPartitionState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string topic_name;  // v0-1
+    int32_t partition_index = 0;
+    int32_t controller_epoch = 0;
+    int32_t leader = 0;
+    int32_t leader_epoch = 0;
+    std::vector<int32_t> isr;
+    int32_t partition_epoch = 0;
+    std::vector<int32_t> replicas;
+    std::vector<int32_t> adding_replicas;    // v3+
+    std::vector<int32_t> removing_replicas;  // v3+
+    bool is_new = false;                     // v1+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 30 : version <= 1 ? 31 : version <= 2 ? 29 : version <= 3 ? 37 : 26;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 1}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 5}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"controller_epoch", {0, 5}, {0, -1}, {0, -1}, -1}, self.controller_epoch);
+      v(FieldInfo{"leader", {0, 5}, {0, -1}, {0, -1}, -1}, self.leader);
+      v(FieldInfo{"leader_epoch", {0, 5}, {0, -1}, {0, -1}, -1}, self.leader_epoch);
+      v(FieldInfo{"isr", {0, 5}, {0, -1}, {0, -1}, -1}, self.isr);
+      v(FieldInfo{"partition_epoch", {0, 5}, {0, -1}, {0, -1}, -1}, self.partition_epoch);
+      v(FieldInfo{"replicas", {0, 5}, {0, -1}, {0, -1}, -1}, self.replicas);
+      v(FieldInfo{"adding_replicas", {3, 5}, {0, -1}, {0, -1}, -1}, self.adding_replicas);
+      v(FieldInfo{"removing_replicas", {3, 5}, {0, -1}, {0, -1}, -1}, self.removing_replicas);
+      v(FieldInfo{"is_new", {1, 5}, {0, -1}, {0, -1}, -1}, self.is_new);
+    }
+    friend bool operator==(const LeaderAndIsrPartitionState&,
+                           const LeaderAndIsrPartitionState&) = default;
+  };
+
+  // LeaderAndIsrRequest's LeaderAndIsrTopicState: an element of LeaderAndIsrRequest.TopicStates.
+  struct LeaderAndIsrTopicState {
+    static constexpr std::string_view kName = "LeaderAndIsrTopicState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string topic_name;                                    // v2+
+    Uuid topic_id;                                             // v5+
+    std::vector<LeaderAndIsrPartitionState> partition_states;  // v2+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 1 ? 0 : version <= 3 ? 6 : version <= 4 ? 3 : 19;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {2, 5}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"topic_id", {5, 5}, {0, -1}, {0, -1}, -1}, self.topic_id);
+      v(FieldInfo{"partition_states", {2, 5}, {0, -1}, {0, -1}, -1}, self.partition_states);
+    }
+    friend bool operator==(const LeaderAndIsrTopicState&, const LeaderAndIsrTopicState&) = default;
+  };
+
+  // LeaderAndIsrRequest's LeaderAndIsrLiveLeader: an element of LeaderAndIsrRequest.LiveLeaders.
+  struct LeaderAndIsrLiveLeader {
+    static constexpr std::string_view kName = "LeaderAndIsrLiveLeader";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    int32_t broker_id = 0;
+    std::string host_name;
+    int32_t port = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 10; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"broker_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.broker_id);
+      v(FieldInfo{"host_name", {0, 5}, {0, -1}, {0, -1}, -1}, self.host_name);
+      v(FieldInfo{"port", {0, 5}, {0, -1}, {0, -1}, -1}, self.port);
+    }
+    friend bool operator==(const LeaderAndIsrLiveLeader&, const LeaderAndIsrLiveLeader&) = default;
+  };
+
+  int32_t controller_id = 0;
+  int32_t controller_epoch = 0;
+  int64_t broker_epoch = -1;                                           // v2+
+  int8_t type = 0;                                                     // v5+
+  std::vector<LeaderAndIsrPartitionState> ungrouped_partition_states;  // v0-1
+  std::vector<LeaderAndIsrTopicState> topic_states;                    // v2+
+  std::vector<LeaderAndIsrLiveLeader> live_leaders;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 1 ? 16 : version <= 3 ? 24 : version <= 4 ? 19 : 20;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"controller_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.controller_id);
+    v(FieldInfo{"controller_epoch", {0, 5}, {0, -1}, {0, -1}, -1}, self.controller_epoch);
+    v(FieldInfo{"broker_epoch", {2, 5}, {0, -1}, {0, -1}, -1}, self.broker_epoch);
+    v(FieldInfo{"type", {5, 5}, {0, -1}, {0, -1}, -1}, self.type);
+    v(FieldInfo{"ungrouped_partition_states", {0, 1}, {0, -1}, {0, -1}, -1},
+      self.ungrouped_partition_states);
+    v(FieldInfo{"topic_states", {2, 5}, {0, -1}, {0, -1}, -1}, self.topic_states);
+    v(FieldInfo{"live_leaders", {0, 5}, {0, -1}, {0, -1}, -1}, self.live_leaders);
+  }
+  friend bool operator==(const LeaderAndIsrRequest&, const LeaderAndIsrRequest&) = default;
+};
+
+// Kafka's LeaderAndIsrResponse (api key 4): the response body, versions 0-5, flexible from v4.
+struct LeaderAndIsrResponse {
+  static constexpr std::string_view kName = "LeaderAndIsrResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kLeaderAndIsr;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // LeaderAndIsrResponse's LeaderAndIsrPartitionError: an element of LeaderAndIsrPartitionError.
+  struct LeaderAndIsrPartitionError {
+    static constexpr std::string_view kName = "LeaderAndIsrPartitionError";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string topic_name;  // v0-4
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 4 ? 8 : 7; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 4}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 5}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"error_code", {0, 5}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const LeaderAndIsrPartitionError&,
+                           const LeaderAndIsrPartitionError&) = default;
+  };
+
+  // LeaderAndIsrResponse's LeaderAndIsrTopicError: an element of LeaderAndIsrResponse.Topics.
+  struct LeaderAndIsrTopicError {
+    static constexpr std::string_view kName = "LeaderAndIsrTopicError";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    Uuid topic_id;                                             // v5+
+    std::vector<LeaderAndIsrPartitionError> partition_errors;  // v5+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 3 ? 0 : version <= 4 ? 1 : 18;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_id", {5, 5}, {0, -1}, {0, -1}, -1}, self.topic_id);
+      v(FieldInfo{"partition_errors", {5, 5}, {0, -1}, {0, -1}, -1}, self.partition_errors);
+    }
+    friend bool operator==(const LeaderAndIsrTopicError&, const LeaderAndIsrTopicError&) = default;
+  };
+
+  int16_t error_code = 0;
+  std::vector<LeaderAndIsrPartitionError> partition_errors;  // v0-4
+  std::vector<LeaderAndIsrTopicError> topics;                // v5+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 3 ? 6 : 4; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"error_code", {0, 5}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"partition_errors", {0, 4}, {0, -1}, {0, -1}, -1}, self.partition_errors);
+    v(FieldInfo{"topics", {5, 5}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const LeaderAndIsrResponse&, const LeaderAndIsrResponse&) = default;
+};
+
+// Kafka's StopReplicaRequest (api key 5): the request body, versions 0-3, flexible from v2.
+struct StopReplicaRequest {
+  static constexpr std::string_view kName = "StopReplicaRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kStopReplica;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 3;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  // StopReplicaRequest's StopReplicaPartitionV0: an element of
+  // StopReplicaRequest.UngroupedPartitions.
+  struct StopReplicaPartitionV0 {
+    static constexpr std::string_view kName = "StopReplicaPartitionV0";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string topic_name;       // v0
+    int32_t partition_index = 0;  // v0
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 6 : version <= 1 ? 0 : 1;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 0}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+    }
+    friend bool operator==(const StopReplicaPartitionV0&, const StopReplicaPartitionV0&) = default;
+  };
+
+  // StopReplicaRequest's StopReplicaTopicV1: an element of StopReplicaRequest.Topics.
+  struct StopReplicaTopicV1 {
+    static constexpr std::string_view kName = "StopReplicaTopicV1";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string name;                        // v1-2
+    std::vector<int32_t> partition_indexes;  // v1-2
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 0 : version <= 1 ? 6 : version <= 2 ? 3 : 1;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {1, 2}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partition_indexes", {1, 2}, {0, -1}, {0, -1}, -1}, self.partition_indexes);
+    }
+    friend bool operator==(const StopReplicaTopicV1&, const StopReplicaTopicV1&) = default;
+  };
+
+  // StopReplicaRequest's StopReplicaPartitionState: an element of
+  // StopReplicaRequest.TopicStates.PartitionStates.
+  struct StopReplicaPartitionState {
+    static constexpr std::string_view kName = "StopReplicaPartitionState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    int32_t partition_index = 0;    // v3+
+    int32_t leader_epoch = -1;      // v3+
+    bool delete_partition = false;  // v3+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 1 ? 0 : version <= 2 ? 1 : 10;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {3, 3}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"leader_epoch", {3, 3}, {0, -1}, {0, -1}, -1}, self.leader_epoch);
+      v(FieldInfo{"delete_partition", {3, 3}, {0, -1}, {0, -1}, -1}, self.delete_partition);
+    }
+    friend bool operator==(const StopReplicaPartitionState&,
+                           const StopReplicaPartitionState&) = default;
+  };
+
+  // StopReplicaRequest's StopReplicaTopicState: an element of StopReplicaRequest.TopicStates.
+  struct StopReplicaTopicState {
+    static constexpr std::string_view kName = "StopReplicaTopicState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string topic_name;                                   // v3+
+    std::vector<StopReplicaPartitionState> partition_states;  // v3+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 1 ? 0 : version <= 2 ? 1 : 3;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {3, 3}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_states", {3, 3}, {0, -1}, {0, -1}, -1}, self.partition_states);
+    }
+    friend bool operator==(const StopReplicaTopicState&, const StopReplicaTopicState&) = default;
+  };
+
+  int32_t controller_id = 0;
+  int32_t controller_epoch = 0;
+  int64_t broker_epoch = -1;                                 // v1+
+  bool delete_partitions = false;                            // v0-2
+  std::vector<StopReplicaPartitionV0> ungrouped_partitions;  // v0
+  std::vector<StopReplicaTopicV1> topics;                    // v1-2
+  std::vector<StopReplicaTopicState> topic_states;           // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 13 : version <= 1 ? 21 : version <= 2 ? 19 : 18;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"controller_id", {0, 3}, {0, -1}, {0, -1}, -1}, self.controller_id);
+    v(FieldInfo{"controller_epoch", {0, 3}, {0, -1}, {0, -1}, -1}, self.controller_epoch);
+    v(FieldInfo{"broker_epoch", {1, 3}, {0, -1}, {0, -1}, -1}, self.broker_epoch);
+    v(FieldInfo{"delete_partitions", {0, 2}, {0, -1}, {0, -1}, -1}, self.delete_partitions);
+    v(FieldInfo{"ungrouped_partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.ungrouped_partitions);
+    v(FieldInfo{"topics", {1, 2}, {0, -1}, {0, -1}, -1}, self.topics);
+    v(FieldInfo{"topic_states", {3, 3}, {0, -1}, {0, -1}, -1}, self.topic_states);
+  }
+  friend bool operator==(const StopReplicaRequest&, const StopReplicaRequest&) = default;
+};
+
+// Kafka's StopReplicaResponse (api key 5): the response body, versions 0-3, flexible from v2.
+struct StopReplicaResponse {
+  static constexpr std::string_view kName = "StopReplicaResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kStopReplica;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 3;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  // StopReplicaResponse's StopReplicaPartitionError: an element of
+  // StopReplicaResponse.PartitionErrors.
+  struct StopReplicaPartitionError {
+    static constexpr std::string_view kName = "StopReplicaPartitionError";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string topic_name;
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 8; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 3}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 3}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"error_code", {0, 3}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const StopReplicaPartitionError&,
+                           const StopReplicaPartitionError&) = default;
+  };
+
+  int16_t error_code = 0;
+  std::vector<StopReplicaPartitionError> partition_errors;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 6 : 4; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"error_code", {0, 3}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"partition_errors", {0, 3}, {0, -1}, {0, -1}, -1}, self.partition_errors);
+  }
+  friend bool operator==(const StopReplicaResponse&, const StopReplicaResponse&) = default;
+};
+
+// Kafka's UpdateMetadataRequest (api key 6): the request body, versions 0-7, flexible from v6.
+struct UpdateMetadataRequest {
+  static constexpr std::string_view kName = "UpdateMetadataRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kUpdateMetadata;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 7;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  // UpdateMetadataRequest's UpdateMetadataPartitionState: an element of
+  // UpdateMetadataPartitionState.
+  struct UpdateMetadataPartitionState {
+    static constexpr std::string_view kName = "UpdateMetadataPartitionState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string topic_name;  // v0-4
+    int32_t partition_index = 0;
+    int32_t controller_epoch = 0;
+    int32_t leader = 0;
+    int32_t leader_epoch = 0;
+    std::vector<int32_t> isr;
+    int32_t zk_version = 0;
+    std::vector<int32_t> replicas;
+    std::vector<int32_t> offline_replicas;  // v4+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 3 ? 30 : version <= 4 ? 34 : version <= 5 ? 32 : 24;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 4}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 7}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"controller_epoch", {0, 7}, {0, -1}, {0, -1}, -1}, self.controller_epoch);
+      v(FieldInfo{"leader", {0, 7}, {0, -1}, {0, -1}, -1}, self.leader);
+      v(FieldInfo{"leader_epoch", {0, 7}, {0, -1}, {0, -1}, -1}, self.leader_epoch);
+      v(FieldInfo{"isr", {0, 7}, {0, -1}, {0, -1}, -1}, self.isr);
+      v(FieldInfo{"zk_version", {0, 7}, {0, -1}, {0, -1}, -1}, self.zk_version);
+      v(FieldInfo{"replicas", {0, 7}, {0, -1}, {0, -1}, -1}, self.replicas);
+      v(FieldInfo{"offline_replicas", {4, 7}, {0, -1}, {0, -1}, -1}, self.offline_replicas);
+    }
+    friend bool operator==(const UpdateMetadataPartitionState&,
+                           const UpdateMetadataPartitionState&) = default;
+  };
+
+  // UpdateMetadataRequest's UpdateMetadataTopicState: an element of
+  // UpdateMetadataRequest.TopicStates.
+  struct UpdateMetadataTopicState {
+    static constexpr std::string_view kName = "UpdateMetadataTopicState";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string topic_name;                                      // v5+
+    Uuid topic_id;                                               // v7+
+    std::vector<UpdateMetadataPartitionState> partition_states;  // v5+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 4 ? 0 : version <= 5 ? 6 : version <= 6 ? 3 : 19;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {5, 7}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"topic_id", {7, 7}, {0, -1}, {0, -1}, -1}, self.topic_id);
+      v(FieldInfo{"partition_states", {5, 7}, {0, -1}, {0, -1}, -1}, self.partition_states);
+    }
+    friend bool operator==(const UpdateMetadataTopicState&,
+                           const UpdateMetadataTopicState&) = default;
+  };
+
+  // UpdateMetadataRequest's UpdateMetadataEndpoint: an element of
+  // UpdateMetadataRequest.LiveBrokers.Endpoints.
+  struct UpdateMetadataEndpoint {
+    static constexpr std::string_view kName = "UpdateMetadataEndpoint";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    int32_t port = 0;               // v1+
+    std::string host;               // v1+
+    std::string listener;           // v3+
+    int16_t security_protocol = 0;  // v1+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 0 : version <= 2 ? 8 : version <= 5 ? 10 : 9;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"port", {1, 7}, {0, -1}, {0, -1}, -1}, self.port);
+      v(FieldInfo{"host", {1, 7}, {0, -1}, {0, -1}, -1}, self.host);
+      v(FieldInfo{"listener", {3, 7}, {0, -1}, {0, -1}, -1}, self.listener);
+      v(FieldInfo{"security_protocol", {1, 7}, {0, -1}, {0, -1}, -1}, self.security_protocol);
+    }
+    friend bool operator==(const UpdateMetadataEndpoint&, const UpdateMetadataEndpoint&) = default;
+  };
+
+  // UpdateMetadataRequest's UpdateMetadataBroker: an element of UpdateMetadataRequest.LiveBrokers.
+  struct UpdateMetadataBroker {
+    static constexpr std::string_view kName = "UpdateMetadataBroker";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    int32_t id = 0;
+    std::string v0_host;                              // v0
+    int32_t v0_port = 0;                              // v0
+    std::vector<UpdateMetadataEndpoint> endpoints;    // v1+
+    std::optional<std::string> rack = std::string();  // v2+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 10 : version <= 1 ? 8 : version <= 5 ? 10 : 7;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"id", {0, 7}, {0, -1}, {0, -1}, -1}, self.id);
+      v(FieldInfo{"v0_host", {0, 0}, {0, -1}, {0, -1}, -1}, self.v0_host);
+      v(FieldInfo{"v0_port", {0, 0}, {0, -1}, {0, -1}, -1}, self.v0_port);
+      v(FieldInfo{"endpoints", {1, 7}, {0, -1}, {0, -1}, -1}, self.endpoints);
+      v(FieldInfo{"rack", {2, 7}, {2, 7}, {0, -1}, -1}, self.rack);
+    }
+    friend bool operator==(const UpdateMetadataBroker&, const UpdateMetadataBroker&) = default;
+  };
+
+  int32_t controller_id = 0;
+  int32_t controller_epoch = 0;
+  int64_t broker_epoch = -1;                                             // v5+
+  std::vector<UpdateMetadataPartitionState> ungrouped_partition_states;  // v0-4
+  std::vector<UpdateMetadataTopicState> topic_states;                    // v5+
+  std::vector<UpdateMetadataBroker> live_brokers;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 4 ? 16 : version <= 5 ? 24 : 19;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"controller_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.controller_id);
+    v(FieldInfo{"controller_epoch", {0, 7}, {0, -1}, {0, -1}, -1}, self.controller_epoch);
+    v(FieldInfo{"broker_epoch", {5, 7}, {0, -1}, {0, -1}, -1}, self.broker_epoch);
+    v(FieldInfo{"ungrouped_partition_states", {0, 4}, {0, -1}, {0, -1}, -1},
+      self.ungrouped_partition_states);
+    v(FieldInfo{"topic_states", {5, 7}, {0, -1}, {0, -1}, -1}, self.topic_states);
+    v(FieldInfo{"live_brokers", {0, 7}, {0, -1}, {0, -1}, -1}, self.live_brokers);
+  }
+  friend bool operator==(const UpdateMetadataRequest&, const UpdateMetadataRequest&) = default;
+};
+
+// Kafka's UpdateMetadataResponse (api key 6): the response body, versions 0-7, flexible from v6.
+struct UpdateMetadataResponse {
+  static constexpr std::string_view kName = "UpdateMetadataResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kUpdateMetadata;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 7;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  int16_t error_code = 0;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 5 ? 2 : 3; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"error_code", {0, 7}, {0, -1}, {0, -1}, -1}, self.error_code);
+  }
+  friend bool operator==(const UpdateMetadataResponse&, const UpdateMetadataResponse&) = default;
+};
+
+// Kafka's ControlledShutdownRequest (api key 7): the request body, versions 0-3, flexible from v3.
+struct ControlledShutdownRequest {
+  static constexpr std::string_view kName = "ControlledShutdownRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kControlledShutdown;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 3;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  int32_t broker_id = 0;
+  int64_t broker_epoch = -1;  // v2+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 1 ? 4 : version <= 2 ? 12 : 13;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"broker_id", {0, 3}, {0, -1}, {0, -1}, -1}, self.broker_id);
+    v(FieldInfo{"broker_epoch", {2, 3}, {0, -1}, {0, -1}, -1}, self.broker_epoch);
+  }
+  friend bool operator==(const ControlledShutdownRequest&,
+                         const ControlledShutdownRequest&) = default;
+};
+
+// Kafka's ControlledShutdownResponse (api key 7): the response body, versions 0-3, flexible from
+// v3.
+struct ControlledShutdownResponse {
+  static constexpr std::string_view kName = "ControlledShutdownResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kControlledShutdown;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 3;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  // ControlledShutdownResponse's RemainingPartition: an element of
+  // ControlledShutdownResponse.RemainingPartitions.
+  struct RemainingPartition {
+    static constexpr std::string_view kName = "RemainingPartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 3;
+    static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+    std::string topic_name;
+    int32_t partition_index = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 6; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic_name", {0, 3}, {0, -1}, {0, -1}, -1}, self.topic_name);
+      v(FieldInfo{"partition_index", {0, 3}, {0, -1}, {0, -1}, -1}, self.partition_index);
+    }
+    friend bool operator==(const RemainingPartition&, const RemainingPartition&) = default;
+  };
+
+  int16_t error_code = 0;
+  std::vector<RemainingPartition> remaining_partitions;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 2 ? 6 : 4; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"error_code", {0, 3}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"remaining_partitions", {0, 3}, {0, -1}, {0, -1}, -1}, self.remaining_partitions);
+  }
+  friend bool operator==(const ControlledShutdownResponse&,
+                         const ControlledShutdownResponse&) = default;
+};
+
 // Kafka's ApiVersionsRequest (api key 18): the request body, versions 0-3, flexible from v3.
 struct ApiVersionsRequest {
   static constexpr std::string_view kName = "ApiVersionsRequest";
@@ -1654,6 +2356,176 @@ struct DeleteRecordsResponse {
   friend bool operator==(const DeleteRecordsResponse&, const DeleteRecordsResponse&) = default;
 };
 
+// Kafka's OffsetForLeaderEpochRequest (api key 23): the request body, versions 0-4, flexible from
+// v4.
+struct OffsetForLeaderEpochRequest {
+  static constexpr std::string_view kName = "OffsetForLeaderEpochRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetForLeaderEpoch;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // OffsetForLeaderEpochRequest's OffsetForLeaderPartition: an element of
+  // OffsetForLeaderEpochRequest.Topics.Partitions.
+  struct OffsetForLeaderPartition {
+    static constexpr std::string_view kName = "OffsetForLeaderPartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    int32_t partition = 0;
+    int32_t current_leader_epoch = -1;  // v2+
+    int32_t leader_epoch = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 1 ? 8 : version <= 3 ? 12 : 13;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition", {0, 4}, {0, -1}, {0, -1}, -1}, self.partition);
+      v(FieldInfo{"current_leader_epoch", {2, 4}, {0, -1}, {0, -1}, -1}, self.current_leader_epoch);
+      v(FieldInfo{"leader_epoch", {0, 4}, {0, -1}, {0, -1}, -1}, self.leader_epoch);
+    }
+    friend bool operator==(const OffsetForLeaderPartition&,
+                           const OffsetForLeaderPartition&) = default;
+  };
+
+  // OffsetForLeaderEpochRequest's OffsetForLeaderTopic: an element of
+  // OffsetForLeaderEpochRequest.Topics.
+  struct OffsetForLeaderTopic {
+    static constexpr std::string_view kName = "OffsetForLeaderTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string topic;
+    std::vector<OffsetForLeaderPartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 3 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic", {0, 4}, {0, -1}, {0, -1}, -1}, self.topic);
+      v(FieldInfo{"partitions", {0, 4}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetForLeaderTopic&, const OffsetForLeaderTopic&) = default;
+  };
+
+  int32_t replica_id = -2;  // v3+
+  std::vector<OffsetForLeaderTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 4 : version <= 3 ? 8 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"replica_id", {3, 4}, {0, -1}, {0, -1}, -1}, self.replica_id);
+    v(FieldInfo{"topics", {0, 4}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetForLeaderEpochRequest&,
+                         const OffsetForLeaderEpochRequest&) = default;
+};
+
+// Kafka's OffsetForLeaderEpochResponse (api key 23): the response body, versions 0-4, flexible from
+// v4.
+struct OffsetForLeaderEpochResponse {
+  static constexpr std::string_view kName = "OffsetForLeaderEpochResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetForLeaderEpoch;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // OffsetForLeaderEpochResponse's EpochEndOffset: an element of
+  // OffsetForLeaderEpochResponse.Topics.Partitions.
+  struct EpochEndOffset {
+    static constexpr std::string_view kName = "EpochEndOffset";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    int16_t error_code = 0;
+    int32_t partition = 0;
+    int32_t leader_epoch = -1;  // v1+
+    int64_t end_offset = -1;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 14 : version <= 3 ? 18 : 19;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"error_code", {0, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+      v(FieldInfo{"partition", {0, 4}, {0, -1}, {0, -1}, -1}, self.partition);
+      v(FieldInfo{"leader_epoch", {1, 4}, {0, -1}, {0, -1}, -1}, self.leader_epoch);
+      v(FieldInfo{"end_offset", {0, 4}, {0, -1}, {0, -1}, -1}, self.end_offset);
+    }
+    friend bool operator==(const EpochEndOffset&, const EpochEndOffset&) = default;
+  };
+
+  // OffsetForLeaderEpochResponse's OffsetForLeaderTopicResult: an element of
+  // OffsetForLeaderEpochResponse.Topics.
+  struct OffsetForLeaderTopicResult {
+    static constexpr std::string_view kName = "OffsetForLeaderTopicResult";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string topic;
+    std::vector<EpochEndOffset> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 3 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic", {0, 4}, {0, -1}, {0, -1}, -1}, self.topic);
+      v(FieldInfo{"partitions", {0, 4}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetForLeaderTopicResult&,
+                           const OffsetForLeaderTopicResult&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v2+
+  std::vector<OffsetForLeaderTopicResult> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 1 ? 4 : version <= 3 ? 8 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {2, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"topics", {0, 4}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetForLeaderEpochResponse&,
+                         const OffsetForLeaderEpochResponse&) = default;
+};
+
 // Kafka's DescribeConfigsRequest (api key 32): the request body, versions 0-4, flexible from v4.
 struct DescribeConfigsRequest {
   static constexpr std::string_view kName = "DescribeConfigsRequest";
@@ -1969,6 +2841,141 @@ struct CreatePartitionsResponse {
                          const CreatePartitionsResponse&) = default;
 };
 
+// Kafka's ElectLeadersRequest (api key 43): the request body, versions 0-2, flexible from v2.
+struct ElectLeadersRequest {
+  static constexpr std::string_view kName = "ElectLeadersRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kElectLeaders;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 2;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  // ElectLeadersRequest's TopicPartitions: an element of ElectLeadersRequest.TopicPartitions.
+  struct TopicPartitions {
+    static constexpr std::string_view kName = "TopicPartitions";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 2;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string topic;
+    std::vector<int32_t> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic", {0, 2}, {0, -1}, {0, -1}, -1}, self.topic);
+      v(FieldInfo{"partitions", {0, 2}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const TopicPartitions&, const TopicPartitions&) = default;
+  };
+
+  int8_t election_type = 0;  // v1+
+  std::optional<std::vector<TopicPartitions>> topic_partitions = std::vector<TopicPartitions>();
+  int32_t timeout_ms = 60000;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 8 : version <= 1 ? 9 : 7;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"election_type", {1, 2}, {0, -1}, {0, -1}, -1}, self.election_type);
+    v(FieldInfo{"topic_partitions", {0, 2}, {0, 2}, {0, -1}, -1}, self.topic_partitions);
+    v(FieldInfo{"timeout_ms", {0, 2}, {0, -1}, {0, -1}, -1}, self.timeout_ms);
+  }
+  friend bool operator==(const ElectLeadersRequest&, const ElectLeadersRequest&) = default;
+};
+
+// Kafka's ElectLeadersResponse (api key 43): the response body, versions 0-2, flexible from v2.
+struct ElectLeadersResponse {
+  static constexpr std::string_view kName = "ElectLeadersResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kElectLeaders;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 2;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  // ElectLeadersResponse's PartitionResult: an element of
+  // ElectLeadersResponse.ReplicaElectionResults.PartitionResult.
+  struct PartitionResult {
+    static constexpr std::string_view kName = "PartitionResult";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 2;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    int32_t partition_id = 0;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message = std::string();
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 8; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_id", {0, 2}, {0, -1}, {0, -1}, -1}, self.partition_id);
+      v(FieldInfo{"error_code", {0, 2}, {0, -1}, {0, -1}, -1}, self.error_code);
+      v(FieldInfo{"error_message", {0, 2}, {0, 2}, {0, -1}, -1}, self.error_message);
+    }
+    friend bool operator==(const PartitionResult&, const PartitionResult&) = default;
+  };
+
+  // ElectLeadersResponse's ReplicaElectionResult: an element of
+  // ElectLeadersResponse.ReplicaElectionResults.
+  struct ReplicaElectionResult {
+    static constexpr std::string_view kName = "ReplicaElectionResult";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 2;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string topic;
+    std::vector<PartitionResult> partition_result;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"topic", {0, 2}, {0, -1}, {0, -1}, -1}, self.topic);
+      v(FieldInfo{"partition_result", {0, 2}, {0, -1}, {0, -1}, -1}, self.partition_result);
+    }
+    friend bool operator==(const ReplicaElectionResult&, const ReplicaElectionResult&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;  // v1+
+  std::vector<ReplicaElectionResult> replica_election_results;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 8 : version <= 1 ? 10 : 8;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {0, 2}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {1, 2}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"replica_election_results", {0, 2}, {0, -1}, {0, -1}, -1},
+      self.replica_election_results);
+  }
+  friend bool operator==(const ElectLeadersResponse&, const ElectLeadersResponse&) = default;
+};
+
 // Kafka's DescribeClusterRequest (api key 60): the request body, versions 0-0, flexible from v0.
 struct DescribeClusterRequest {
   static constexpr std::string_view kName = "DescribeClusterRequest";
@@ -2061,13 +3068,18 @@ struct DescribeClusterResponse {
 template <class... T>
 struct TypeList {};
 using AllRequests =
-    TypeList<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest, ApiVersionsRequest,
-             CreateTopicsRequest, DeleteTopicsRequest, DeleteRecordsRequest, DescribeConfigsRequest,
-             CreatePartitionsRequest, DescribeClusterRequest>;
+    TypeList<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest, LeaderAndIsrRequest,
+             StopReplicaRequest, UpdateMetadataRequest, ControlledShutdownRequest,
+             ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DeleteRecordsRequest,
+             OffsetForLeaderEpochRequest, DescribeConfigsRequest, CreatePartitionsRequest,
+             ElectLeadersRequest, DescribeClusterRequest>;
 using AllResponses =
     TypeList<ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse,
-             ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
-             DescribeConfigsResponse, CreatePartitionsResponse, DescribeClusterResponse>;
+             LeaderAndIsrResponse, StopReplicaResponse, UpdateMetadataResponse,
+             ControlledShutdownResponse, ApiVersionsResponse, CreateTopicsResponse,
+             DeleteTopicsResponse, DeleteRecordsResponse, OffsetForLeaderEpochResponse,
+             DescribeConfigsResponse, CreatePartitionsResponse, ElectLeadersResponse,
+             DescribeClusterResponse>;
 using AllHeaders = TypeList<RequestHeader, ResponseHeader>;
 
 }  // namespace weir::kafka

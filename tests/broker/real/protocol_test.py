@@ -14,8 +14,9 @@ except ImportError:
     sys.exit(77)
 
 # Kafka 3.0.0's ranges for the APIs Weir serves (kafka-python infers the release from them).
-KAFKA_3_0 = {0: (0, 9), 1: (0, 12), 2: (0, 7), 3: (0, 11), 18: (0, 3), 19: (0, 7), 20: (0, 6),
-             21: (0, 2), 32: (0, 4), 37: (0, 3), 60: (0, 0)}
+KAFKA_3_0 = {0: (0, 9), 1: (0, 12), 2: (0, 7), 3: (0, 11), 4: (0, 5), 5: (0, 3), 6: (0, 7),
+             7: (0, 3), 18: (0, 3), 19: (0, 7), 20: (0, 6), 21: (0, 2), 23: (0, 4), 32: (0, 4),
+             37: (0, 3), 43: (0, 2), 60: (0, 0)}
 
 
 def closed_without_answer(port, frame, timeout=5.0):
@@ -79,6 +80,10 @@ def main(weir):
         # What an operator finds in coord.
         rsp = kafka_request(port, 3, 4, body=struct.pack(">ih", 1, 4) + b"zkly" + b"\x01")
         expect_eq(rsp is not None, True, "auto-creating zkly")
+        # The controller creates the partitions' states and then the broker their logs.
+        for p in (0, 1):
+            wait_until(f"zkly-{p} opened", lambda p=p: os.path.isdir(
+                os.path.join(c.log_dir(0), f"zkly-{p}")), 10)
         zk = KazooClient(hosts=c.coord_hosts(), timeout=10)
         zk.start(timeout=10)
         try:

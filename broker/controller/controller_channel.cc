@@ -1,0 +1,108 @@
+#include "broker/controller/controller_channel.h"
+
+#include "absl/strings/str_cat.h"
+#include "buggify/buggify.h"
+#include "runtime/sync.h"
+#include "runtime/trace.h"
+
+namespace weir::broker::controller {
+namespace {
+
+constexpr int16_t kLeaderAndIsrVersion = 5;
+constexpr int16_t kUpdateMetadataVersion = 7;
+constexpr int16_t kStopReplicaVersion = 3;
+
+}  // namespace
+
+BrokerChannel::BrokerChannel(INetwork& network, int32_t controller_id, int32_t broker_id,
+                             std::string address, size_t queue_max)
+    : network_(network),
+      controller_id_(controller_id),
+      broker_id_(broker_id),
+      address_(std::move(address)),
+      queue_max_(queue_max) {}
+
+BrokerChannel::~BrokerChannel() {
+  actor_.reset();  // cancels the sender: it only ever waits on the network
+  if (connection_ != nullptr) connection_->close();
+}
+
+void BrokerChannel::start() {
+  actor_ = spawn(absl::StrCat("controller-channel-", broker_id_), [this] { run(); });
+}
+
+void BrokerChannel::send(ControllerRequest request) {
+  if (queue_.size() >= queue_max_) {
+    queue_.clear();
+    ++clears_;
+    resync_ = true;
+    TraceEvent(Severity::kWarn, "ControllerChannelOverflow").detail("Broker", broker_id_);
+  } else {
+    queue_.push_back(std::move(request));
+  }
+  changed_.fire_all();
+}
+
+bool BrokerChannel::take_resync() {
+  const bool r = resync_;
+  resync_ = false;
+  return r;
+}
+
+absl::Status BrokerChannel::send_one(const ControllerRequest& request) {
+  if (connection_ == nullptr || connection_->closed()) {
+    connection_ = nullptr;
+    auto c = client::KafkaConnection::connect(
+        network_, address_, {.client_id = absl::StrCat("controller-", controller_id_)});
+    if (!c.ok()) return c.status();
+    connection_ = *std::move(c);
+  }
+  // BUGGIFY: a slow controller-to-broker path (LeaderAndIsr arriving late).
+  if (BUGGIFY_WITH_PROB(0.02)) delay(std::chrono::milliseconds(300));
+  int16_t error = 0;
+  if (const auto* lai = std::get_if<kafka::LeaderAndIsrRequest>(&request)) {
+    auto r = connection_->call<kafka::LeaderAndIsrResponse>(*lai, kLeaderAndIsrVersion);
+    if (!r.ok()) return r.status();
+    error = r->error_code;
+  } else if (const auto* um = std::get_if<kafka::UpdateMetadataRequest>(&request)) {
+    auto r = connection_->call<kafka::UpdateMetadataResponse>(*um, kUpdateMetadataVersion);
+    if (!r.ok()) return r.status();
+    error = r->error_code;
+  } else {
+    const auto& sr = std::get<kafka::StopReplicaRequest>(request);
+    auto r = connection_->call<kafka::StopReplicaResponse>(sr, kStopReplicaVersion);
+    if (!r.ok()) return r.status();
+    error = r->error_code;
+  }
+  if (error != 0) {
+    // A stale epoch (a newer controller exists, or the broker restarted): retrying cannot
+    // help; the controller that is current sends its own.
+    TraceEvent(Severity::kInfo, "ControllerRequestRefused")
+        .detail("Broker", broker_id_)
+        .detail("Error", error);
+  }
+  return absl::OkStatus();
+}
+
+void BrokerChannel::run() {
+  while (true) {
+    wait_for(changed_, [this] { return !queue_.empty(); });
+    const ControllerRequest request = queue_.front();
+    const uint64_t clears = clears_;
+    absl::Status s = send_one(request);
+    if (s.ok()) {
+      ++sent_;
+      // Unless an overflow cleared the queue meanwhile, the front is still what was sent.
+      if (clears == clears_ && !queue_.empty()) queue_.pop_front();
+      continue;
+    }
+    TraceEvent(Severity::kInfo, "ControllerChannelRetry")
+        .detail("Broker", broker_id_)
+        .detail("Error", s.ToString());
+    if (connection_ != nullptr) connection_->close();
+    connection_ = nullptr;
+    delay(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace weir::broker::controller

@@ -1,0 +1,241 @@
+#include "broker/server/replica_fetcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "broker/kafka/protocol/error_codes.h"
+#include "buggify/buggify.h"
+#include "runtime/sync.h"
+#include "runtime/trace.h"
+
+namespace weir::broker {
+namespace {
+
+using kafka::ErrorCode;
+constexpr int16_t kFetchVersion = 12;
+constexpr int16_t kEpochVersion = 4;
+
+ErrorCode code_of(int16_t c) {
+  return static_cast<ErrorCode>(c);
+}
+
+}  // namespace
+
+ReplicaFetcher::ReplicaFetcher(const BrokerConfig& config, INetwork& network, int32_t broker_id,
+                               int32_t leader_id, std::string leader_address)
+    : config_(config),
+      network_(network),
+      broker_id_(broker_id),
+      leader_id_(leader_id),
+      leader_address_(std::move(leader_address)) {}
+
+ReplicaFetcher::~ReplicaFetcher() {
+  if (connection_ != nullptr) connection_->close();
+}
+
+void ReplicaFetcher::start() {
+  done_ = spawn(absl::StrCat("replica-fetcher-", leader_id_), [this] { run(); });
+}
+
+void ReplicaFetcher::add(std::shared_ptr<Partition> partition, uint64_t generation) {
+  const log::TopicPartition tp{partition->topic(), partition->index()};
+  partitions_[tp] = Entry{std::move(partition), generation, true};
+  changed_.fire_all();
+}
+
+void ReplicaFetcher::remove(const log::TopicPartition& tp) {
+  partitions_.erase(tp);
+  changed_.fire_all();
+}
+
+void ReplicaFetcher::stop() {
+  stopping_ = true;
+  if (connection_ != nullptr) connection_->close();
+  changed_.fire_all();
+}
+
+bool ReplicaFetcher::current(const Entry& entry) const {
+  const Partition& p = *entry.partition;
+  return !stopping_ && !p.closed() && p.role() == ReplicaRole::kFollower &&
+         p.generation() == entry.generation;
+}
+
+void ReplicaFetcher::backoff() {
+  const TimePoint deadline =
+      Scheduler::current().now() + to_scheduler_duration(std::chrono::milliseconds(
+                                       std::max<int32_t>(config_.replica_fetch_backoff_ms, 1)));
+  (void)wait_until(
+      changed_, [this] { return stopping_; }, deadline);
+}
+
+absl::Status ReplicaFetcher::ensure_connection() {
+  if (connection_ != nullptr && !connection_->closed()) return absl::OkStatus();
+  connection_ = nullptr;
+  auto c = client::KafkaConnection::connect(
+      network_, leader_address_,
+      {.client_id = absl::StrCat("broker-", broker_id_, "-fetcher-", leader_id_),
+       .in_flight_max = 1,
+       .response_bytes_max =
+           static_cast<size_t>(config_.replica_fetch_response_max_bytes) + (4 << 20)});
+  if (!c.ok()) return c.status();
+  connection_ = *std::move(c);
+  return absl::OkStatus();
+}
+
+void ReplicaFetcher::run() {
+  while (!stopping_) {
+    wait_for(changed_, [this] { return stopping_ || !partitions_.empty(); });
+    if (stopping_) break;
+    absl::Status s = ensure_connection();
+    if (s.ok()) s = truncate_pending();
+    if (s.ok()) s = fetch_once();
+    if (!s.ok() && !stopping_) {
+      ++counters_.errors;
+      TraceEvent(Severity::kInfo, "ReplicaFetchFailed")
+          .detail("Leader", leader_id_)
+          .detail("Error", s.ToString());
+      if (connection_ != nullptr) connection_->close();
+      connection_ = nullptr;
+      backoff();
+    }
+  }
+}
+
+// KIP-101/KIP-279: ask the leader where our latest epoch ends in its log; cut there.
+absl::Status ReplicaFetcher::truncate_pending() {
+  kafka::OffsetForLeaderEpochRequest req;
+  req.replica_id = broker_id_;
+  std::map<log::TopicPartition, std::optional<LeaderEpoch>> asked;
+  for (auto& [tp, e] : partitions_) {
+    if (!e.truncating) continue;
+    if (!current(e)) continue;
+    const auto& epochs = e.partition->log().leader_epochs();
+    if (epochs.empty()) {
+      e.truncating = false;  // nothing of ours to disagree with
+      continue;
+    }
+    asked[tp] = epochs.back().epoch;
+    auto& t = req.topics.emplace_back();
+    t.topic = tp.topic;
+    t.partitions.push_back({.partition = tp.partition,
+                            .current_leader_epoch = e.partition->leader_epoch().value(),
+                            .leader_epoch = epochs.back().epoch.value()});
+  }
+  if (asked.empty()) return absl::OkStatus();
+  auto rsp = connection_->call<kafka::OffsetForLeaderEpochResponse>(req, kEpochVersion);
+  if (!rsp.ok()) return rsp.status();
+  for (const auto& t : rsp->topics) {
+    for (const auto& r : t.partitions) {
+      auto it = partitions_.find(log::TopicPartition{t.topic, r.partition});
+      if (it == partitions_.end() || !it->second.truncating) continue;
+      Entry& e = it->second;
+      if (code_of(r.error_code) != ErrorCode::kNone) continue;  // retried after a backoff
+      Partition& p = *e.partition;
+      ActorMutex::Guard locked(p.replica_lock());
+      if (!current(e)) continue;
+      Offset cut = p.log_end_offset();
+      if (r.leader_epoch >= 0 && r.end_offset >= 0) {
+        cut = std::min(cut, Offset(r.end_offset));
+        // The leader knows only an older epoch: ours ends where that one ends here.
+        const auto mine = p.log().end_offset_for_epoch(LeaderEpoch(r.leader_epoch));
+        if (LeaderEpoch(r.leader_epoch) != asked[it->first]) {
+          cut = std::min(cut, mine.has_value() && mine->first == LeaderEpoch(r.leader_epoch)
+                                  ? mine->second
+                                  : Offset(r.end_offset));
+        }
+      } else {
+        // The leader has no epoch as old as ours: everything we hold is of epochs it never
+        // had; keep only what is below its log start (nothing, for a log that restarted).
+        cut = p.log_start_offset();
+      }
+      if (cut < p.log_end_offset()) {
+        ++counters_.truncations;
+        TraceEvent(Severity::kInfo, "ReplicaTruncated")
+            .detail("Topic", p.topic())
+            .detail("Partition", p.index())
+            .detail("From", p.log_end_offset().value())
+            .detail("To", cut.value());
+        if (auto s = p.truncate_to(cut); !s.ok()) return s;
+      }
+      e.truncating = false;
+    }
+  }
+  for (const auto& [tp, epoch] : asked) {
+    auto it = partitions_.find(tp);
+    if (it != partitions_.end() && it->second.truncating)
+      return absl::UnavailableError(absl::StrCat(
+          "leader ", leader_id_, " could not answer OffsetsForLeaderEpoch for ", tp.dir_name()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplicaFetcher::fetch_once() {
+  kafka::FetchRequest req;
+  req.replica_id = broker_id_;
+  req.max_wait_ms = config_.replica_fetch_wait_max_ms;
+  req.min_bytes = config_.replica_fetch_min_bytes;
+  req.max_bytes = config_.replica_fetch_response_max_bytes;
+  std::map<std::string, size_t> topic_index;
+  for (auto& [tp, e] : partitions_) {
+    if (e.truncating || !current(e)) continue;
+    auto [it, inserted] = topic_index.emplace(tp.topic, req.topics.size());
+    if (inserted) req.topics.emplace_back().topic = tp.topic;
+    req.topics[it->second].partitions.push_back(
+        {.partition = tp.partition,
+         .current_leader_epoch = e.partition->leader_epoch().value(),
+         .fetch_offset = e.partition->log_end_offset().value(),
+         .log_start_offset = e.partition->log_start_offset().value(),
+         .partition_max_bytes = config_.replica_fetch_max_bytes});
+  }
+  if (req.topics.empty()) {
+    backoff();
+    return absl::OkStatus();
+  }
+  auto rsp = connection_->call_framed<kafka::FetchResponse>(req, kFetchVersion);
+  if (!rsp.ok()) return rsp.status();
+  ++counters_.fetches;
+  if (code_of(rsp->body.error_code) != ErrorCode::kNone)
+    return absl::UnavailableError(
+        absl::StrCat("Fetch: ", std::string(kafka::error_name(code_of(rsp->body.error_code)))));
+  // BUGGIFY: a response lost on the way (the leader counted the fetch; we apply nothing).
+  if (BUGGIFY_WITH_PROB(0.01)) return absl::OkStatus();
+  bool any_error = false;
+  for (const auto& t : rsp->body.responses) {
+    for (const auto& d : t.partitions) {
+      auto it = partitions_.find(log::TopicPartition{t.topic, d.partition_index});
+      if (it == partitions_.end()) continue;
+      if (code_of(d.error_code) != ErrorCode::kNone) any_error = true;
+      apply_fetched(it->second, d);
+      if (stopping_) return absl::OkStatus();
+    }
+  }
+  if (any_error) backoff();
+  return absl::OkStatus();
+}
+
+void ReplicaFetcher::apply_fetched(Entry& e, const kafka::FetchResponse::PartitionData& d) {
+  Partition& p = *e.partition;
+  const ErrorCode code = code_of(d.error_code);
+  if (code == ErrorCode::kOffsetOutOfRange) {
+    // Below the leader's log start (its retention or DeleteRecords moved past us), or beyond
+    // its end (an unclean leader with less): ask for truncation again, which settles it.
+    e.truncating = true;
+    return;
+  }
+  if (code != ErrorCode::kNone) return;
+  ActorMutex::Guard locked(p.replica_lock());
+  if (!current(e)) return;
+  if (!d.records.bytes.empty()) {
+    auto info = p.append_as_follower(d.records.bytes);
+    if (!info.ok()) {
+      TraceEvent(Severity::kWarn, "ReplicaAppendFailed")
+          .detail("Topic", p.topic())
+          .detail("Partition", p.index())
+          .detail("Error", info.status().ToString());
+      e.truncating = p.log().failure().ok();
+      return;
+    }
+    counters_.bytes += d.records.bytes.size();
+  }
+  p.set_follower_high_watermark(Offset(d.high_watermark));
+}
+
+}  // namespace weir::broker

@@ -1,0 +1,81 @@
+// A follower's fetcher of every partition it replicates from one leader broker (Kafka's
+// ReplicaFetcherThread): one Fetch request (replica_id = this broker) carries all of them, so
+// many partitions replicate in few requests, and the batches are appended as the leader sent
+// them, never re-encoded. A partition added to it is first truncated by leader epoch
+// (OffsetsForLeaderEpoch; KIP-101, with KIP-279's walk back to the largest common epoch),
+// never by its high watermark, so a follower's log never diverges from its leader's.
+//
+// Log I/O is never cancelled midway: stop() asks the loop to end at its next network wait,
+// and done() is ready once it has.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "broker/client/kafka_connection.h"
+#include "broker/log/log_manager.h"
+#include "broker/server/broker_config.h"
+#include "broker/server/partition.h"
+#include "runtime/future.h"
+#include "runtime/network.h"
+#include "runtime/wait_list.h"
+
+namespace weir::broker {
+
+struct FetcherCounters {
+  uint64_t fetches = 0;
+  uint64_t bytes = 0;
+  uint64_t truncations = 0;
+  uint64_t errors = 0;
+};
+
+class ReplicaFetcher {
+ public:
+  ReplicaFetcher(const BrokerConfig& config, INetwork& network, int32_t broker_id,
+                 int32_t leader_id, std::string leader_address);
+  ~ReplicaFetcher();
+  ReplicaFetcher(const ReplicaFetcher&) = delete;
+  ReplicaFetcher& operator=(const ReplicaFetcher&) = delete;
+
+  void start();
+  // Replicates `partition` (a follower of this leader at `generation`) from its log end,
+  // after truncating it by leader epoch.
+  void add(std::shared_ptr<Partition> partition, uint64_t generation);
+  void remove(const log::TopicPartition& tp);
+  bool empty() const { return partitions_.empty(); }
+  int32_t leader_id() const { return leader_id_; }
+  const std::string& leader_address() const { return leader_address_; }
+  void stop();
+  Future<void> done() const { return done_; }
+  const FetcherCounters& counters() const { return counters_; }
+
+ private:
+  struct Entry {
+    std::shared_ptr<Partition> partition;
+    uint64_t generation = 0;
+    bool truncating = true;
+  };
+  void run();
+  absl::Status ensure_connection();
+  absl::Status truncate_pending();
+  absl::Status fetch_once();
+  void apply_fetched(Entry& entry, const kafka::FetchResponse::PartitionData& data);
+  bool current(const Entry& entry) const;
+  void backoff();
+
+  const BrokerConfig& config_;
+  INetwork& network_;
+  int32_t broker_id_;
+  int32_t leader_id_;
+  std::string leader_address_;
+  std::map<log::TopicPartition, Entry> partitions_;
+  std::shared_ptr<client::KafkaConnection> connection_;
+  WaitList changed_;
+  bool stopping_ = false;
+  Future<void> done_;
+  FetcherCounters counters_;
+};
+
+}  // namespace weir::broker
