@@ -49,12 +49,6 @@ bool FramedConnection::send(std::string_view bytes) {
   return send_encoded([bytes](std::string& out) { out.append(bytes); });
 }
 
-size_t Reply::size() const {
-  size_t n = bytes.size();
-  for (const FilePiece& piece : files) n += piece.range.length;
-  return n;
-}
-
 bool FramedConnection::send_reply(Reply reply) {
   if (closed_) return false;
   const size_t before = send_queue_.size();

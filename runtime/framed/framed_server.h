@@ -106,8 +106,6 @@ struct Reply {
   std::string bytes;
   bool close_after = false;
   std::vector<FilePiece> files;  // after close_after: Reply{bytes, close_after} stays valid
-  // Bytes on the wire: bytes plus every file range.
-  size_t size() const;
 };
 
 // One accepted connection, as its protocol handler sees it. Shared by the connection's actors

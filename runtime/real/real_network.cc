@@ -205,11 +205,11 @@ absl::Status RealConnection::send_file(IFile& file, uint64_t offset, size_t leng
 // pages come from the page cache (prefetch put them there), so nothing here waits for a disk.
 absl::Status RealConnection::sendfile_all(RealFile& file, uint64_t offset, size_t length,
                                           size_t& done) {
-  uint64_t prefetched = 0;  // bytes from `offset` known to have been prefetched
+  uint64_t prefetched = 0;  // bytes from `offset` prefetched (partial sends stay inside them)
   while (done < length) {
     if (closed_) return closed_error("send file to");
     const size_t chunk = std::min(length - done, kSendFileChunkBytes);
-    if (done + chunk > prefetched) {
+    if (done >= prefetched) {
       file.prefetch(offset + done, chunk);
       prefetched = done + chunk;
       if (closed_) return closed_error("send file to");  // closed while the pool read ahead
