@@ -19,6 +19,14 @@ class IFile {
   virtual ~IFile() = default;
   // Reads up to buffer.size() bytes at `offset`; fewer only at end of file.
   virtual absl::StatusOr<size_t> read(uint64_t offset, absl::Span<uint8_t> buffer) = 0;
+  // Reads for IConnection::send_file's copy: bytes bound for a socket, never looked at by the
+  // caller (in the real runtime they never leave the kernel). The same as read(), except that
+  // a simulated disk injects no bit flip here: its corrupt read models a fault of the copy into
+  // a buffer the caller checks, and the caller of send_file has nothing to check (what the
+  // broker's log relies on instead: broker/log/README.md). Read errors and slowness apply.
+  virtual absl::StatusOr<size_t> read_to_send(uint64_t offset, absl::Span<uint8_t> buffer) {
+    return read(offset, buffer);
+  }
   virtual absl::Status write(uint64_t offset, absl::Span<const uint8_t> data) = 0;
   virtual absl::Status append(absl::Span<const uint8_t> data) = 0;
   virtual absl::Status sync() = 0;

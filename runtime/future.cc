@@ -1,5 +1,10 @@
 #include "runtime/future.h"
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/filesystem.h"
+#include "runtime/network.h"
 #include "runtime/process_context.h"
 
 namespace weir {
@@ -45,6 +50,29 @@ absl::Status read_exact(IConnection& conn, absl::Span<uint8_t> buffer) {
     done += *n;
   }
   return absl::OkStatus();
+}
+
+absl::Status copy_file_to(IFile& file, uint64_t offset, size_t length, size_t& done,
+                          const std::function<absl::Status(absl::Span<const uint8_t>)>& write) {
+  std::vector<uint8_t> chunk(std::min(length, IConnection::kSendFileChunkBytes));
+  while (done < length) {
+    const auto want = absl::MakeSpan(chunk).subspan(0, std::min(chunk.size(), length - done));
+    auto n = file.read_to_send(offset + done, want);
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      return absl::OutOfRangeError(absl::StrCat("send file ", file.path(), ": ends before ",
+                                                offset + length, " (at ", offset + done, ")"));
+    }
+    if (auto s = write(want.subspan(0, *n)); !s.ok()) return s;
+    done += *n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IConnection::send_file(IFile& file, uint64_t offset, size_t length) {
+  size_t done = 0;
+  return copy_file_to(file, offset, length, done,
+                      [this](absl::Span<const uint8_t> bytes) { return write(bytes); });
 }
 
 absl::StatusOr<std::vector<uint8_t>> read_file(IFileSystem& fs, const std::string& path,

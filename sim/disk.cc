@@ -821,7 +821,13 @@ class SimFile final : public IFile {
     if (DiskCore* core = live()) core->handle_closed(*inode_);
   }
 
-  absl::StatusOr<size_t> read(uint64_t offset, absl::Span<uint8_t> buffer) override;
+  absl::StatusOr<size_t> read(uint64_t offset, absl::Span<uint8_t> buffer) override {
+    return read_at(offset, buffer, true);
+  }
+  // No bit flip (see IFile::read_to_send); errors and latency as read().
+  absl::StatusOr<size_t> read_to_send(uint64_t offset, absl::Span<uint8_t> buffer) override {
+    return read_at(offset, buffer, false);
+  }
   absl::Status write(uint64_t offset, absl::Span<const uint8_t> data) override {
     return write_at(offset, data, false);
   }
@@ -840,6 +846,7 @@ class SimFile final : public IFile {
     WEIR_ASSERT_MSG(inode_->open_handles > 0, "a live handle on an inode that counts none");
     return core.get();
   }
+  absl::StatusOr<size_t> read_at(uint64_t offset, absl::Span<uint8_t> buffer, bool may_corrupt);
   absl::Status write_at(uint64_t offset, absl::Span<const uint8_t> data, bool append);
 
   std::weak_ptr<DiskCore> core_;
@@ -851,7 +858,8 @@ class SimFile final : public IFile {
 
 }  // namespace
 
-absl::StatusOr<size_t> SimFile::read(uint64_t offset, absl::Span<uint8_t> buffer) {
+absl::StatusOr<size_t> SimFile::read_at(uint64_t offset, absl::Span<uint8_t> buffer,
+                                        bool may_corrupt) {
   DiskCore* core = live();
   if (core == nullptr) return stale_error();
   ++core->stats().reads;
@@ -862,7 +870,7 @@ absl::StatusOr<size_t> SimFile::read(uint64_t offset, absl::Span<uint8_t> buffer
   }
   const size_t n = core->read(*inode_, offset, buffer);
   core->stats().bytes_read += n;
-  if (n > 0 && core->chance(core->faults().corrupt_read_probability)) {
+  if (may_corrupt && n > 0 && core->chance(core->faults().corrupt_read_probability)) {
     const uint64_t bit = core->random().below(static_cast<uint64_t>(n) * 8);
     buffer[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     ++core->stats().corrupted_reads;

@@ -277,7 +277,8 @@ std::shared_ptr<Segment> PartitionLog::segment_for(Offset offset) const {
 }
 
 absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
-                                              Offset end_offset_max, bool min_one_batch) {
+                                              Offset end_offset_max, bool min_one_batch,
+                                              ReadMode mode) {
   if (!failed_.ok()) return failed_;
   const Offset end = log_end_offset();
   if (start < log_start_offset_ || start > end) {
@@ -300,8 +301,11 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
     if (!location.ok()) return location.status();
     if (location->has_value()) {
       const BatchLocation& at = **location;
-      auto result =
-          read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch, at.header);
+      auto result = mode == ReadMode::kFileRange
+                        ? read_file_range(segment, at.position, bytes_max, end_offset_max,
+                                          min_one_batch, at.header)
+                        : read_from(segment, at.position, bytes_max, end_offset_max, min_one_batch,
+                                    at.header);
       if (truncations_ != generation) return truncated_during_read();
       return result;
     }
@@ -402,6 +406,51 @@ absl::StatusOr<ReadResult> PartitionLog::read_from(std::shared_ptr<Segment> segm
     result.size_bytes = c.bytes;
     return result;
   }
+}
+
+// The range from `position` to where the batches below end_offset_max end, cut to bytes_max
+// (but the whole first batch when min_one_batch), without reading it: the end comes from the
+// segment's extent or, below a high watermark inside the segment, from find_batch (index and
+// headers). Served as a file range only if the segment has verified every byte of it; else
+// read_from reads and checks it, and what it checked is verified from then on.
+absl::StatusOr<ReadResult> PartitionLog::read_file_range(std::shared_ptr<Segment> segment,
+                                                         uint64_t position, int32_t bytes_max,
+                                                         Offset end_offset_max, bool min_one_batch,
+                                                         const BatchHeader& first) {
+  // Both at one instant: appends add whole batches after size_bytes, never inside it.
+  const uint64_t size = segment->size_bytes();
+  uint64_t limit = size;
+  if (end_offset_max < segment->next_offset()) {
+    auto at = segment->find_batch(end_offset_max, size);
+    if (!at.ok()) return at.status();
+    if (at->has_value()) limit = (*at)->position;
+  }
+  ReadResult result;
+  result.log_start_offset = log_start_offset_;
+  result.log_end_offset = log_end_offset();
+  result.segment_path = segment->log_path();
+  result.file_position = position;
+  if (position >= limit) return result;  // the first batch reaches end_offset_max
+  uint64_t length = std::min<uint64_t>(limit - position, static_cast<uint64_t>(bytes_max));
+  if (length < first.size_bytes()) {
+    // Not even the first batch fits: the copy path would return nothing either.
+    if (!min_one_batch) return result;
+    length = std::min<uint64_t>(limit - position, first.size_bytes());
+  }
+  if (segment->verified(position, length)) {
+    CODE_PROBE(true, "broker_log.read_served_file_range");
+    result.file = segment->log_file();
+    result.size_bytes = length;
+    return result;
+  }
+  CODE_PROBE(true, "broker_log.read_verified_before_file_range");
+  const uint64_t generation = truncations_;
+  auto copied = read_from(segment, position, bytes_max, end_offset_max, min_one_batch, first);
+  // Not after a cut raced the read: what it checked may no longer be what the file holds.
+  if (copied.ok() && truncations_ == generation) {
+    segment->note_verified(position, copied->size_bytes);
+  }
+  return copied;
 }
 
 std::optional<std::pair<int64_t, Offset>> PartitionLog::max_timestamp() const {

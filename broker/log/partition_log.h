@@ -47,10 +47,21 @@ struct AppendInfo {
   int64_t record_count = 0;
 };
 
-// Whole batches for a fetch. The bytes are a copy for now; segment_path/file_position/
-// size_bytes name the same bytes in the segment file, for a later sendfile path.
+// How a read hands over its bytes.
+enum class ReadMode {
+  kCopy,       // `records` holds whole batches, read and checked now
+  kFileRange,  // `file` names them in the segment file when they are verified (see read())
+};
+
+// Batches for a fetch. With kCopy, or when a kFileRange read had to fall back to copying,
+// `records` holds whole batches and `file` is null. Otherwise `records` is empty and the bytes
+// are [file_position, file_position + size_bytes) of `file` (the segment's open file, kept
+// open by this pointer): whole batches, except that the last may be cut short by bytes_max, as
+// Kafka's file slices are (clients drop a trailing partial batch). segment_path/file_position/
+// size_bytes name the bytes in the segment file either way.
 struct ReadResult {
   std::string records;
+  std::shared_ptr<IFile> file;
   std::string segment_path;
   uint64_t file_position = 0;
   uint64_t size_bytes = 0;
@@ -104,8 +115,11 @@ class PartitionLog {
   // Whole batches from the one holding `start`, at most bytes_max bytes (but the first batch
   // even if larger when min_one_batch), never a batch reaching end_offset_max, all from one
   // segment. OutOfRange when start is below log_start_offset() or beyond log_end_offset().
+  // kFileRange returns a file range only for bytes the segment has verified (appended by this
+  // process, validated by recovery, or checked by an earlier copying read); other bytes are
+  // read and checked as with kCopy, which verifies them for the next read.
   absl::StatusOr<ReadResult> read(Offset start, int32_t bytes_max, Offset end_offset_max,
-                                  bool min_one_batch);
+                                  bool min_one_batch, ReadMode mode = ReadMode::kCopy);
   // The first offset whose record timestamp is >= timestamp_ms (ListOffsets), nullopt when
   // every record is older or the log holds none (log start = log end).
   absl::StatusOr<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
@@ -174,6 +188,9 @@ class PartitionLog {
   absl::StatusOr<ReadResult> read_from(std::shared_ptr<Segment> segment, uint64_t position,
                                        int32_t bytes_max, Offset end_offset_max, bool min_one_batch,
                                        const BatchHeader& first);
+  absl::StatusOr<ReadResult> read_file_range(std::shared_ptr<Segment> segment, uint64_t position,
+                                             int32_t bytes_max, Offset end_offset_max,
+                                             bool min_one_batch, const BatchHeader& first);
   absl::StatusOr<Offset> refine_by_timestamp(Segment& segment, uint64_t position,
                                              const BatchHeader& header, int64_t timestamp_ms);
 

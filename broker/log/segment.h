@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,23 @@ namespace weir::broker::log {
 struct BatchLocation {
   uint64_t position = 0;
   BatchHeader header;
+};
+
+// The byte ranges of a segment file that this process has verified (every batch in them
+// CRC-checked and chained, the bytes no checksum covers confirmed), and so may serve by file
+// range without reading them: broker/log/README.md has the argument. Ranges are merged; past
+// kRangesMax disjoint ones, further ranges are not recorded (those reads keep copying).
+class VerifiedRanges {
+ public:
+  static constexpr size_t kRangesMax = 1024;
+  void add(uint64_t begin, uint64_t end);
+  bool contains(uint64_t begin, uint64_t end) const;
+  // Forgets everything at or beyond `position` (the file was cut there).
+  void truncate(uint64_t position);
+  size_t range_count() const { return ranges_.size(); }
+
+ private:
+  std::map<uint64_t, uint64_t> ranges_;  // begin -> end, disjoint, not adjacent
 };
 
 // What a full validation of a segment found.
@@ -88,6 +106,15 @@ class Segment {
   // base offsets run on from the agreed first header, and so catches a corrupt read in the
   // bytes the CRC leaves out without reading everything twice.
   absl::StatusOr<std::string> read_once(uint64_t position, size_t size);
+  // Whether the bytes [position, position + size) are verified (VerifiedRanges), and records
+  // that a caller has verified them.
+  bool verified(uint64_t position, uint64_t size) const {
+    return verified_.contains(position, position + size);
+  }
+  void note_verified(uint64_t position, uint64_t size) { verified_.add(position, position + size); }
+  const VerifiedRanges& verified_ranges() const { return verified_; }
+  // The segment's file, for a fetch sent as a file range (kept open by the holder).
+  const std::shared_ptr<IFile>& log_file() const { return log_; }
   // Drops the batch holding `offset` and everything after it (durably). Returns the bytes cut.
   absl::StatusOr<uint64_t> truncate_to(Offset offset);
   // Writes the pending index entries and fsyncs the three files.
@@ -134,7 +161,7 @@ class Segment {
   const int32_t index_interval_bytes_;
   const TimePoint created_;
   const std::string log_path_;
-  std::unique_ptr<IFile> log_;
+  std::shared_ptr<IFile> log_;  // shared: a fetch's file range keeps it open
   std::unique_ptr<IFile> index_file_;
   std::unique_ptr<IFile> time_index_file_;
   OffsetIndex offset_index_;
@@ -147,6 +174,9 @@ class Segment {
   Offset offset_of_max_timestamp_;
   uint64_t bytes_since_last_index_entry_ = 0;
   bool dirty_ = false;
+  // Appended bytes (their batches were CRC-checked before the write), bytes recovery validated,
+  // and ranges a copying fetch checked.
+  VerifiedRanges verified_;
   std::string buffer_;  // reused by validation
 };
 

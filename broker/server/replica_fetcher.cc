@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/kafka/protocol/error_codes.h"
+#include "broker/log/record_batch.h"
 #include "buggify/buggify.h"
 #include "runtime/sync.h"
 #include "runtime/trace.h"
@@ -15,6 +16,18 @@ constexpr int16_t kEpochVersion = 4;
 
 ErrorCode code_of(int16_t c) {
   return static_cast<ErrorCode>(c);
+}
+
+// A leader sends file ranges, which the byte limit may cut inside a batch (as Kafka's file
+// slices): the whole batches at the front are appended, the partial one is fetched again.
+std::string_view whole_batches(std::string_view bytes) {
+  size_t at = 0;
+  while (at < bytes.size()) {
+    auto h = log::parse_batch_header(bytes.substr(at));
+    if (!h.ok() || h->size_bytes() > bytes.size() - at) break;
+    at += h->size_bytes();
+  }
+  return bytes.substr(0, at);
 }
 
 }  // namespace
@@ -223,8 +236,9 @@ void ReplicaFetcher::apply_fetched(Entry& e, const kafka::FetchResponse::Partiti
   if (code != ErrorCode::kNone) return;
   ActorMutex::Guard locked(p.replica_lock());
   if (!current(e)) return;
-  if (!d.records.bytes.empty()) {
-    auto info = p.append_as_follower(d.records.bytes);
+  const std::string_view records = whole_batches(d.records.bytes);
+  if (!records.empty()) {
+    auto info = p.append_as_follower(records);
     if (!info.ok()) {
       TraceEvent(Severity::kWarn, "ReplicaAppendFailed")
           .detail("Topic", p.topic())
@@ -233,7 +247,7 @@ void ReplicaFetcher::apply_fetched(Entry& e, const kafka::FetchResponse::Partiti
       e.truncating = p.log().failure().ok();
       return;
     }
-    counters_.bytes += d.records.bytes.size();
+    counters_.bytes += records.size();
   }
   p.set_follower_high_watermark(Offset(d.high_watermark));
 }

@@ -49,9 +49,28 @@ bool FramedConnection::send(std::string_view bytes) {
   return send_encoded([bytes](std::string& out) { out.append(bytes); });
 }
 
-bool FramedConnection::account_sent(size_t before) {
+bool FramedConnection::send_reply(Reply reply) {
+  if (closed_) return false;
+  const size_t before = send_queue_.size();
+  size_t file_bytes = 0;
+  size_t previous_at = 0;
+  for (FilePiece& piece : reply.files) {
+    WEIR_ASSERT_MSG(piece.at >= previous_at && piece.at <= reply.bytes.size(),
+                    "Reply::files out of order or past the bytes");
+    WEIR_ASSERT(piece.range.file != nullptr);
+    previous_at = piece.at;
+    if (piece.range.length == 0) continue;
+    file_bytes += piece.range.length;
+    piece.at += before;
+    send_files_.push_back(std::move(piece));
+  }
+  send_queue_.append(reply.bytes);
+  return account_sent(before, file_bytes);
+}
+
+bool FramedConnection::account_sent(size_t before, size_t file_bytes) {
   WEIR_ASSERT(send_queue_.size() >= before);
-  const size_t n = send_queue_.size() - before;
+  const size_t n = send_queue_.size() - before + file_bytes;
   // A reader is slow when bytes already wait for it; one reply larger than the bound on an
   // empty queue (a Fetch response up to fetch.max.bytes) is no sign of that.
   if (stats_.send_queue_bytes > 0 && stats_.send_queue_bytes + n > send_queue_bytes_max_) {
@@ -74,6 +93,7 @@ void FramedConnection::close(CloseReason reason) {
   io_->close();
   send_queue_.clear();
   send_queue_.shrink_to_fit();
+  send_files_.clear();  // closes files nobody else holds
   // Dropping the pending replies cancels the requests still being handled.
   replies_.clear();
   send_changed_.fire_all();
@@ -302,12 +322,13 @@ void ServerCore::respond_loop(const Conn& c) {
       c->close(CloseReason::kHandlerClosed);
       return;
     }
-    if (!reply->bytes.empty()) {
-      if (!c->send(reply->bytes)) return;
+    const bool close_after = reply->close_after;
+    if (!reply->bytes.empty() || !reply->files.empty()) {
+      if (!c->send_reply(*std::move(reply))) return;
       ++c->stats_.replies_sent;
       ++stats_.replies_sent;
     }
-    if (reply->close_after) {
+    if (close_after) {
       // Requests after this one are dropped unanswered (their handlers cancelled).
       queue.clear();
       c->stats_.in_flight = 0;
@@ -316,16 +337,45 @@ void ServerCore::respond_loop(const Conn& c) {
   }
 }
 
+// Writes the bytes of `batch` with the file ranges of `files` spliced in, in order.
+absl::Status write_pieces(IConnection& io, std::string_view batch,
+                          const std::vector<FilePiece>& files) {
+  const auto write_bytes = [&](size_t from, size_t to) {
+    if (from == to) return absl::OkStatus();
+    return io.write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(batch.data()) + from,
+                                              to - from));
+  };
+  size_t at = 0;
+  for (const FilePiece& piece : files) {
+    if (auto s = write_bytes(at, piece.at); !s.ok()) return s;
+    at = piece.at;
+    const FileRange& r = piece.range;
+    if (auto s = io.send_file(*r.file, r.offset, r.length); !s.ok()) return s;
+  }
+  return write_bytes(at, batch.size());
+}
+
 void ServerCore::write_loop(const Conn& c) {
   std::string batch;
+  std::vector<FilePiece> files;
   while (true) {
-    wait_for(c->send_changed_, [&] { return c->closed_ || !c->send_queue_.empty(); });
+    wait_for(c->send_changed_,
+             [&] { return c->closed_ || !c->send_queue_.empty() || !c->send_files_.empty(); });
     if (c->closed_) return;
     batch.swap(c->send_queue_);
-    const size_t n = batch.size();
-    auto s =
-        c->io_->write(absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(batch.data()), n));
+    files.swap(c->send_files_);
+    size_t n = batch.size();
+    for (const FilePiece& piece : files) n += piece.range.length;
+    auto s = write_pieces(*c->io_, batch, files);
+    files.clear();  // the ranges' files may close now
     if (!s.ok()) {
+      // A peer that went away is routine; a file that could not be sent is worth a line.
+      if (!c->closed_ && !absl::IsUnavailable(s) && !absl::IsFailedPrecondition(s)) {
+        TraceEvent(Severity::kInfo, "FramedWriteFailed")
+            .detail("Name", options_.name)
+            .detail("Peer", c->peer())
+            .detail("Status", s.ToString());
+      }
       c->close(CloseReason::kPeerClosed);
       return;
     }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/filesystem.h"
 #include "runtime/future.h"
 #include "runtime/network.h"
 #include "runtime/time.h"
@@ -79,12 +80,32 @@ struct ListenerStats {
   std::map<CloseReason, uint64_t> closed;  // by reason
 };
 
-// A reply to one request: the framed bytes to send (empty: no reply, as for Kafka's acks=0
-// produce) and whether the connection closes once they are written (later requests are then
-// dropped unanswered, as ZooKeeper drops what follows a closeSession).
+// A range of an open file that goes out through IConnection::send_file (sendfile(2) in the
+// real runtime). The shared_ptr keeps the file open until the range is written, even if its
+// owner (a log segment) is deleted meanwhile.
+struct FileRange {
+  std::shared_ptr<IFile> file;
+  uint64_t offset = 0;
+  size_t length = 0;
+};
+
+// A range placed in a byte stream: it goes out after the stream's bytes [0, at) and before the
+// rest.
+struct FilePiece {
+  size_t at = 0;
+  FileRange range;
+};
+
+// A reply to one request: the framed bytes to send, with file ranges spliced into them (empty
+// and none: no reply, as for Kafka's acks=0 produce), and whether the connection closes once
+// they are written (later requests are then dropped unanswered, as ZooKeeper drops what follows
+// a closeSession). The pieces are sent in order: bytes[0, files[0].at), files[0], bytes[
+// files[0].at, files[1].at), ...; `at` never decreases and is at most bytes.size(). Every
+// piece counts toward send_queue_bytes_max.
 struct Reply {
   std::string bytes;
   bool close_after = false;
+  std::vector<FilePiece> files;  // after close_after: Reply{bytes, close_after} stays valid
 };
 
 // One accepted connection, as its protocol handler sees it. Shared by the connection's actors
@@ -104,6 +125,8 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   // Queues already-framed bytes to go out at once (ahead of replies not yet due). False if
   // the connection is closed, or has just been closed because its send queue is full.
   bool send(std::string_view bytes);
+  // Queues a reply's bytes and file ranges, in order (what the responder does with a reply).
+  bool send_reply(Reply reply);
   // The same, with the bytes written by encode(std::string& out) straight into the send queue
   // (appending only): no copy of a reply that was encoded elsewhere first.
   template <class Encode>
@@ -121,15 +144,17 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
 
  private:
   friend class ServerCore;
-  // Counts what was appended to send_queue_ after `before` against the bound (closing the
-  // connection as a slow reader beyond it) and wakes the writer.
-  bool account_sent(size_t before);
+  // Counts what was appended to send_queue_ after `before`, plus `file_bytes` queued in
+  // send_files_, against the bound (closing the connection as a slow reader beyond it) and
+  // wakes the writer.
+  bool account_sent(size_t before, size_t file_bytes = 0);
   uint64_t id_;
   std::shared_ptr<IConnection> io_;
   std::string peer_;
   size_t send_queue_bytes_max_;
   ConnectionStats stats_;
   std::string send_queue_;
+  std::vector<FilePiece> send_files_;  // `at`: positions in send_queue_
   std::deque<Future<Reply>> replies_;  // in request order (the responder's FIFO)
   WaitList send_changed_;              // bytes queued, or closed
   WaitList state_changed_;             // a reply queued, a request done, or closed

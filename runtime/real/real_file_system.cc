@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -171,6 +172,24 @@ absl::Status RealFile::truncate(uint64_t size) {
     while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       if (errno != EINTR) return errno_status(errno, "truncate", path_);
     }
+    return absl::OkStatus();
+  });
+}
+
+void RealFile::prefetch(uint64_t offset, size_t length) {
+  if (length == 0) return;
+  const auto cached = [&](uint64_t at) {
+    char byte = 0;
+    iovec iov{.iov_base = &byte, .iov_len = 1};
+    // RWF_NOWAIT: EAGAIN instead of waiting for the disk. Any other failure (an old kernel,
+    // EOF) is left to the sendfile that follows to report.
+    const ssize_t n = ::preadv2(fd_, &iov, 1, static_cast<off_t>(at), RWF_NOWAIT);
+    return n >= 0 || errno != EAGAIN;
+  };
+  if (cached(offset) && cached(offset + length - 1)) return;
+  // Best effort: a failure here shows again, with its errno, in the sendfile.
+  (void)pool_.run([&]() -> absl::Status {
+    ::readahead(fd_, static_cast<off64_t>(offset), length);
     return absl::OkStatus();
   });
 }

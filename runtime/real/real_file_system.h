@@ -29,6 +29,16 @@ class RealFile final : public IFile {
   absl::StatusOr<uint64_t> size() override;
   const std::string& path() const override { return path_; }
 
+  // For RealConnection::send_file, which hands the descriptor to sendfile(2) on the loop
+  // thread: valid while this RealFile lives.
+  int fd() const { return fd_; }
+  // Makes sure [offset, offset + length) is in the page cache before the loop thread touches
+  // it, so that a sendfile of it does not block the loop on the disk: a non-blocking probe of
+  // the range's first and last byte (preadv2 RWF_NOWAIT), and only if either misses, a
+  // readahead(2) of the range on the I/O pool. The probe cannot see a page evicted in the
+  // middle; that sendfile then waits for one disk read on the loop thread.
+  void prefetch(uint64_t offset, size_t length);
+
  private:
   absl::Status check_writable() const;
 

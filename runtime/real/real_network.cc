@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/assert.h"
@@ -27,6 +30,17 @@ std::string socket_name(int fd, bool peer) {
   auto* sa = reinterpret_cast<sockaddr*>(&addr);
   const int rc = peer ? getpeername(fd, sa, &len) : getsockname(fd, sa, &len);
   return rc == 0 ? format_ipv4_address(addr) : std::string();
+}
+
+// sendfile(2) has no MSG_NOSIGNAL: a peer that reset the connection would kill the process
+// with SIGPIPE. So every process with a connection ignores SIGPIPE (the failed call still
+// returns EPIPE), as servers usually do; set once, before the first connection exists.
+void ignore_sigpipe() {
+  static const bool done = [] {
+    ::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)done;
 }
 
 int new_socket() {
@@ -73,6 +87,7 @@ std::string format_ipv4_address(const sockaddr_in& addr) {
 
 absl::StatusOr<std::shared_ptr<RealConnection>> RealConnection::adopt(EpollEventSource& source,
                                                                       int fd, std::string peer) {
+  ignore_sigpipe();
   auto conn = std::make_shared<RealConnection>(source, fd, std::move(peer));
   if (auto st = set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"); !st.ok()) return st;
   if (auto st = conn->watch_.attach(fd); !st.ok()) return st;
@@ -157,6 +172,63 @@ absl::Status RealConnection::send_all(absl::Span<const uint8_t> data, size_t& do
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return errno_status(errno, "write to", peer_);
+    watch_.wait_writable();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RealConnection::send_file(IFile& file, uint64_t offset, size_t length) {
+  ActorMutex::Guard lock(write_mutex_);
+  size_t done = 0;
+  absl::Status s;
+  try {
+    if (auto* real = dynamic_cast<RealFile*>(&file)) {
+      s = sendfile_all(*real, offset, length, done);
+    } else {              // a wrapper (tests' faulty files): it must see the reads
+      size_t copied = 0;  // read and handed to send_all; `done` counts what reached the socket
+      s = copy_file_to(file, offset, length, copied, [&](absl::Span<const uint8_t> bytes) {
+        size_t sent = 0;
+        absl::Status st = send_all(bytes, sent);
+        done += sent;
+        return st;
+      });
+    }
+  } catch (const Cancelled&) {
+    if (done > 0 && done < length) close();
+    throw;
+  }
+  if (!s.ok() && done > 0) close();
+  return s;
+}
+
+// The loop thread's sendfile: the socket is non-blocking (EAGAIN: wait for room, as send), the
+// pages come from the page cache (prefetch put them there), so nothing here waits for a disk.
+absl::Status RealConnection::sendfile_all(RealFile& file, uint64_t offset, size_t length,
+                                          size_t& done) {
+  uint64_t prefetched = 0;  // bytes from `offset` prefetched (partial sends stay inside them)
+  while (done < length) {
+    if (closed_) return closed_error("send file to");
+    const size_t chunk = std::min(length - done, kSendFileChunkBytes);
+    if (done >= prefetched) {
+      file.prefetch(offset + done, chunk);
+      prefetched = done + chunk;
+      if (closed_) return closed_error("send file to");  // closed while the pool read ahead
+    }
+    off_t at = static_cast<off_t>(offset + done);
+    const ssize_t n = ::sendfile(fd_, file.fd(), &at, chunk);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      return absl::OutOfRangeError(absl::StrCat("send file ", file.path(), " to ", peer_,
+                                                ": ends before ", offset + length, " (at ",
+                                                offset + done, ")"));
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return errno_status(errno, "send file to", absl::StrCat(peer_, " from ", file.path()));
+    }
     watch_.wait_writable();
   }
   return absl::OkStatus();

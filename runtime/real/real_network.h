@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/network.h"
 #include "runtime/real/epoll_event_source.h"
+#include "runtime/real/real_file_system.h"
 #include "runtime/sync.h"
 
 namespace weir::real {
@@ -34,6 +35,10 @@ class RealConnection final : public IConnection {
 
   absl::StatusOr<size_t> read(absl::Span<uint8_t> buffer) override;
   absl::Status write(absl::Span<const uint8_t> data) override;
+  // sendfile(2) from a RealFile's descriptor (after RealFile::prefetch), else the copying
+  // default (IConnection::send_file). Serialized with write(); an error or cancellation after
+  // part of the range went out closes the connection (no torn message followed by more data).
+  absl::Status send_file(IFile& file, uint64_t offset, size_t length) override;
   void close() override;
   const std::string& peer_address() const override { return peer_; }
   const std::string& local_address() const override { return local_; }
@@ -45,6 +50,7 @@ class RealConnection final : public IConnection {
  private:
   absl::Status closed_error(const char* op) const;
   absl::Status send_all(absl::Span<const uint8_t> data, size_t& done);
+  absl::Status sendfile_all(RealFile& file, uint64_t offset, size_t length, size_t& done);
   void refresh_addresses();
 
   int fd_;

@@ -28,7 +28,8 @@ std::string frame(std::string_view body) {
 
 // Body "<delay_ms> <text>" answers "<text>" after the delay. Special texts: "fail" (a failed
 // future), "none" (no reply), "bye" (reply, then close), "push:<x>" (pushes <x> at once, then
-// answers "ok"), "big:<n>" (an n-byte reply).
+// answers "ok"), "big:<n>" (an n-byte reply), "file:<n>" (a reply "[" + n bytes of a file on
+// the server's disk + "]", the file's bytes as a Reply file range).
 class ToyHandler final : public FramedHandler {
  public:
   std::optional<std::string> on_preamble(FramedConnection&, std::string_view head) override {
@@ -60,6 +61,11 @@ class ToyHandler final : public FramedHandler {
       delay(std::chrono::milliseconds(delay_ms));
       if (text == "fail") return absl::InternalError("handler failed");
       if (text == "none") return Reply{};
+      if (text.rfind("file:", 0) == 0) {
+        size_t n = 0;
+        (void)absl::SimpleAtoi(text.substr(5), &n);
+        return file_reply(n);
+      }
       if (text.rfind("big:", 0) == 0) {
         size_t n = 0;
         (void)absl::SimpleAtoi(text.substr(4), &n);
@@ -68,6 +74,38 @@ class ToyHandler final : public FramedHandler {
       return Reply{frame(text), text == "bye"};
     });
   }
+  // The bytes file_reply sends from its file: i-th byte of the file.
+  static char file_byte(size_t i) { return static_cast<char>('a' + (i * 7 + i / 97) % 26); }
+  // Frame "[" + bytes [1, 1 + n) of a file + "]", the middle as a file range.
+  absl::StatusOr<Reply> file_reply(size_t n) {
+    IFileSystem& fs = *current_context().fs;
+    const std::string path = absl::StrCat("/reply-", files_made++);
+    auto file = fs.open(path, OpenMode::kCreate);
+    if (!file.ok()) return file.status();
+    std::string content(n + 2, '\0');
+    for (size_t i = 0; i < content.size(); ++i) content[i] = file_byte(i);
+    if (auto st = (*file)->write(
+            0,
+            absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+        !st.ok()) {
+      return st;
+    }
+    Reply r;
+    append_length(r.bytes, static_cast<uint32_t>(n + 2));
+    r.bytes += "[";
+    r.files.push_back(FilePiece{
+        .at = r.bytes.size(),
+        .range =
+            FileRange{.file = std::shared_ptr<IFile>(std::move(*file)), .offset = 1, .length = n}});
+    r.bytes += "]";
+    return r;
+  }
+  static std::string file_reply_body(size_t n) {
+    std::string body = "[";
+    for (size_t i = 1; i <= n; ++i) body += file_byte(i);
+    return body + "]";
+  }
+  int files_made = 0;
   int opened = 0;
   int running = 0;
   int peak = 0;
@@ -351,6 +389,99 @@ TEST(FramedServer, ClientGoneCancelsItsRequests) {
     EXPECT_EQ(w.handler.running, 0);  // the dropped replies cancelled the handlers
     EXPECT_EQ(w.server->stats().closed.at(CloseReason::kPeerClosed), 1u);
   }));
+}
+
+// File ranges go out in their place between the reply's bytes, replies stay in request order,
+// and a range larger than a send_file chunk arrives whole.
+TEST(FramedServer, FileRangesGoOutBetweenTheBytesInRequestOrder) {
+  World w(21);
+  ASSERT_TRUE(w.run([&] {
+    auto c = Client::connect(w.address());
+    ASSERT_TRUE(c->request(20, "file:1000").ok());
+    ASSERT_TRUE(c->request(0, "small").ok());
+    ASSERT_TRUE(c->request(0, "file:700000").ok());
+    ASSERT_TRUE(c->request(0, "file:0").ok());
+    auto a = c->next();
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(*a, ToyHandler::file_reply_body(1000));
+    EXPECT_EQ(c->next().value_or(""), "small");
+    auto b = c->next();
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(*b, ToyHandler::file_reply_body(700000));
+    EXPECT_EQ(c->next().value_or(""), "[]");
+    auto conns = w.server->connections();
+    ASSERT_EQ(conns.size(), 1u);
+    EXPECT_EQ(conns[0]->stats().send_queue_bytes, 0u);
+    EXPECT_EQ(conns[0]->stats().bytes_sent, 4u + 1002 + 4 + 5 + 4 + 700002 + 4 + 2);
+  }));
+}
+
+// File ranges count toward send_queue_bytes_max like bytes: a reader that never reads is
+// disconnected, and the queued ranges' files are let go.
+TEST(FramedServer, FileRangesCountTowardTheSendQueueBound) {
+  FramedServerOptions o;
+  o.send_queue_bytes_max = 256 << 10;
+  World w(22, o);
+  ASSERT_TRUE(w.run([&] {
+    auto c = Client::connect(w.address());
+    std::shared_ptr<FramedConnection> conn;
+    for (int i = 0; i < 100; ++i) {
+      if (!c->request(0, "file:65536").ok()) break;
+      if (conn == nullptr && !w.server->connections().empty()) conn = w.server->connections()[0];
+      delay(1ms);
+    }
+    delay(100ms);
+    ASSERT_NE(conn, nullptr);
+    EXPECT_TRUE(conn->closed());
+    EXPECT_EQ(conn->close_reason(), CloseReason::kSlowReader);
+    EXPECT_LE(conn->stats().send_queue_bytes_peak, o.send_queue_bytes_max);
+  }));
+}
+
+// The simulator's send_file is a copy through the file's reads: a disk that fails reads fails
+// the reply, which closes the connection (the peer never sees a torn frame followed by more).
+TEST(FramedServer, FileRangeReadErrorClosesTheConnection) {
+  World w(23);
+  sim::DiskFaults faults;
+  faults.read_error_probability = 1;
+  ASSERT_TRUE(w.run([&] {
+    auto c = Client::connect(w.address());
+    ASSERT_TRUE(c->request(0, "small").ok());
+    EXPECT_EQ(c->next().value_or(""), "small");
+    w.server_machine->disk().set_faults(faults);
+    ASSERT_TRUE(c->request(0, "file:5000").ok());
+    EXPECT_FALSE(c->next().ok());
+    w.server_machine->disk().set_faults(sim::DiskFaults{});
+  }));
+}
+
+// Same seed, same run: replies with file ranges under disk slowness and network latency.
+TEST(FramedServer, FileRepliesAreDeterministic) {
+  auto run = [](uint64_t seed) {
+    World w(seed);
+    sim::DiskFaults faults;
+    faults.slow_probability = 0.3;
+    faults.corrupt_read_probability = 0.5;  // never applies to a send (IFile::read_to_send)
+    w.server_machine->disk().set_faults(faults);
+    std::vector<std::string> got;
+    EXPECT_TRUE(w.run([&] {
+      auto c = Client::connect(w.address());
+      for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(c->request(i % 3, absl::StrCat("file:", 1000 + 40000 * i)).ok());
+      }
+      for (int i = 0; i < 20; ++i) {
+        auto f = c->next();
+        ASSERT_TRUE(f.ok()) << f.status();
+        EXPECT_EQ(*f, ToyHandler::file_reply_body(1000 + 40000 * i));
+        got.push_back(*f);
+      }
+    }));
+    return std::make_pair(w.sim.unseed().value(), w.sim.now());
+  };
+  const auto a = run(24);
+  const auto b = run(24);
+  EXPECT_EQ(a.first, b.first);
+  EXPECT_EQ(a.second, b.second);
 }
 
 }  // namespace

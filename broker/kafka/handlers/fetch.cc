@@ -11,6 +11,7 @@
 // the high watermark and the ISR. Only the leader serves a partition; a current_leader_epoch
 // older or newer than the leader's is FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH.
 #include <deque>
+#include <iterator>
 
 #include "broker/kafka/handlers/handler.h"
 #include "broker/kafka/handlers/log_errors.h"
@@ -28,9 +29,31 @@ struct FetchState {
   FetchResponse rsp;
   // The bytes the response's Records view: a deque, whose elements never move.
   std::deque<std::string> owned;
+  // The file ranges the response's Records name (Fetch v4+), in response order; the encoder
+  // fills in each one's position (Records::external_at), so a deque too.
+  std::deque<framed::FilePiece> files;
   int64_t bytes = 0;
   bool any_error = false;
 };
+
+// A partition's records sent from the segment file: the encoder writes their length and leaves
+// their bytes out, and respond_with_files splices the range in where they belong.
+void attach_file_range(const log::ReadResult& read, kafka::Records& records, FetchState& state) {
+  state.bytes += static_cast<int64_t>(read.size_bytes);
+  framed::FilePiece& piece = state.files.emplace_back();
+  piece.range =
+      framed::FileRange{.file = read.file, .offset = read.file_position, .length = read.size_bytes};
+  records.external_bytes = read.size_bytes;
+  records.external_at = &piece.at;
+}
+
+// The framed response with the file ranges in place.
+framed::Reply respond_with_files(const Request& request, FetchState& state) {
+  framed::Reply reply = respond(request, state.rsp);
+  reply.files.assign(std::make_move_iterator(state.files.begin()),
+                     std::make_move_iterator(state.files.end()));
+  return reply;
+}
 
 FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string& topic,
                                              const FetchRequest::FetchPartition& fp,
@@ -62,13 +85,17 @@ FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string
   }
   if (start >= readable || bytes_left <= 0) return out;
   const int32_t limit = std::min(fp.partition_max_bytes, bytes_left);
-  auto read = p->log().read(start, limit, readable, min_one_batch);
+  // v0-v3 are down-converted, which needs the bytes in memory.
+  const auto mode = version >= 4 ? log::ReadMode::kFileRange : log::ReadMode::kCopy;
+  auto read = p->log().read(start, limit, readable, min_one_batch, mode);
   if (!read.ok()) {
     out.error_code = static_cast<int16_t>(error_for_log_status(read.status()));
     state.any_error = true;
     return out;
   }
-  if (!read->records.empty()) {
+  if (read->file != nullptr) {
+    attach_file_range(*read, out.records, state);
+  } else if (!read->records.empty()) {
     state.bytes += static_cast<int64_t>(read->records.size());
     if (version <= 3) {
       // Fetch v0-v3 cannot carry RecordBatch v2: down to magic 0 (v0-v1) or 1 (v2-v3), as Kafka.
@@ -134,7 +161,7 @@ absl::StatusOr<framed::Reply> fetch(BrokerCore& core, Request& request, const Fe
     }
   }
   core.counters.fetch_bytes += static_cast<uint64_t>(state.bytes);
-  return respond(request, state.rsp);
+  return respond_with_files(request, state);
 }
 
 }  // namespace

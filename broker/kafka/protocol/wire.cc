@@ -69,6 +69,10 @@ std::ostream& operator<<(std::ostream& os, const Uuid& id) {
 
 std::ostream& operator<<(std::ostream& os, const Records& records) {
   if (records.is_null) return os << "null";
+  if (records.external_bytes > 0) {
+    return os << "<" << records.bytes.size() << " bytes + " << records.external_bytes
+              << " from a file>";
+  }
   return os << "<" << records.bytes.size() << " bytes>";
 }
 
@@ -199,7 +203,9 @@ void write_records(ByteWriter& w, bool flexible, bool nullable, const Records& r
   if (records.is_null) {
     write_length(w, flexible, Width::k32, nullable ? -1 : 0);
   } else {
-    write_bytes(w, flexible, records.bytes);
+    write_length(w, flexible, Width::k32, static_cast<int64_t>(records.size()));
+    w.write_bytes(records.bytes);
+    if (records.external_at != nullptr) *records.external_at = w.size();
   }
 }
 
@@ -232,7 +238,7 @@ size_t nullable_bytes_size(bool flexible, bool nullable, const std::optional<std
 
 size_t records_size(bool flexible, bool nullable, const Records& records) {
   if (records.is_null) return length_size(flexible, Width::k32, nullable ? -1 : 0);
-  return bytes_size(flexible, records.bytes);
+  return length_size(flexible, Width::k32, static_cast<int64_t>(records.size())) + records.size();
 }
 
 size_t array_count_size(bool flexible, int64_t count) {

@@ -35,11 +35,20 @@ std::ostream& operator<<(std::ostream& os, const Uuid& id);
 // copy, so a produce is decoded without copying its payload and a fetch is encoded straight
 // from log bytes. Decoding points into the input frame, which must outlive the message; when
 // encoding, the caller owns the bytes.
+//
+// Encoding only: `external_bytes` more bytes follow `bytes` in the field that the encoder does
+// not write (a fetch's file range, sent with sendfile). The length prefix and encoded_size()
+// count them; the encoder stores in *external_at (when set) the position in its output where
+// they belong, for the caller to splice them in (framed::Reply::files). Decoding never sets
+// them.
 struct Records {
   std::string_view bytes;
   bool is_null = false;
+  uint64_t external_bytes = 0;
+  size_t* external_at = nullptr;
+  uint64_t size() const { return bytes.size() + external_bytes; }
   friend bool operator==(const Records& a, const Records& b) {
-    return a.is_null == b.is_null && a.bytes == b.bytes;
+    return a.is_null == b.is_null && a.bytes == b.bytes && a.external_bytes == b.external_bytes;
   }
 };
 std::ostream& operator<<(std::ostream& os, const Records& records);
