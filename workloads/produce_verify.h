@@ -1,10 +1,12 @@
-// ProduceVerify: Jepsen's queue checker against one real broker (broker/server) on a real coord
-// server, under process kills, power loss and network faults. Producers send unique values
+// ProduceVerify: Jepsen's queue checker against real brokers (broker/server; one, or several
+// replicating each partition) on a real coord server, under process kills, power loss and
+// network faults. Producers send unique values
 // (acks=-1 and acks=1) and record what was acknowledged at which offset; consumers fetch
 // concurrently and record what they saw; after healing every partition is read in full.
 // Checks:
-//   - lost: an acknowledged value missing from the final log (the broker flushes every batch
-//     before it acknowledges, flush.messages=1, so an ack means it is on disk);
+//   - lost: an acknowledged value missing from the final log (one broker flushes every batch
+//     before it acknowledges, flush.messages=1, so an ack means it is on disk; replicated,
+//     acks=all means min.insync replicas have it; acks=1 losses are counted, not violations);
 //   - moved: an acknowledged value found at another offset than its ack said;
 //   - duplicated: one value at two offsets (the workload never retries a send);
 //   - offsets dense and increasing from the log start to the high watermark;
@@ -36,6 +38,13 @@ class ProduceVerify final : public Workload {
     double acks_one_probability = 0.3;
     int64_t think_ms_max = 20;
     bool bug_no_flush = false;
+    // Replication: brokers, each topic's replication factor and min.insync.replicas, unclean
+    // elections, and whether every append is flushed before it is acknowledged.
+    int brokers = 1;
+    int replication_factor = 1;
+    int min_insync = 1;
+    bool unclean = false;
+    bool flush_every_message = true;
   };
 
   static absl::StatusOr<std::unique_ptr<Workload>> create(
@@ -58,6 +67,8 @@ class ProduceVerify final : public Workload {
   std::string bootstrap_;
   std::shared_ptr<History> history_;
   bool stopped_ = false;
+  uint64_t lost_acks_one_ = 0;
+  double healed_after_s_ = 0;
 };
 
 }  // namespace weir::workloads
