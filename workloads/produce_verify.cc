@@ -197,7 +197,8 @@ bool retriable_leader_error(int16_t code) {
 // One send of a batch of fresh values to the partition's leader; the outcome recorded in
 // `history`.
 void send_one(ClientCluster& cluster, ProduceVerify::History& history,
-              const ProduceVerify::Options& options, const std::string& id, int64_t& seq) {
+              const ProduceVerify::Options& options, const std::string& id, int64_t& seq,
+              std::optional<int16_t> acks = std::nullopt) {
   IRandom& random = *current_context().random;
   const int32_t partition = static_cast<int32_t>(random.below(options.partitions));
   int32_t leader = -1;
@@ -217,7 +218,7 @@ void send_one(ClientCluster& cluster, ProduceVerify::History& history,
   WEIR_ASSERT_MSG(built.ok(), "the workload's batches build");
   *batch = *std::move(built);
   auto req = std::make_shared<kafka::ProduceRequest>();
-  req->acks = random.coinflip(options.acks_one_probability) ? 1 : -1;
+  req->acks = acks.value_or(random.coinflip(options.acks_one_probability) ? 1 : -1);
   req->timeout_ms = 2000;
   auto& topic = req->topic_data.emplace_back();
   topic.name = kTopic;
@@ -386,13 +387,14 @@ Verdict ProduceVerify::check(ICluster&) {
     ClientCluster& c;
     ~Shutdown() { c.shutdown(); }
   } shutdown{*client};
-  // Every partition must take a write again (each has a leader and enough ISR).
+  // Every partition must take an acks=all write again (a leader and min.insync in the ISR), so
+  // that its high watermark covers everything acknowledged before.
   std::set<int32_t> healed;
   const TimePoint start = Scheduler::current().now();
   for (int attempt = 0; attempt < 900 && static_cast<int>(healed.size()) < options_.partitions;
        ++attempt) {
     const size_t before = h.acked.size();
-    send_one(*client, h, options_, "healed", seq);
+    send_one(*client, h, options_, "healed", seq, -1);
     if (h.acked.size() > before) {
       for (const auto& [v, at] : h.acked) {
         if (v.rfind("healed-", 0) == 0) healed.insert(at.partition);

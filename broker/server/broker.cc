@@ -296,6 +296,8 @@ void Broker::watch_session() {
     auto expired = await(coord_->await_state(SessionState::kExpired, std::chrono::hours(24)));
     if (!expired.ok() || stopping_) continue;
     TraceEvent(Severity::kWarnAlways, "BrokerSessionExpired").detail("BrokerId", broker_id_);
+    // /controller went with the session: whatever this broker's controller held is gone.
+    controller_->on_session_replaced();
     retired_coords_.push_back(std::move(coord_));
     while (!stopping_) {
       absl::Status s = open_session();
@@ -309,7 +311,12 @@ void Broker::watch_session() {
         break;
       }
       TraceEvent(Severity::kWarnAlways, "BrokerReregisterFailed").detail("Error", s.ToString());
-      if (coord_ != nullptr) retired_coords_.push_back(std::move(coord_));
+      if (coord_ != nullptr) {
+        // Its session may be alive (only a reply was lost): close it, or the registration it
+        // may hold would block every later attempt as "another live broker with this id".
+        (void)await(timeout(coord_->close(), std::chrono::seconds(5)));
+        retired_coords_.push_back(std::move(coord_));
+      }
       delay(1s);
     }
   }

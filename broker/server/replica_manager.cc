@@ -91,10 +91,17 @@ kafka::ErrorCode ReplicaManager::update_metadata(const kafka::UpdateMetadataRequ
     ++counters_.stale_requests;
     return ErrorCode::kStaleControllerEpoch;
   }
-  if (req.broker_epoch >= 0 && broker_epoch_ >= 0 && req.broker_epoch != broker_epoch_)
-    return ErrorCode::kStaleBrokerEpoch;
+  if (!current_incarnation(req.broker_epoch)) return ErrorCode::kStaleBrokerEpoch;
   controller_epoch_ = ControllerEpoch(req.controller_epoch);
   return metadata_.apply(req, version);
+}
+
+// A controller's request is for this incarnation only once it has registered: until then any
+// request on its port was meant for the previous process (which may have had data this one
+// lost), addressed by that process's registration epoch.
+bool ReplicaManager::current_incarnation(int64_t broker_epoch) const {
+  if (broker_epoch_ < 0) return false;
+  return broker_epoch < 0 || broker_epoch == broker_epoch_;
 }
 
 kafka::ErrorCode ReplicaManager::check_controller(int32_t controller_epoch, int64_t broker_epoch) {
@@ -102,9 +109,7 @@ kafka::ErrorCode ReplicaManager::check_controller(int32_t controller_epoch, int6
     ++counters_.stale_requests;
     return ErrorCode::kStaleControllerEpoch;
   }
-  // A request the controller meant for an earlier incarnation of this broker.
-  if (broker_epoch >= 0 && broker_epoch_ >= 0 && broker_epoch != broker_epoch_)
-    return ErrorCode::kStaleBrokerEpoch;
+  if (!current_incarnation(broker_epoch)) return ErrorCode::kStaleBrokerEpoch;
   controller_epoch_ = ControllerEpoch(controller_epoch);
   return ErrorCode::kNone;
 }

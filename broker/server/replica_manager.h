@@ -85,6 +85,7 @@ class ReplicaManager {
     const kafka::LeaderAndIsrRequest::LeaderAndIsrPartitionState* state = nullptr;
   };
   kafka::ErrorCode check_controller(int32_t controller_epoch, int64_t broker_epoch);
+  bool current_incarnation(int64_t broker_epoch) const;
   kafka::ErrorCode apply_state(const Incoming& in, ControllerEpoch controller_epoch,
                                const std::map<int32_t, std::string>& leaders);
   absl::StatusOr<std::shared_ptr<Partition>> open_partition(const std::string& topic,
