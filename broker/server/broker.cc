@@ -18,6 +18,9 @@ constexpr char kMetaProperties[] = "meta.properties";
 constexpr char kCleanShutdown[] = ".kafka_cleanshutdown";
 // The boot the broker last started in: a restart within the same boot lost nothing unsynced.
 constexpr char kBootId[] = ".weir_boot_id";
+// This broker lost unflushed data and the controller has not yet acted on it. Durable, so that a
+// restart before then (even within the same boot, even after a clean stop) still says so.
+constexpr char kUnflushedLost[] = ".weir_unflushed_data_lost";
 
 }  // namespace
 
@@ -209,17 +212,42 @@ void Broker::write_clean_shutdown_markers() {
   }
 }
 
+absl::StatusOr<bool> Broker::note_unflushed_data_lost(bool lost_now) {
+  IFileSystem& fs = *context_.fs;
+  bool lost = lost_now;
+  for (const std::string& dir : config_.log_dirs) lost |= fs.exists(dir + "/" + kUnflushedLost);
+  if (!lost) return false;
+  for (const std::string& dir : config_.log_dirs) {
+    const std::string path = dir + "/" + kUnflushedLost;
+    if (fs.exists(path)) continue;
+    auto file = fs.open(path, OpenMode::kCreate);
+    if (!file.ok()) return file.status();
+    if (auto s = (*file)->sync(); !s.ok()) return s;
+    file->reset();
+    if (auto s = fs.sync_directory(dir); !s.ok()) return s;
+  }
+  return true;
+}
+
 void Broker::clear_lost_flag_when_seen() {
   MetadataCache& metadata = replicas_->metadata();
   wait_for(metadata.changed(), [&] { return stopping_ || metadata.generation() > 0; });
   if (stopping_ || !unflushed_data_lost_) return;
-  unflushed_data_lost_ = false;
   BrokerRegistration me{.id = broker_id_,
                         .host = core_->advertised_host,
                         .port = core_->advertised_port,
                         .rack = config_.broker_rack};
-  (void)await(store_->coord().set_data(absl::StrCat("/brokers/ids/", broker_id_),
-                                       ClusterStore::broker_json(me, context_.clock->wall_ms())));
+  auto updated =
+      await(store_->coord().set_data(absl::StrCat("/brokers/ids/", broker_id_),
+                                     ClusterStore::broker_json(me, context_.clock->wall_ms())));
+  if (!updated.ok()) return;  // the next incarnation says it again
+  // The controller has removed this broker from every ISR and ELR: the marker has done its job.
+  IFileSystem& fs = *context_.fs;
+  for (const std::string& dir : config_.log_dirs) {
+    const std::string path = dir + "/" + kUnflushedLost;
+    if (fs.exists(path) && fs.remove(path).ok()) (void)fs.sync_directory(dir);
+  }
+  unflushed_data_lost_ = false;
 }
 
 void Broker::controlled_shutdown() {
@@ -334,8 +362,12 @@ absl::Status Broker::run() {
   auto clean = take_clean_shutdown_markers();
   if (!clean.ok()) return clean.status();
   // Logs the flush policy leaves to replication lose their unflushed tail in a crash.
-  unflushed_data_lost_ =
-      !*clean && !logs_->partitions().empty() && config_.log_flush_interval_messages != 1;
+  if (auto lost = note_unflushed_data_lost(!*clean && !logs_->partitions().empty() &&
+                                           config_.log_flush_interval_messages != 1);
+      !lost.ok())
+    return lost.status();
+  else
+    unflushed_data_lost_ = *lost;
   replicas_ = std::make_unique<ReplicaManager>(config_, *store_, *logs_, *context_.network,
                                                *context_.clock, broker_id_);
   if (auto s = replicas_->load(); !s.ok()) return s;

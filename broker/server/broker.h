@@ -66,6 +66,9 @@ class Broker {
   // Once the controller has seen this registration (its first UpdateMetadata), the
   // registration stops saying unflushed data was lost: the controller acted on it.
   void clear_lost_flag_when_seen();
+  // Whether this start must register as having lost unflushed data: `lost_now`, or a durable
+  // marker left by an earlier start the controller never acknowledged (written when true).
+  absl::StatusOr<bool> note_unflushed_data_lost(bool lost_now);
 
   BrokerConfig config_;
   ProcessContext& context_;
