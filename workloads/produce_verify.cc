@@ -26,6 +26,8 @@ struct Where {
   int32_t partition = 0;
   int64_t offset = 0;
   int16_t acks = -1;
+  int32_t leader = -1;  // who acknowledged it, and when (simulated seconds): for the report
+  double at_s = 0;
 };
 
 // "<producer>-<seq>": the producer and its sequence number, for the order check.
@@ -238,7 +240,8 @@ void send_one(ClientCluster& cluster, ProduceVerify::History& history,
   }
   const int64_t base = rsp->responses[0].partition_responses[0].base_offset;
   for (int i = 0; i < n; ++i)
-    history.acked[values[i]] = Where{partition, base + i, static_cast<int16_t>(req->acks)};
+    history.acked[values[i]] = Where{partition, base + i, static_cast<int16_t>(req->acks), leader,
+                                     to_seconds(Scheduler::current().now().time_since_epoch())};
   if (req->acks == -1) history.acked_all += static_cast<uint64_t>(n);
 }
 
@@ -460,7 +463,8 @@ Verdict ProduceVerify::check(ICluster&) {
       }
       ++lost;
       problem(absl::StrCat("acknowledged ", value, " at ", at.partition, "/", at.offset,
-                           " is not in the log"));
+                           " (acks=", at.acks, " by broker ", at.leader, " at ", at.at_s,
+                           " s) is not in the log"));
     } else if (it->second.partition != at.partition || it->second.offset != at.offset) {
       problem(absl::StrCat("acknowledged ", value, " at ", at.partition, "/", at.offset, " is at ",
                            it->second.partition, "/", it->second.offset));

@@ -38,6 +38,7 @@ absl::Status Partition::become_leader(const LeaderAndIsrState& state, TimePoint 
   state_ = state;
   leader_epoch_start_ = log_->log_end_offset();
   followers_.clear();
+  pending_isr_add_.reset();
   for (int32_t r : state_.replicas) {
     if (r == broker_id_) continue;
     // ISR members get a full lag window from now: the new leader has not heard from them.
@@ -140,11 +141,19 @@ std::optional<int32_t> Partition::follower_to_add() const {
   return std::nullopt;
 }
 
+void Partition::set_pending_isr_add(std::optional<int32_t> replica) {
+  pending_isr_add_ = replica;
+  maybe_advance_high_watermark();
+}
+
 void Partition::maybe_advance_high_watermark() {
   if (role_ != ReplicaRole::kLeader) return;
   if (static_cast<int32_t>(state_.isr.size()) < min_insync_) return;
   Offset hw = log_->log_end_offset();
-  for (int32_t r : state_.isr) {
+  std::vector<int32_t> counted = state_.isr;
+  if (pending_isr_add_.has_value() && !in_isr(*pending_isr_add_))
+    counted.push_back(*pending_isr_add_);
+  for (int32_t r : counted) {
     if (r == broker_id_) continue;
     auto it = followers_.find(r);
     if (it == followers_.end() || it->second.log_end_offset < Offset(0)) return;

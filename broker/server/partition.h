@@ -133,6 +133,10 @@ class Partition {
   bool in_isr(int32_t replica) const;
   bool isr_update_in_flight() const { return isr_update_in_flight_; }
   void set_isr_update_in_flight(bool v) { isr_update_in_flight_ = v; }
+  // A replica whose addition to the ISR is being written: the high watermark counts it from
+  // the decision on (Kafka's "maximal ISR"), so that it cannot move past the replica while the
+  // write is on its way and the replica joins an ISR whose high watermark it lacks.
+  void set_pending_isr_add(std::optional<int32_t> replica);
 
  private:
   void maybe_advance_high_watermark();
@@ -155,6 +159,7 @@ class Partition {
   uint64_t generation_ = 0;
   bool closed_ = false;
   bool isr_update_in_flight_ = false;
+  std::optional<int32_t> pending_isr_add_;
 };
 
 }  // namespace weir::broker

@@ -334,10 +334,14 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
                                 std::optional<int32_t> added) {
   if (p->isr_update_in_flight()) return;
   p->set_isr_update_in_flight(true);
+  if (added.has_value()) p->set_pending_isr_add(added);
   background_.add(spawn("replica-isr-update", [this, p, removed, added] {
     struct Done {
       Partition& p;
-      ~Done() { p.set_isr_update_in_flight(false); }
+      ~Done() {
+        p.set_isr_update_in_flight(false);
+        p.set_pending_isr_add(std::nullopt);
+      }
     } done{*p};
     const LeaderEpoch epoch = p->leader_epoch();
     const int32_t version = p->state().zk_version;
@@ -367,7 +371,9 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
         .detail("Topic", p->topic())
         .detail("Partition", p->index())
         .detail("Isr", absl::StrJoin(next.isr, ","))
-        .detail("Elr", absl::StrJoin(next.elr, ","));
+        .detail("Elr", absl::StrJoin(next.elr, ","))
+        .detail("HighWatermark", p->high_watermark().value())
+        .detail("LogEnd", p->log_end_offset().value());
     p->set_isr(next.isr, written->version);
     notify_isr_change(*p);
   }));
