@@ -411,9 +411,26 @@ Verdict ProduceVerify::check(ICluster&) {
     return Verdict::liveness(absl::StrCat("after healing, only ", healed.size(), " of ",
                                           options_.partitions, " partitions took a write"));
   (void)acked_before;
+  // A new leader's high watermark may lag until its followers fetch again (as in Kafka): the
+  // final read waits until it covers every acks=all acknowledgement.
+  std::vector<int64_t> acked_end(static_cast<size_t>(options_.partitions), 0);
+  for (const auto& [v, at] : h.acked) {
+    if (at.acks == -1)
+      acked_end[static_cast<size_t>(at.partition)] =
+          std::max(acked_end[static_cast<size_t>(at.partition)], at.offset + 1);
+  }
   absl::StatusOr<FinalLog> final_log = absl::UnavailableError("not read yet");
   for (int attempt = 0; attempt < 600; ++attempt) {
     final_log = read_everything(*client, options_.partitions);
+    if (final_log.ok()) {
+      for (int p = 0; p < options_.partitions && final_log.ok(); ++p) {
+        const int64_t hw = final_log->high_watermarks[static_cast<size_t>(p)];
+        if (hw < acked_end[static_cast<size_t>(p)])
+          final_log = absl::UnavailableError(absl::StrCat(
+              "partition ", p, "'s high watermark stayed at ", hw,
+              " below the acknowledged offset ", acked_end[static_cast<size_t>(p)] - 1));
+      }
+    }
     if (final_log.ok() || absl::IsDataLoss(final_log.status())) break;
     delay(100ms);
   }
