@@ -13,8 +13,11 @@
 //   - order per producer and partition kept;
 //   - consumers never saw a value at an offset that the final log holds differently (nobody
 //     reads data that is later lost).
-// Option bug=no_flush leaves flushing to the OS (Kafka's default, fine with replication,
-// fatal without): the checker must report acknowledged values lost to power loss.
+// Options bug=high_watermark_from_leader and bug=truncate_to_high_watermark break the
+// brokers' replication rules (see broker_config.h weir_bug): the checker must report the
+// acknowledged values they lose. Option bug=no_flush leaves flushing to the OS (Kafka's default,
+// fine with replication, fatal without): the checker must report acknowledged values lost to power
+// loss.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +48,8 @@ class ProduceVerify final : public Workload {
     int min_insync = 1;
     bool unclean = false;
     bool flush_every_message = true;
+    // A broken replication rule in the brokers (weir.bug), which the checker must catch.
+    std::string broker_bug;
   };
 
   static absl::StatusOr<std::unique_ptr<Workload>> create(
@@ -69,6 +74,7 @@ class ProduceVerify final : public Workload {
   bool stopped_ = false;
   uint64_t lost_acks_one_ = 0;
   double healed_after_s_ = 0;
+  uint64_t offline_partitions_ = 0;
 };
 
 }  // namespace weir::workloads

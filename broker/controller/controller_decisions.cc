@@ -70,7 +70,10 @@ std::optional<PartitionState> Controller::reconcile(const log::TopicPartition& t
   if (replicas_it == topic->second.replicas.end()) return std::nullopt;
   const std::vector<int32_t>& replicas = replicas_it->second;
   PartitionState next = current;
+  // A sole replica stays: there is no more complete one to wait for (replication factor 1
+  // accepts the loss of what was not flushed, as in Kafka).
   for (int32_t b : lost_data_) {
+    if (replicas.size() == 1) break;
     std::erase(next.isr, b);
     std::erase(next.elr, b);
   }

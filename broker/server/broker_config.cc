@@ -186,6 +186,12 @@ std::map<std::string, Setter> make_setters() {
   s["socket.request.max.bytes"] = int_key(&BrokerConfig::socket_request_max_bytes, 1);
   s["min.insync.replicas"] = int_key(&BrokerConfig::min_insync_replicas, 1);
   s["replica.lag.time.max.ms"] = int_key(&BrokerConfig::replica_lag_time_max_ms, 1);
+  s["weir.bug"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
+    if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark")
+      return bad(k, v, "not a known broken variant");
+    c.weir_bug = std::string(v);
+    return absl::OkStatus();
+  };
   s["replica.fetch.wait.max.ms"] = int_key(&BrokerConfig::replica_fetch_wait_max_ms, 0);
   s["replica.fetch.min.bytes"] = int_key(&BrokerConfig::replica_fetch_min_bytes, 1);
   s["replica.fetch.max.bytes"] = int_key(&BrokerConfig::replica_fetch_max_bytes, 1);

@@ -78,6 +78,10 @@ struct BrokerConfig {
   // Kafka's broker-side default for a produce's request.timeout.ms is the client's; this bounds
   // how long a parked acks=all produce may wait whatever the client asked.
   int32_t produce_purgatory_timeout_ms_max = 300000;
+  // A deliberately broken replication rule, for the simulator's broken variants only (every
+  // checker must be able to fail): "high_watermark_from_leader" (the ISR ignored) or
+  // "truncate_to_high_watermark" (followers cut at their high watermark, before KIP-101).
+  std::string weir_bug;
 
   // Keys neither Kafka nor Weir knows, to be logged as warnings.
   std::vector<std::string> unknown_keys;

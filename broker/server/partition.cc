@@ -148,6 +148,10 @@ void Partition::set_pending_isr_add(std::optional<int32_t> replica) {
 
 void Partition::maybe_advance_high_watermark() {
   if (role_ != ReplicaRole::kLeader) return;
+  if (bug_hw_from_leader_) {
+    if (log_->log_end_offset() > high_watermark_) set_high_watermark(log_->log_end_offset());
+    return;
+  }
   if (static_cast<int32_t>(state_.isr.size()) < min_insync_) return;
   Offset hw = log_->log_end_offset();
   std::vector<int32_t> counted = state_.isr;

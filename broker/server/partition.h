@@ -93,6 +93,8 @@ class Partition {
   Offset log_end_offset() const { return log_->log_end_offset(); }
   int32_t min_insync_replicas() const { return min_insync_; }
   void set_min_insync_replicas(int32_t n) { min_insync_ = n; }
+  // Broken variant (weir.bug=high_watermark_from_leader): the leader's log end alone.
+  void set_bug_high_watermark_from_leader(bool v) { bug_hw_from_leader_ = v; }
   // The partition was deleted (or its broker is stopping): requests holding it must not use it.
   bool closed() const { return closed_; }
   void mark_closed();
@@ -160,6 +162,7 @@ class Partition {
   bool closed_ = false;
   bool isr_update_in_flight_ = false;
   std::optional<int32_t> pending_isr_add_;
+  bool bug_hw_from_leader_ = false;
 };
 
 }  // namespace weir::broker

@@ -145,7 +145,9 @@ absl::Status ReplicaFetcher::truncate_pending() {
       ActorMutex::Guard locked(p.replica_lock());
       if (!current(e)) continue;
       Offset cut = p.log_end_offset();
-      if (r.leader_epoch >= 0 && r.end_offset >= 0) {
+      if (config_.weir_bug == "truncate_to_high_watermark") {
+        cut = std::min(cut, p.high_watermark());  // the pre-KIP-101 rule, broken on purpose
+      } else if (r.leader_epoch >= 0 && r.end_offset >= 0) {
         cut = std::min(cut, Offset(r.end_offset));
         // The leader knows only an older epoch: ours ends where that one ends here.
         const auto mine = p.log().end_offset_for_epoch(LeaderEpoch(r.leader_epoch));

@@ -130,6 +130,7 @@ absl::StatusOr<std::shared_ptr<Partition>> ReplicaManager::open_partition(const 
   if (auto s = (*log)->update_config(config); !s.ok()) return s;
   auto p = std::make_shared<Partition>(topic, index, broker_id_, *log, &appended_, &health_);
   p->set_min_insync_replicas(topic_min_insync_replicas(config_, overrides));
+  p->set_bug_high_watermark_from_leader(config_.weir_bug == "high_watermark_from_leader");
   partitions_[log::TopicPartition{topic, index}] = p;
   return p;
 }
