@@ -10,9 +10,18 @@ and always cleans up.
         c.restart_broker(0, extra_props="auto.create.topics.enable=false\n")
         c.coord_hosts()          # "127.0.0.1:port" of the coord server
 
+    # three replicating brokers (broker.id 0..2, own ports and log dirs):
+    with Cluster(weir, brokers=3, extra_props=replication_props(rf=3, min_isr=2)) as c:
+        c.partition("t", 0)      # (error, leader, replicas, isr) from a running broker's Metadata v1
+        c.wait_isr("t", 0)       # until every running broker shows the full ISR: (leader, replicas, isr)
+        lead, rc = c.kill_leader("t", 0)                # kill -9 (by default) of its leader
+        c.wait_leader("t", 0, not_in={lead})            # a new leader all running brokers agree on
+        c.partition_bytes(1, "t", 0); c.wait_replicated("t", 0)   # segment bytes per replica
+
 Layout under one temporary root: coord/ (zoo.cfg, data/, stdout.log) and broker<i>/
 (server.properties, logs/ = log.dirs, broker.log = the broker's stdout and stderr, and
-broker-trace.jsonl if the broker writes its trace next to its first log dir). On an exception
+broker-trace.jsonl, which `weir broker` writes into its first log dir; its info events are
+buffered, so the tail of a broker killed with -9 misses the last of them). On an exception
 inside the block the brokers and coord are stopped and the tails of those files are printed,
 since the root is removed afterwards (WEIR_KEEP_BROKER_DIRS=1 keeps it).
 
@@ -26,7 +35,7 @@ interface).
 Self-test of the harness (starts coord for real; tries a broker and says whether one exists):
     cluster.py --self-test WEIR
 """
-import ctypes, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import ctypes, hashlib, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
 
 sys.dont_write_bytecode = True  # run from the source tree: leave no __pycache__ there
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,9 +139,10 @@ def api_versions(port, timeout=2.0):
     return error, keys
 
 
-def metadata(port, timeout=2.0):
+def metadata(port, timeout=2.0, full=False):
     """Metadata v1 for all topics: ({node_id: (host, port)}, controller_id,
-    {topic: (error_code, {partition: (error_code, leader)})}), or None if nobody answers."""
+    {topic: (error_code, {partition: (error_code, leader)})}), or None if nobody answers. With
+    `full`, each partition is (error_code, leader, [replicas], [isr])."""
     body = kafka_request(port, 3, 1, struct.pack(">i", -1), timeout=timeout)
     if body is None:
         return None
@@ -168,9 +178,9 @@ def metadata(port, timeout=2.0):
             parts = {}
             for _ in range(take(">i")[0]):
                 perr, index, leader = take(">hii")
-                take(">" + "i" * take(">i")[0])  # replicas
-                take(">" + "i" * take(">i")[0])  # isr
-                parts[index] = (perr, leader)
+                replicas = list(take(">" + "i" * take(">i")[0]))
+                isr = list(take(">" + "i" * take(">i")[0]))
+                parts[index] = (perr, leader, replicas, isr) if full else (perr, leader)
             topics[name] = (terr, parts)
     except (struct.error, UnicodeDecodeError) as e:
         raise ProtocolError(f"malformed Metadata v1 response ({len(body)} bytes): {e}")
@@ -202,6 +212,13 @@ def _parse_props(text):
             raise ValueError(f"not a key=value line: {line!r}")
         out[line[:sep].strip()] = line[sep + 1:].strip()
     return out
+
+
+def replication_props(rf=3, min_isr=2, extra=""):
+    """server.properties lines for a replicated cluster: topics default to `rf` replicas
+    (the offsets topic too), `min.insync.replicas` = `min_isr`."""
+    return (f"default.replication.factor={rf}\noffsets.topic.replication.factor={rf}\n"
+            f"min.insync.replicas={min_isr}\n" + extra)
 
 
 class Cluster:
@@ -275,6 +292,11 @@ class Cluster:
             "default.replication.factor": "1",
             "offsets.topic.replication.factor": str(min(3, self.count)),
             "group.initial.rebalance.delay.ms": "0",
+            # A broker that stops while it is the last in-sync replica of a replicated
+            # partition cannot hand its leadership over: Kafka's controlled shutdown then tries
+            # max.retries + 1 = 4 times, `backoff` apart (5 s by default: 20 s, more than
+            # close() allows). A second here.
+            "controlled.shutdown.retry.backoff.ms": "1000",
         }
         props.update(_parse_props(self._extra[i]))
         return props
@@ -396,6 +418,142 @@ class Cluster:
                 raise AssertionError(f"cluster not ready after {timeout} s: " + "; ".join(why))
             time.sleep(0.05)
 
+    # --- partitions: leaders, replicas, ISR, replicated bytes ---
+    def partition(self, topic, partition=0, via=None):
+        """(error_code, leader, [replicas], [isr]) of topic [partition] as broker `via` (default:
+        the first running broker that answers) says in Metadata v1; None when none answers or
+        it does not list the partition."""
+        for i in ([via] if via is not None else sorted(self.procs)):
+            if not self.running(i):
+                continue
+            try:
+                md = metadata(self.broker_port(i), full=True)
+            except ProtocolError:
+                md = None
+            if md is None:
+                continue
+            _, parts = md[2].get(topic, (None, {}))
+            return parts.get(partition)
+        return None
+
+    def controller(self, via=None):
+        """The controller id in Metadata v1 of broker `via` (default: the first running one that
+        answers), or None."""
+        for i in ([via] if via is not None else sorted(self.procs)):
+            if self.running(i):
+                md = metadata_brokers(self.broker_port(i))
+                if md is not None:
+                    return md[1] if md[1] >= 0 else None
+        return None
+
+    def leader(self, topic, partition=0, via=None):
+        """The leader broker id of topic [partition] in Metadata v1, or None (none, or -1)."""
+        st = self.partition(topic, partition, via)
+        return st[1] if st is not None and st[0] == 0 and st[1] >= 0 else None
+
+    def wait_leader(self, topic, partition=0, not_in=(), timeout=30, isr=None):
+        """Until every running broker's Metadata v1 names the same leader of topic [partition],
+        one that is running and not in `not_in` (and, if `isr` is given, an ISR of that many
+        members); that leader's id."""
+        def agreed():
+            views = {i: self.partition(topic, partition, via=i) for i in sorted(self.procs) if self.running(i)}
+            got = {st[1] if st and st[0] == 0 else None for st in views.values()}
+            if len(got) != 1:
+                return None
+            (lead,) = got
+            if lead is None or lead in not_in or not self.running(lead):
+                return None
+            if isr is not None and any(len(st[3]) != isr for st in views.values()):
+                return None
+            return (lead,)
+        return wait_until(f"{topic} [{partition}]: one running leader not in {sorted(not_in)} seen by every running "
+                          f"broker" + (f", ISR of {isr}" if isr is not None else ""), agreed, timeout=timeout)[0]
+
+    def wait_isr(self, topic, partition=0, size=None, timeout=30):
+        """Until every running broker's Metadata v1 shows `size` (default: every replica) ISR
+        members of topic [partition] and a leader; (leader, replicas, isr)."""
+        def full():
+            views = [self.partition(topic, partition, via=i) for i in sorted(self.procs) if self.running(i)]
+            if not views or any(st is None or st[0] != 0 or st[1] < 0 for st in views):
+                return None
+            want = len(views[0][2]) if size is None else size
+            if any(sorted(st[3]) != sorted(views[0][3]) or len(st[3]) != want or st[1] != views[0][1]
+                   for st in views):
+                return None
+            return (views[0][1], views[0][2], views[0][3])
+        return wait_until(f"{topic} [{partition}]: ISR of {size or 'every replica'} seen by every running broker",
+                          full, timeout=timeout)
+
+    def kill_leader(self, topic, partition=0, sig=signal.SIGKILL):
+        """Signal the current leader of topic [partition] (as Metadata says) and wait for it to
+        exit; (its id, its exit status)."""
+        lead = self.leader(topic, partition)
+        assert lead is not None, f"{topic} [{partition}] has no leader to kill: {self.partition(topic, partition)}"
+        return lead, self.kill_broker(lead, sig)
+
+    def partition_dir(self, i, topic, partition=0):
+        return os.path.join(self.log_dir(i), f"{topic}-{partition}")
+
+    def partition_bytes(self, i, topic, partition=0):
+        """Bytes in the segment files (*.log) of broker i's replica of topic [partition]; None
+        when it has no such directory."""
+        d = self.partition_dir(i, topic, partition)
+        try:
+            names = os.listdir(d)
+        except OSError:
+            return None
+        total = 0
+        for n in names:
+            if n.endswith(".log"):
+                try:
+                    total += os.path.getsize(os.path.join(d, n))
+                except OSError:
+                    pass
+        return total
+
+    def partition_digest(self, i, topic, partition=0):
+        """SHA-256 of broker i's segment files (*.log) of topic [partition], concatenated in
+        offset order (replicas of one log hold the same batches byte for byte); None when it
+        has no such directory."""
+        d = self.partition_dir(i, topic, partition)
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith(".log"))
+        except OSError:
+            return None
+        h = hashlib.sha256()
+        for n in names:
+            try:
+                with open(os.path.join(d, n), "rb") as f:
+                    h.update(f.read())
+            except OSError:
+                return None
+        return h.hexdigest()
+
+    def wait_replicated(self, topic, partition=0, ids=None, timeout=10, content=False):
+        """Until brokers `ids` (default: all) hold topic [partition] with the same, non-zero
+        number of segment bytes (and with `content`, the same bytes); {id: bytes}."""
+        ids = list(ids if ids is not None else range(self.count))
+
+        def state():
+            sizes = {i: self.partition_bytes(i, topic, partition) for i in ids}
+            if content and len(set(sizes.values())) == 1:
+                return sizes, {i: self.partition_digest(i, topic, partition) for i in ids}
+            return sizes, {}
+
+        def same():
+            sizes, digests = state()
+            vals = set(sizes.values())
+            if len(vals) != 1 or None in vals or 0 in vals:
+                return None
+            return sizes if not content or len(set(digests.values())) == 1 else None
+        try:
+            return wait_until(f"{topic}-{partition}: the same segment bytes in brokers {ids}", same, timeout=timeout)
+        except AssertionError:
+            sizes, digests = state()
+            raise AssertionError(f"{topic}-{partition}: segment bytes per broker not equal after {timeout} s: "
+                                 f"sizes {sizes}" + (f", sha256 { {i: (d or '')[:12] for i, d in digests.items()} }"
+                                                     if digests else ""))
+
     def start(self):
         self.start_coord()
         for i in range(self.count):
@@ -409,6 +567,8 @@ class Cluster:
     def log_tail(self, i, lines=40):
         out = f"--- broker {i}: broker.log ---\n{_tail(os.path.join(self.broker_dir(i), 'broker.log'), lines)}"
         trace = os.path.join(self.broker_dir(i), "broker-trace.jsonl")
+        if not os.path.exists(trace):
+            trace = os.path.join(self.log_dir(i), "broker-trace.jsonl")  # `weir broker`'s default
         if os.path.exists(trace):
             out += f"\n--- broker {i}: broker-trace.jsonl ---\n{_tail(trace, lines)}"
         return out
@@ -540,6 +700,35 @@ def _self_test(weir):
             ok("harness: broker restarted after SIGTERM (exit 0)")
     except AssertionError as e:
         print(f"self-test: no working broker yet: {str(e).splitlines()[0]}")
+        print("self-test: passed")
+        return
+    # Three real brokers: the partition helpers (a topic auto-created by a Metadata v1 request
+    # that names it, with default.replication.factor=3).
+    with Cluster(weir, brokers=3, extra_props=replication_props(rf=3, min_isr=2)) as c:
+        props = open(os.path.join(c.broker_dir(2), "server.properties")).read()
+        for line in ("broker.id=2\n", "default.replication.factor=3\n", "min.insync.replicas=2\n",
+                     f"log.dirs={c.log_dir(2)}\n", f"listeners=PLAINTEXT://127.0.0.1:{c.broker_port(2)}\n"):
+            assert line in props, f"{line!r} not in server.properties:\n{props}"
+        assert len({c.broker_port(i) for i in range(3)} | {c.log_dir(i) for i in range(3)}) == 6
+        topic = struct.pack(">ih", 1, 4) + b"self"
+        wait_until("topic 'self' auto-created", lambda: kafka_request(c.broker_port(0), 3, 1, topic) and
+                   c.leader("self") is not None, timeout=15)
+        leader, replicas, isr = c.wait_isr("self", 0, timeout=15)
+        expect_eq((sorted(replicas), sorted(isr)), ([0, 1, 2], [0, 1, 2]), "self [0] replicas, ISR")
+        expect_eq(c.partition("self", 0, via=1)[1], leader, "leader in broker 1's Metadata")
+        assert c.controller() in (0, 1, 2), c.controller()
+        expect_eq({i: c.partition_bytes(i, "self") for i in range(3)}, {0: 0, 1: 0, 2: 0},
+                  "segment bytes of the empty self-0 in each log dir")
+        expect_eq(c.partition_bytes(0, "nosuch"), None, "segment bytes of a partition without a directory")
+        ok(f"harness: three brokers; 'self' replicas {replicas}, ISR {isr}, leader {leader}, controller "
+           f"{c.controller()}; an empty self-0 in each log dir")
+        victim, rc = c.kill_leader("self", sig=signal.SIGTERM)
+        expect_eq(rc, 0, "exit status of the leader after SIGTERM")
+        new = c.wait_leader("self", not_in={victim}, timeout=15)
+        c.start_broker(victim)
+        c.wait_ready()
+        c.wait_isr("self", 0, timeout=20)
+        ok(f"harness: kill_leader stopped {victim}, wait_leader found {new}, the ISR is full again after the restart")
     print("self-test: passed")
 
 
