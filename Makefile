@@ -22,8 +22,8 @@ build-asan: deps
 	  -DWEIR_BENCHMARKS=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS) $$(bash scripts/unit-test-targets.sh)
 
-# The main job: a standalone weir coord and a weir broker on 127.0.0.1 (scripts/up.sh), data
-# under ./weir-data; Ctrl-C stops both cleanly.
+# The main job: a standalone weir coord and three weir brokers (replication factor 3) on
+# 127.0.0.1 (scripts/up.sh), data under ./weir-data; Ctrl-C stops them all cleanly.
 up: build
 	@bash scripts/up.sh $(BUILD)/cli/weir
 
