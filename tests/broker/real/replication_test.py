@@ -407,14 +407,15 @@ def sigterm(weir):
     controller (explicit replica assignments make them so), round 3 the controller while it
     only follows."""
     with Cluster(weir, brokers=3, extra_props=replication_props(rf=3, min_isr=2, extra=FAST)) as c:
-        ctl = c.controller()
-        f, g = [i for i in range(3) if i != ctl]
-        rounds = ((1, "term-a", [[f, ctl, g]], f), (2, "term-b", [[ctl, f, g]], ctl))
-        for round, topic, assignment, victim in rounds + ((3, "term-c", [[f, g, ctl]], None),):
-            create_topic(c, topic, 1, assignment=assignment)
+        for round, topic in ((1, "term-a"), (2, "term-b"), (3, "term-c")):
+            # The controller of now (each stop of a controller elects another).
+            ctl = wait_until("a running controller", lambda: [n for n in [c.controller()]
+                                                              if n is not None and c.running(n)], timeout=20)[0]
+            f, g = [i for i in range(3) if i != ctl]
+            assignment, victim = {1: ([f, ctl, g], f), 2: ([ctl, f, g], ctl), 3: ([f, g, ctl], ctl)}[round]
+            create_topic(c, topic, 1, assignment=[assignment])
             c.wait_isr(topic, 0, timeout=15)
             leader, controller = c.leader(topic), c.controller()
-            victim = controller if victim is None else victim
             roles = " and ".join(r for r, who in (("leader", leader), ("controller", controller)) if who == victim)
             expect_eq(roles, {1: "leader", 2: "leader and controller", 3: "controller"}[round],
                       f"round {round}: roles of broker {victim} (leader {leader}, controller {controller})")
