@@ -2,7 +2,7 @@
 """Replication across three real `weir broker` processes (broker.id 0..2, one standalone
 `weir coord`, default.replication.factor=3, min.insync.replicas=2), driven by unmodified
 clients: kcat 1.7, kafka-python 2.0.2 and confluent-kafka 1.7 (librdkafka 2.0).
-Usage: replication_test.py WEIR {basics|kill|sigterm}
+Usage: replication_test.py WEIR {basics|kill|restart|sigterm}
 
   basics   CreateTopics with replication factor 3: every broker's Metadata shows 3 replicas,
            an ISR of 3 and the preferred leader, leaders spread over the brokers; acks=all
@@ -14,6 +14,9 @@ Usage: replication_test.py WEIR {basics|kill|sigterm}
            names a new leader after each kill, producing goes on with two in-sync replicas,
            every acknowledged record is read back from the earliest offset by each client,
            offsets are dense and the three replicas end with the same bytes.
+  restart  the same producers while the leader is killed with SIGKILL and started again at
+           once: it registers again (after coord expires its previous session) and rejoins the
+           ISR; every acknowledged record is read back.
   sigterm  the same producers while a broker is stopped with SIGTERM: a leader, the leader
            that is also the controller, the controller as a follower (replica assignments
            chosen so). It exits 0, and by then every other broker's Metadata names another
@@ -390,6 +393,28 @@ def kill(weir):
     print("replication kill test passed")
 
 
+def restart(weir):
+    """kill -9 of the leader and an immediate restart, as a supervisor (systemd's Restart=) does:
+    the restarted broker's registration meets its previous incarnation's, which lives until
+    coord expires that session; it must wait for it and come back."""
+    with Cluster(weir, brokers=3, extra_props=replication_props(rf=3, min_isr=2, extra=FAST)) as c:
+        create_topic(c, "bounce", 1)
+        c.wait_isr("bounce", 0, timeout=15)
+        ws = writers(c, "bounce")
+        wait_progress(ws, 50, "before the kill")
+        leader = c.leader("bounce")
+        killed_at = time.time()
+        c.kill_broker(leader, signal.SIGKILL)
+        c.start_broker(leader)
+        c.wait_ready(timeout=30)
+        _, _, isr = c.wait_isr("bounce", 0, timeout=30)
+        ok(f"kill -9 of leader {leader} and an immediate restart: registered again and back in the ISR "
+           f"{sorted(isr)} {time.time() - killed_at:.1f} s after the kill")
+        wait_progress(ws, 25, f"after broker {leader} restarted")
+        check_all_read(c, "bounce", ws, strict_failures=False)
+    print("replication restart test passed")
+
+
 def moved_within(c, topic, victim, seconds=10):
     """For a failure message: how long after now every running broker's Metadata named a
     running leader other than `victim` (None if not within `seconds`)."""
@@ -458,7 +483,7 @@ def sigterm(weir):
 
 
 if __name__ == "__main__":
-    scenarios = {"basics": basics, "kill": kill, "sigterm": sigterm}
+    scenarios = {"basics": basics, "kill": kill, "restart": restart, "sigterm": sigterm}
     if len(sys.argv) != 3 or sys.argv[2] not in scenarios:
         print(__doc__)
         sys.exit(2)
