@@ -42,6 +42,17 @@ void Controller::start() {
 }
 
 void Controller::stop() {
+  // What the controller has decided must reach the brokers before it goes (a controlled
+  // shutdown of the controller itself answers once the new leaders are queued): bounded, as a
+  // channel to a dead broker never drains.
+  const TimePoint deadline = Scheduler::current().now() + to_scheduler_duration(3s);
+  auto queued = [this] {
+    for (const auto& [id, c] : channels_) {
+      if (c->queued() > 0) return true;
+    }
+    return false;
+  };
+  while (active_ && queued() && Scheduler::current().now() < deadline) delay(10ms);
   stopping_ = true;
   if (signals_ != nullptr) signals_->wake.fire_all();
   actor_.reset();  // it waits only on coord and its signals: cancelling it is safe

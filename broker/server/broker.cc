@@ -161,7 +161,9 @@ absl::Status Broker::register_self() {
                         .port = core_->advertised_port,
                         .rack = config_.broker_rack,
                         .unflushed_data_lost = unflushed_data_lost_};
-  auto epoch = store_->register_broker(me, config_.zookeeper_session_timeout_ms);
+  // A previous incarnation's session ends up to a coord tick after its timeout (a tick is at
+  // most half of it): wait out twice the timeout before calling the id taken.
+  auto epoch = store_->register_broker(me, 2 * int64_t{config_.zookeeper_session_timeout_ms});
   if (!epoch.ok()) return epoch.status();
   replicas_->set_broker_epoch(*epoch);
   return absl::OkStatus();
