@@ -16,17 +16,12 @@ using coord::client::ErrorCode;
 using coord::client::WatchEvent;
 using coord::client::zk_error;
 
-namespace {
-
-coord::client::Watcher watch_flag(const std::shared_ptr<void>& keep, bool* flag, WaitList* wake) {
-  return [keep, flag, wake](const WatchEvent& e) {
-    if (e.type == coord::client::EventType::kNone) return;
-    *flag = true;
-    wake->fire_all();
+coord::client::Watcher Controller::watch(const std::shared_ptr<Signals>& signals,
+                                         bool Signals::*flag) {
+  return [signals, flag](const WatchEvent& e) {
+    if (e.type != coord::client::EventType::kNone) signals->raise(flag);
   };
 }
-
-}  // namespace
 
 Controller::Controller(const BrokerConfig& config, int32_t broker_id, ClusterStore& store,
                        INetwork& network, IClock& clock)
@@ -105,8 +100,8 @@ void Controller::run() {
       continue;
     }
     if (!claim->has_value()) {
-      auto exists = await(store_.coord().exists(
-          "/controller", watch_flag(signals, &signals->controller_changed, &signals->wake)));
+      auto exists =
+          await(store_.coord().exists("/controller", watch(signals, &Signals::controller_changed)));
       if (exists.ok() && !exists->has_value()) continue;
       // The watch is lost with a session; look again now and then regardless.
       const TimePoint deadline = Scheduler::current().now() + to_scheduler_duration(5s);
@@ -219,8 +214,7 @@ absl::Status Controller::serve(const std::shared_ptr<Signals>& signals) {
 
 absl::Status Controller::load_brokers(const std::shared_ptr<Signals>& signals,
                                       std::set<int32_t>& born, std::set<int32_t>& dead) {
-  auto ids = await(store_.coord().get_children(
-      "/brokers/ids", watch_flag(signals, &signals->brokers, &signals->wake)));
+  auto ids = await(store_.coord().get_children("/brokers/ids", watch(signals, &Signals::brokers)));
   if (!ids.ok()) return ids.status();
   std::map<int32_t, BrokerRegistration> now;
   for (const std::string& child : *ids) {
@@ -294,8 +288,8 @@ absl::Status Controller::load_topic(const std::shared_ptr<Signals>& signals,
 
 absl::Status Controller::load_topics(const std::shared_ptr<Signals>& signals,
                                      std::set<std::string>* changed) {
-  auto names = await(store_.coord().get_children(
-      "/brokers/topics", watch_flag(signals, &signals->topics, &signals->wake)));
+  auto names =
+      await(store_.coord().get_children("/brokers/topics", watch(signals, &Signals::topics)));
   if (!names.ok()) return names.status();
   const std::set<std::string> current(names->begin(), names->end());
   for (auto it = topics_.begin(); it != topics_.end();) {

@@ -99,6 +99,8 @@ class Controller {
       wake.fire_all();
     }
   };
+  // A coord watch that raises `flag` (not on session events); it holds `signals`, not this.
+  static coord::client::Watcher watch(const std::shared_ptr<Signals>& signals, bool Signals::*flag);
   struct TopicEntry {
     Uuid16 id;
     std::map<int32_t, std::vector<int32_t>> replicas;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/controller/controller.h"
 #include "broker/server/json.h"
+#include "buggify/code_probe.h"
 #include "coord/client/errors.h"
 #include "runtime/trace.h"
 
@@ -48,6 +49,7 @@ absl::Status Controller::fenced_multi(std::vector<coord::client::Op> ops,
   if (!r->empty() && r->front().error != ErrorCode::kOk &&
       r->front().error != ErrorCode::kRuntimeInconsistency) {
     ++counters_.fenced_writes;
+    CODE_PROBE(true, "controller.write_fenced");
     TraceEvent(Severity::kWarn, "ControllerFenced")
         .detail("BrokerId", broker_id_)
         .detail("Epoch", claim_.epoch);
@@ -74,6 +76,7 @@ std::optional<PartitionState> Controller::reconcile(const log::TopicPartition& t
   // accepts the loss of what was not flushed, as in Kafka).
   for (int32_t b : lost_data_) {
     if (replicas.size() == 1) break;
+    CODE_PROBE(true, "controller.replica_with_lost_data_stripped");
     std::erase(next.isr, b);
     std::erase(next.elr, b);
   }
@@ -113,12 +116,14 @@ std::optional<PartitionState> Controller::reconcile(const log::TopicPartition& t
         break;
       case ElectionKind::kEligible:
         ++counters_.eligible_elections;
+        CODE_PROBE(true, "controller.eligible_replica_elected");
         break;
       case ElectionKind::kUnclean:
         ++counters_.unclean_elections;
         break;
       case ElectionKind::kOffline:
         ++counters_.offline_partitions;
+        CODE_PROBE(true, "controller.partition_left_offline");
         break;
     }
     TraceEvent(kind == ElectionKind::kUnclean ? Severity::kWarnAlways : Severity::kInfo,
@@ -162,6 +167,7 @@ absl::Status Controller::change_partitions(const std::vector<log::TopicPartition
       const ErrorCode e = zk_error(s);
       if (e != ErrorCode::kBadVersion && e != ErrorCode::kNoNode) return s;
       ++counters_.state_conflicts;
+      CODE_PROBE(true, "controller.state_moved_under_decision");
       auto fresh = store_.get_partition_state(tp.topic, tp.partition);
       if (!fresh.ok()) {
         if (zk_error(fresh.status()) == ErrorCode::kNoNode) {
@@ -214,13 +220,8 @@ absl::Status Controller::init_new_partitions(std::set<log::TopicPartition>& chan
 
 absl::Status Controller::on_deletions(const std::shared_ptr<Signals>& signals) {
   signals->deletions = false;
-  auto keep = signals;
-  auto names = await(store_.coord().get_children("/admin/delete_topics",
-                                                 [keep](const coord::client::WatchEvent& e) {
-                                                   if (e.type == coord::client::EventType::kNone)
-                                                     return;
-                                                   keep->raise(&Signals::deletions);
-                                                 }));
+  auto names = await(
+      store_.coord().get_children("/admin/delete_topics", watch(signals, &Signals::deletions)));
   if (!names.ok()) return names.status();
   std::set<std::string> deleted;
   for (const std::string& name : *names) {
@@ -283,13 +284,8 @@ absl::Status Controller::on_deletions(const std::shared_ptr<Signals>& signals) {
 
 absl::Status Controller::on_isr_notifications(const std::shared_ptr<Signals>& signals) {
   signals->isr = false;
-  auto keep = signals;
-  auto children = await(store_.coord().get_children("/isr_change_notification",
-                                                    [keep](const coord::client::WatchEvent& e) {
-                                                      if (e.type == coord::client::EventType::kNone)
-                                                        return;
-                                                      keep->raise(&Signals::isr);
-                                                    }));
+  auto children =
+      await(store_.coord().get_children("/isr_change_notification", watch(signals, &Signals::isr)));
   if (!children.ok()) return children.status();
   if (children->empty()) return absl::OkStatus();
   std::set<log::TopicPartition> touched;

@@ -364,12 +364,10 @@ absl::Status Broker::run() {
   auto clean = take_clean_shutdown_markers();
   if (!clean.ok()) return clean.status();
   // Logs the flush policy leaves to replication lose their unflushed tail in a crash.
-  if (auto lost = note_unflushed_data_lost(!*clean && !logs_->partitions().empty() &&
-                                           config_.log_flush_interval_messages != 1);
-      !lost.ok())
-    return lost.status();
-  else
-    unflushed_data_lost_ = *lost;
+  auto lost = note_unflushed_data_lost(!*clean && !logs_->partitions().empty() &&
+                                       config_.log_flush_interval_messages != 1);
+  if (!lost.ok()) return lost.status();
+  unflushed_data_lost_ = *lost;
   replicas_ = std::make_unique<ReplicaManager>(config_, *store_, *logs_, *context_.network,
                                                *context_.clock, broker_id_);
   if (auto s = replicas_->load(); !s.ok()) return s;

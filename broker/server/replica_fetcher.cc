@@ -4,6 +4,7 @@
 #include "broker/kafka/protocol/error_codes.h"
 #include "broker/log/record_batch.h"
 #include "buggify/buggify.h"
+#include "buggify/code_probe.h"
 #include "runtime/sync.h"
 #include "runtime/trace.h"
 
@@ -163,6 +164,7 @@ absl::Status ReplicaFetcher::truncate_pending() {
       }
       if (cut < p.log_end_offset()) {
         ++counters_.truncations;
+        CODE_PROBE(true, "replica.follower_truncated_by_epoch");
         TraceEvent(Severity::kInfo, "ReplicaTruncated")
             .detail("Topic", p.topic())
             .detail("Partition", p.index())

@@ -7,6 +7,7 @@
 #include "broker/controller/election.h"
 #include "broker/server/json.h"
 #include "buggify/buggify.h"
+#include "buggify/code_probe.h"
 #include "coord/client/errors.h"
 #include "runtime/trace.h"
 
@@ -100,8 +101,9 @@ kafka::ErrorCode ReplicaManager::update_metadata(const kafka::UpdateMetadataRequ
 // request on its port was meant for the previous process (which may have had data this one
 // lost), addressed by that process's registration epoch.
 bool ReplicaManager::current_incarnation(int64_t broker_epoch) const {
-  if (broker_epoch_ < 0) return false;
-  return broker_epoch < 0 || broker_epoch == broker_epoch_;
+  const bool current = broker_epoch_ >= 0 && (broker_epoch < 0 || broker_epoch == broker_epoch_);
+  CODE_PROBE(!current, "replica.request_for_previous_incarnation_refused");
+  return current;
 }
 
 kafka::ErrorCode ReplicaManager::check_controller(int32_t controller_epoch, int64_t broker_epoch) {
@@ -351,6 +353,7 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
     if (current->leader != broker_id_ || LeaderEpoch(current->leader_epoch) != epoch ||
         current->version != version) {
       ++counters_.isr_write_conflicts;  // the controller moved on; its LeaderAndIsr follows
+      CODE_PROBE(true, "replica.isr_write_conflict");
       return;
     }
     PartitionState next = *current;

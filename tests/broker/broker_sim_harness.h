@@ -27,6 +27,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "broker/client/consumer.h"
+#include "broker/client/producer.h"
 #include "broker/server/broker.h"
 #include "broker/server/broker_config.h"
 #include "coord/server/coord_server.h"
@@ -183,5 +185,24 @@ class BrokerSimCluster {
   BrokerSimOptions options_;
   int client_count_ = 0;
 };
+
+// Weir's producer and consumer, inside a client body, bootstrapped on every broker of `c`.
+inline std::unique_ptr<client::Producer> make_producer(const BrokerSimCluster& c,
+                                                       client::ProducerConfig config) {
+  config.bootstrap_servers = c.bootstrap();
+  ProcessContext& ctx = current_context();
+  auto p = client::Producer::create(std::move(config), *ctx.network, *ctx.clock, *ctx.random);
+  WEIR_ASSERT_MSG(p.ok(), "Producer::create failed");
+  return std::move(*p);
+}
+
+inline std::unique_ptr<client::Consumer> make_consumer(const BrokerSimCluster& c,
+                                                       client::ConsumerConfig config) {
+  config.bootstrap_servers = c.bootstrap();
+  ProcessContext& ctx = current_context();
+  auto consumer = client::Consumer::create(std::move(config), *ctx.network, *ctx.clock);
+  WEIR_ASSERT_MSG(consumer.ok(), "Consumer::create failed");
+  return std::move(*consumer);
+}
 
 }  // namespace weir::broker::testing

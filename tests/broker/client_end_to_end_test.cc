@@ -24,22 +24,6 @@ using client::ProducerConfig;
 using client::RecordMetadata;
 using client::TopicPartition;
 
-std::unique_ptr<Producer> make_producer(const BrokerSimCluster& c, ProducerConfig config) {
-  config.bootstrap_servers = c.bootstrap();
-  ProcessContext& ctx = current_context();
-  auto p = Producer::create(std::move(config), *ctx.network, *ctx.clock, *ctx.random);
-  WEIR_ASSERT_MSG(p.ok(), "Producer::create failed");
-  return std::move(*p);
-}
-
-std::unique_ptr<Consumer> make_consumer(const BrokerSimCluster& c, ConsumerConfig config) {
-  config.bootstrap_servers = c.bootstrap();
-  ProcessContext& ctx = current_context();
-  auto consumer = Consumer::create(std::move(config), *ctx.network, *ctx.clock);
-  WEIR_ASSERT_MSG(consumer.ok(), "Consumer::create failed");
-  return std::move(*consumer);
-}
-
 // What a test expects to read back at one offset.
 struct Expected {
   std::optional<std::string> key;
