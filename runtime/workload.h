@@ -39,6 +39,29 @@ struct RoleSpec {
   std::function<void(ProcessContext&)> boot;  // runs as each process's root actor
 };
 
+// Faults a scenario workload aims itself (Jepsen's nemesis aimed at the leader of the moment),
+// by role process name ("broker1"). Random faults come from injectors; these exist for
+// scenarios that must reach one exact state (the ISR shrunk to the leader, then the leader
+// lost). Each fault is recorded in the run's fault schedule.
+class IFaults {
+ public:
+  virtual ~IFaults() = default;
+  // kill -9: the process dies; its machine (and the data the OS holds for it) survives.
+  virtual absl::Status kill(std::string_view process) = 0;
+  // The machine loses power: writes not yet synced are lost.
+  virtual absl::Status power_loss(std::string_view process) = 0;
+  // Boots a dead process again.
+  virtual absl::Status restart(std::string_view process) = 0;
+  // The process stops running (SIGSTOP) for `duration`, then goes on as if nothing happened.
+  virtual absl::Status pause(std::string_view process, Duration duration) = 0;
+  // No data flows between the two processes' machines, either way, until heal_links().
+  virtual absl::Status cut(std::string_view a, std::string_view b) = 0;
+  // Ends every cut made through this interface.
+  virtual void heal_links() = 0;
+  // Ends every fault, whoever made it: links healed, paused processes resumed, dead ones booted.
+  virtual void heal_all() = 0;
+};
+
 // What a workload sees of the cluster it runs on; it cannot tell simulated from real.
 class ICluster {
  public:
@@ -50,6 +73,8 @@ class ICluster {
   virtual Process* client(int index) = 0;
   // Randomness for the workload's own decisions (seeded in simulation).
   virtual IRandom& random() = 0;
+  // Aimed faults, or nullptr where this cluster cannot apply them.
+  virtual IFaults* faults() { return nullptr; }
 };
 
 class Workload {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "runtime/future.h"
 #include "runtime/trace.h"
 
@@ -59,7 +60,75 @@ void SimCluster::record_fault(const std::string& what) {
   TraceEvent(Severity::kInfo, "SimFault").machine("sim", "injector").detail("What", what);
 }
 
+absl::StatusOr<SimProcess*> SimCluster::role_process(std::string_view name) const {
+  for (SimProcess* p : role_processes_) {
+    if (p->name() == name) return p;
+  }
+  return absl::NotFoundError(absl::StrCat("no role process ", std::string(name)));
+}
+
+absl::Status SimCluster::kill(std::string_view process) {
+  auto p = role_process(process);
+  if (!p.ok()) return p.status();
+  if (!(*p)->running()) return absl::FailedPreconditionError("not running");
+  sim_.kill(*p);
+  record_fault(absl::StrCat("nemesis: kill -9 ", (*p)->name()));
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::power_loss(std::string_view process) {
+  auto p = role_process(process);
+  if (!p.ok()) return p.status();
+  SimMachine* m = &(*p)->machine();
+  for (SimProcess* q : m->processes()) {
+    if (!q->running()) return absl::FailedPreconditionError("a process of the machine is down");
+  }
+  sim_.crash_machine(m);
+  record_fault(absl::StrCat("nemesis: power loss on ", m->name()));
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::restart(std::string_view process) {
+  auto p = role_process(process);
+  if (!p.ok()) return p.status();
+  if ((*p)->state() != SimProcess::State::kDead) return absl::FailedPreconditionError("not dead");
+  sim_.boot(*p);
+  record_fault(absl::StrCat("nemesis: boot ", (*p)->name()));
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::pause(std::string_view process, Duration duration) {
+  auto p = role_process(process);
+  if (!p.ok()) return p.status();
+  if (!(*p)->running()) return absl::FailedPreconditionError("not running");
+  sim_.pause(*p, duration);
+  record_fault(absl::StrFormat("nemesis: pause %s for %.3fs", (*p)->name(), to_seconds(duration)));
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::cut(std::string_view a, std::string_view b) {
+  auto pa = role_process(a);
+  if (!pa.ok()) return pa.status();
+  auto pb = role_process(b);
+  if (!pb.ok()) return pb.status();
+  const std::string& ia = (*pa)->machine().ip();
+  const std::string& ib = (*pb)->machine().ip();
+  for (const auto& edge : {std::make_pair(ia, ib), std::make_pair(ib, ia)}) {
+    if (cuts_.insert(edge).second) sim_.network().partition(edge.first, edge.second);
+  }
+  record_fault(absl::StrCat("nemesis: cut ", (*pa)->name(), " <-> ", (*pb)->name()));
+  return absl::OkStatus();
+}
+
+void SimCluster::heal_links() {
+  if (cuts_.empty()) return;
+  for (const auto& [from, to] : cuts_) sim_.network().heal(from, to);
+  cuts_.clear();
+  record_fault("nemesis: heal its cuts");
+}
+
 void SimCluster::heal_everything() {
+  cuts_.clear();
   sim_.network().heal_all();
   for (SimMachine* m : role_machines()) m->disk().set_faults(DiskFaults{});
   for (SimProcess* p : role_processes_) {

@@ -3,7 +3,9 @@
 // schedule that injectors apply (it goes into replay files).
 #pragma once
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/workload.h"
@@ -11,7 +13,7 @@
 
 namespace weir::sim {
 
-class SimCluster final : public ICluster {
+class SimCluster final : public ICluster, public IFaults {
  public:
   SimCluster(Simulator& sim, int client_count);
 
@@ -19,6 +21,16 @@ class SimCluster final : public ICluster {
   int client_count() const override { return static_cast<int>(clients_.size()); }
   Process* client(int index) override;
   IRandom& random() override { return sim_.random(); }
+  IFaults* faults() override { return this; }
+
+  // IFaults, on role processes only (clients and the tester are never faulted).
+  absl::Status kill(std::string_view process) override;
+  absl::Status power_loss(std::string_view process) override;
+  absl::Status restart(std::string_view process) override;
+  absl::Status pause(std::string_view process, Duration duration) override;
+  absl::Status cut(std::string_view a, std::string_view b) override;
+  void heal_links() override;
+  void heal_all() override { heal_everything(); }
 
   Simulator& sim() { return sim_; }
   // Processes started by roles: the ones injectors may kill, pause, partition.
@@ -39,7 +51,10 @@ class SimCluster final : public ICluster {
   SimProcess* tester_ = nullptr;
   std::vector<SimProcess*> clients_;
   std::vector<SimProcess*> role_processes_;
+  absl::StatusOr<SimProcess*> role_process(std::string_view name) const;
+
   std::vector<std::string> fault_schedule_;
+  std::set<std::pair<std::string, std::string>> cuts_;  // (from ip, to ip) made by cut()
 };
 
 }  // namespace weir::sim

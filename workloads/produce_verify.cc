@@ -15,13 +15,13 @@
 #include "runtime/future.h"
 #include "runtime/trace.h"
 #include "runtime/workload_options.h"
+#include "workloads/broker_role.h"
 
 namespace weir::workloads {
 namespace {
 
 using broker::client::ClientCluster;
 using broker::client::KafkaConnection;
-constexpr uint16_t kBrokerPort = 9092;
 constexpr char kTopic[] = "verify";
 constexpr size_t kViolationsMax = 10;
 
@@ -62,25 +62,6 @@ std::vector<std::pair<int64_t, std::string>> decode_records(std::string_view byt
   return out;
 }
 
-void run_broker(ProcessContext& ctx, std::shared_ptr<std::map<std::string, std::string>> props) {
-  std::map<std::string, std::string> p = *props;
-  const std::string ip = ctx.address.substr(0, ctx.address.rfind(':'));
-  // "broker<i>": the role's processes are numbered from 0.
-  const size_t digits = ctx.name.find_last_not_of("0123456789") + 1;
-  p["broker.id"] = ctx.name.substr(digits).empty() ? "0" : ctx.name.substr(digits);
-  p["listeners"] = absl::StrCat("PLAINTEXT://", ip, ":", kBrokerPort);
-  p["log.dirs"] = ctx.data_dir + "/kafka-logs";
-  auto config = broker::broker_config_from(p);
-  WEIR_ASSERT_MSG(config.ok(), "the workload's broker config is valid");
-  while (true) {
-    broker::Broker b(*config, ctx);
-    const absl::Status s = b.run();
-    TraceEvent(Severity::kWarn, "BrokerRestart").detail("Status", s.ToString());
-    (void)b.stop();
-    delay(200ms);
-  }
-}
-
 }  // namespace
 
 struct ProduceVerify::History {
@@ -116,13 +97,35 @@ absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create(
   const std::string bug = o.get_string("bug", "none");
   if (bug == "no_flush") {
     options.bug_no_flush = true;
-  } else if (bug == "high_watermark_from_leader" || bug == "truncate_to_high_watermark") {
+  } else if (bug == "high_watermark_from_leader" || bug == "truncate_to_high_watermark" ||
+             bug == "ignore_unflushed_data_lost") {
     options.broker_bug = bug;
   } else if (bug != "none") {
     return absl::InvalidArgumentError("unknown ProduceVerify bug " + bug);
   }
+  auto scenario = parse_isr_scenario(o.get_string("scenario", "none"));
+  if (!scenario.ok()) return scenario.status();
+  options.scenario = *scenario;
   if (auto s = o.finish(); !s.ok()) return s;
+  if (options.scenario != IsrScenario::kNone &&
+      (options.brokers != 3 || options.replication_factor != 3 || options.partitions != 1))
+    return absl::InvalidArgumentError("a scenario needs 3 brokers, 3 replicas and 1 partition");
   return std::make_unique<ProduceVerify>(options);
+}
+
+absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create_isr_shrink_unclean(
+    std::map<std::string, std::string> raw) {
+  const auto scenario = raw.count("scenario") != 0 ? raw["scenario"] : "leader_loss";
+  raw.try_emplace("scenario", scenario);
+  raw.try_emplace("brokers", "3");
+  raw.try_emplace("replication_factor", "3");
+  raw.try_emplace("partitions", "1");
+  raw.try_emplace("acks_one_probability", "0");
+  raw.try_emplace("flush_every_message", "false");
+  // Leader loss is Jepsen's: the leader may acknowledge alone. The last replica standing needs
+  // two replicas per commit, so that the one killed second holds everything committed.
+  raw.try_emplace("min_insync", scenario == "leader_loss" ? "1" : "2");
+  return create(std::move(raw));
 }
 
 ProduceVerify::ProduceVerify(Options options)
@@ -133,6 +136,9 @@ ProduceVerify::ProduceVerify(Options options)
 ProduceVerify::~ProduceVerify() = default;
 
 absl::Status ProduceVerify::setup(ICluster& cluster) {
+  faults_ = cluster.faults();
+  if (options_.scenario != IsrScenario::kNone && faults_ == nullptr)
+    return absl::FailedPreconditionError("IsrShrinkUnclean needs a cluster with aimed faults");
   if (auto s = coord_.setup(cluster, "coord"); !s.ok()) return s;
   auto props = std::make_shared<std::map<std::string, std::string>>();
   (*props)["zookeeper.connect"] = coord_.connect_string();
@@ -150,6 +156,10 @@ absl::Status ProduceVerify::setup(ICluster& cluster) {
   if (!options_.broker_bug.empty()) (*props)["weir.bug"] = options_.broker_bug;
   (*props)["replica.fetch.wait.max.ms"] = "200";
   (*props)["controlled.shutdown.retry.backoff.ms"] = "200";
+  draw_replication_knobs(cluster.random(), *props);
+  // The follower cut off from its leader must stay in the ISR until the leader dies.
+  if (options_.scenario == IsrScenario::kFollowerTruncation)
+    (*props)["replica.lag.time.max.ms"] = "30000";
   RoleSpec role{.name = "broker", .count = options_.brokers, .port = kBrokerPort};
   role.boot = [props](ProcessContext& ctx) { run_broker(ctx, props); };
   auto addresses = cluster.start_role(role);
@@ -300,6 +310,12 @@ void ProduceVerify::start(ICluster& cluster) {
   const std::string bootstrap = bootstrap_;
   int next_id = 0;
   std::vector<Future<void>> workers;
+  if (options.scenario != IsrScenario::kNone) {
+    workers.push_back(spawn_in(cluster.client(0), "isr-nemesis", [this] {
+      run_isr_nemesis(options_.scenario, *faults_, coord_.connect_string(), kTopic, stopped_,
+                      nemesis_);
+    }));
+  }
   for (int c = 0; c < cluster.client_count(); ++c) {
     for (int i = 0; i < options.producers_per_client; ++i) {
       const std::string id = absl::StrCat("p", next_id++);
@@ -405,8 +421,26 @@ std::set<int32_t> offline_by_design(const std::string& coord, int partitions) {
   return out;
 }
 
+std::vector<std::string> ProduceVerify::scenario_problems() const {
+  std::vector<std::string> out;
+  const IsrNemesisReport& r = nemesis_;
+  if (options_.scenario == IsrScenario::kLeaderLoss && !options_.unclean &&
+      r.leader_while_down >= 0)
+    out.push_back(absl::StrCat("broker ", r.leader_while_down, " led partition 0 while ",
+                               r.lost_leader,
+                               ", its only in-sync replica, was down (unclean elections off)"));
+  if (options_.scenario == IsrScenario::kLastReplicaStanding && r.lost_leader >= 0 &&
+      r.leader_while_down == r.lost_leader)
+    out.push_back(absl::StrCat("broker ", r.lost_leader,
+                               ", which lost unflushed data, led partition 0 before the eligible ",
+                               "replica ", r.eligible, " returned"));
+  return out;
+}
+
 Verdict ProduceVerify::check(ICluster&) {
   History& h = *history_;
+  if (options_.scenario != IsrScenario::kNone && !nemesis_.completed)
+    return Verdict::liveness("the scenario stopped before its end, at: " + nemesis_.stopped_at);
   // Liveness first: once healed, the broker acknowledges a new value (it joins the history).
   const size_t acked_before = h.acked.size();
   int64_t seq = 0;
@@ -484,6 +518,7 @@ Verdict ProduceVerify::check(ICluster&) {
   // Dense offsets from 0, and each value at one offset only.
   std::map<std::string, Where> where;
   std::vector<std::string> problems = h.violations;
+  for (std::string& p : scenario_problems()) problems.push_back(std::move(p));
   auto problem = [&](std::string p) {
     if (problems.size() < kViolationsMax) problems.push_back(std::move(p));
   };
@@ -545,8 +580,14 @@ Verdict ProduceVerify::check(ICluster&) {
       .detail("HealedAfterS", healed_after_s_)
       .detail("Duplicated", duplicated);
   if (!problems.empty()) {
-    return Verdict::correctness(absl::StrCat(lost, " acknowledged values lost, ", duplicated,
-                                             " duplicated; first: ", problems.front()));
+    std::string counts;
+    if (lost > 0) counts = absl::StrCat(lost, " acknowledged values lost; ");
+    if (duplicated > 0) absl::StrAppend(&counts, duplicated, " duplicated; ");
+    if (nemesis_.leader_while_down >= 0 && options_.unclean)
+      absl::StrAppend(&counts, "after an unclean election of broker ", nemesis_.leader_while_down,
+                      "; ");
+    return Verdict::correctness(
+        absl::StrCat(counts, problems.size(), " problems, first: ", problems.front()));
   }
   return Verdict::pass();
 }
@@ -559,7 +600,9 @@ std::map<std::string, double> ProduceVerify::metrics() const {
           {"acked_all", static_cast<double>(history_->acked_all)},
           {"lost_acks_one", static_cast<double>(lost_acks_one_)},
           {"healed_after_s", healed_after_s_},
-          {"offline_by_design", static_cast<double>(offline_partitions_)}};
+          {"offline_by_design", static_cast<double>(offline_partitions_)},
+          {"scenario_offline_s", nemesis_.offline_s},
+          {"scenario_completed", nemesis_.completed ? 1.0 : 0.0}};
 }
 
 }  // namespace weir::workloads

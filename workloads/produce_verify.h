@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/workload.h"
 #include "workloads/coord_ensemble.h"
+#include "workloads/isr_nemesis.h"
 
 namespace weir::workloads {
 
@@ -50,14 +51,22 @@ class ProduceVerify final : public Workload {
     bool flush_every_message = true;
     // A broken replication rule in the brokers (weir.bug), which the checker must catch.
     std::string broker_bug;
+    // IsrShrinkUnclean: aimed faults drive partition 0 through one scenario (isr_nemesis.h).
+    IsrScenario scenario = IsrScenario::kNone;
   };
 
   static absl::StatusOr<std::unique_ptr<Workload>> create(
       std::map<std::string, std::string> options);
+  // IsrShrinkUnclean: one partition, acks=all only, three replicas, and a scenario
+  // (option scenario=leader_loss|last_replica_standing) whose min.insync.replicas it sets.
+  static absl::StatusOr<std::unique_ptr<Workload>> create_isr_shrink_unclean(
+      std::map<std::string, std::string> options);
   explicit ProduceVerify(Options options);
   ~ProduceVerify() override;
 
-  std::string_view name() const override { return "ProduceVerify"; }
+  std::string_view name() const override {
+    return options_.scenario == IsrScenario::kNone ? "ProduceVerify" : "IsrShrinkUnclean";
+  }
   absl::Status setup(ICluster& cluster) override;
   void start(ICluster& cluster) override;
   void stop() override;
@@ -75,6 +84,10 @@ class ProduceVerify final : public Workload {
   uint64_t lost_acks_one_ = 0;
   double healed_after_s_ = 0;
   uint64_t offline_partitions_ = 0;
+  IsrNemesisReport nemesis_;
+  IFaults* faults_ = nullptr;
+  // The scenario's own violations (who led when nobody should have).
+  std::vector<std::string> scenario_problems() const;
 };
 
 }  // namespace weir::workloads

@@ -1,5 +1,6 @@
 #include "workloads/registry.h"
 
+#include "workloads/controller_failover.h"
 #include "workloads/coord_linearizability.h"
 #include "workloads/coord_sessions.h"
 #include "workloads/disk_durability.h"
@@ -17,10 +18,12 @@ using Factory = absl::StatusOr<std::unique_ptr<Workload>> (*)(std::map<std::stri
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> f = {
+      {"ControllerFailover", &ControllerFailover::create},
       {"CoordLinearizability", &CoordLinearizability::create},
       {"CoordSessions", &CoordSessions::create},
       {"DiskDurability", &DiskDurability::create},
       {"HarnessSelfTest", &HarnessSelfTest::create},
+      {"IsrShrinkUnclean", &ProduceVerify::create_isr_shrink_unclean},
       {"LogDurability", &LogDurability::create},
       {"Nondeterministic", &Nondeterministic::create},
       {"ProduceVerify", &ProduceVerify::create},

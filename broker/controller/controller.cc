@@ -57,6 +57,16 @@ void Controller::stop() {
 }
 
 void Controller::on_session_replaced() {
+  // The broken variant is a zombie: it re-arms its watches on the new session and goes on
+  // deciding, next to whoever claimed the next epoch. Only the fence could stop it.
+  if (config_.weir_bug == "unfenced_controller") {
+    if (signals_ != nullptr) {
+      signals_->raise(&Signals::brokers);
+      signals_->raise(&Signals::topics);
+      signals_->raise(&Signals::isr);
+    }
+    return;
+  }
   if (signals_ != nullptr) signals_->raise(&Signals::resign);
 }
 
@@ -115,7 +125,8 @@ void Controller::run() {
     ++counters_.elections_won;
     TraceEvent(Severity::kInfo, "ControllerActive")
         .detail("BrokerId", broker_id_)
-        .detail("Epoch", claim_.epoch);
+        .detail("Epoch", claim_.epoch)
+        .detail("Zxid", claim_.zxid.value());
     const absl::Status s = serve(signals);
     active_ = false;
     channels_.clear();
@@ -204,7 +215,11 @@ absl::Status Controller::serve(const std::shared_ptr<Signals>& signals) {
         s = rebalance_if_imbalanced();
       }
     }
-    if (s.code() == absl::StatusCode::kAborted) return s;  // fenced: another controller
+    // Fenced, or the session ended: another controller. (Not for the zombie of the broken
+    // variant, which reloads on the broker's next session.)
+    const bool zombie = config_.weir_bug == "unfenced_controller" &&
+                        zk_error(s) == coord::client::ErrorCode::kSessionExpired;
+    if (s.code() == absl::StatusCode::kAborted && !zombie) return s;
     if (stopping_) return absl::OkStatus();
     TraceEvent(Severity::kWarn, "ControllerReload").detail("Error", s.ToString());
     delay(std::chrono::milliseconds(200));

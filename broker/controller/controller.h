@@ -137,6 +137,7 @@ class Controller {
                                  const Decide& decide, std::set<log::TopicPartition>& changed);
   std::optional<PartitionState> reconcile(const log::TopicPartition& tp,
                                           const PartitionState& current);
+  void trace_write(const std::vector<coord::client::OpResult>& results) const;
   absl::Status fenced_multi(std::vector<coord::client::Op> ops,
                             std::vector<coord::client::OpResult>* results = nullptr);
   bool live_ok(int32_t broker) const;

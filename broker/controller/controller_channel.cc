@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "buggify/buggify.h"
+#include "buggify/code_probe.h"
 #include "runtime/sync.h"
 #include "runtime/trace.h"
 
@@ -75,11 +76,20 @@ absl::Status BrokerChannel::send_one(const ControllerRequest& request) {
     error = r->error_code;
   }
   if (error != 0) {
-    // A stale epoch (a newer controller exists, or the broker restarted): retrying cannot
-    // help; the controller that is current sends its own.
     TraceEvent(Severity::kInfo, "ControllerRequestRefused")
         .detail("Broker", broker_id_)
         .detail("Error", error);
+  }
+  // A stale controller epoch: a newer controller exists and sends its own; nothing to retry.
+  // A stale broker epoch: the broker restarted (and the controller will hear of it), or it
+  // registered and has not seen its own registration's epoch yet: either way the full state,
+  // sent again a little later, is what it needs; the requests queued behind are in it.
+  if (error == static_cast<int16_t>(kafka::ErrorCode::kStaleBrokerEpoch)) {
+    CODE_PROBE(true, "controller.request_refused_by_registering_broker");
+    delay(std::chrono::milliseconds(200));
+    queue_.clear();
+    ++clears_;
+    resync_ = true;
   }
   return absl::OkStatus();
 }

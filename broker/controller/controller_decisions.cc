@@ -43,7 +43,12 @@ bool Controller::live_ok(int32_t broker) const {
 
 absl::Status Controller::fenced_multi(std::vector<coord::client::Op> ops,
                                       std::vector<OpResult>* results) {
-  ops.insert(ops.begin(), coord::client::op_check("/controller_epoch", claim_.epoch_zk_version));
+  const bool unfenced = config_.weir_bug == "unfenced_controller";
+  if (unfenced) {
+    ops.insert(ops.begin(), coord::client::op_check("/controller_epoch", -1));
+  } else {
+    ops.insert(ops.begin(), coord::client::op_check("/controller_epoch", claim_.epoch_zk_version));
+  }
   auto r = await(store_.coord().multi(std::move(ops)));
   if (!r.ok()) return r.status();
   if (!r->empty() && r->front().error != ErrorCode::kOk &&
@@ -56,8 +61,21 @@ absl::Status Controller::fenced_multi(std::vector<coord::client::Op> ops,
     return absl::AbortedError("fenced: /controller_epoch moved on (another controller)");
   }
   absl::Status s = multi_status(r);
+  if (s.ok()) trace_write(*r);
   if (results != nullptr) results->assign(r->begin() + (r->empty() ? 0 : 1), r->end());
   return s;
+}
+
+// Each committed write with its zxid and epoch: the simulator's ControllerFailover checks
+// that no controller wrote after a newer epoch was claimed (what the fence guarantees).
+void Controller::trace_write(const std::vector<OpResult>& results) const {
+  coord::Zxid zxid{0};
+  for (const OpResult& r : results) zxid = std::max(zxid, r.stat.mzxid);
+  if (zxid.value() == 0) return;  // creates and removes carry no stat
+  TraceEvent(Severity::kInfo, "ControllerWrite")
+      .detail("BrokerId", broker_id_)
+      .detail("Epoch", claim_.epoch)
+      .detail("Zxid", zxid.value());
 }
 
 // What a partition's state must become given the live brokers: brokers that restarted

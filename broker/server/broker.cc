@@ -367,7 +367,8 @@ absl::Status Broker::run() {
   auto lost = note_unflushed_data_lost(!*clean && !logs_->partitions().empty() &&
                                        config_.log_flush_interval_messages != 1);
   if (!lost.ok()) return lost.status();
-  unflushed_data_lost_ = *lost;
+  // The broken variant is Kafka's ZooKeeper mode: the loss is not told to the controller.
+  unflushed_data_lost_ = *lost && config_.weir_bug != "ignore_unflushed_data_lost";
   replicas_ = std::make_unique<ReplicaManager>(config_, *store_, *logs_, *context_.network,
                                                *context_.clock, broker_id_);
   if (auto s = replicas_->load(); !s.ok()) return s;

@@ -187,7 +187,9 @@ std::map<std::string, Setter> make_setters() {
   s["min.insync.replicas"] = int_key(&BrokerConfig::min_insync_replicas, 1);
   s["replica.lag.time.max.ms"] = int_key(&BrokerConfig::replica_lag_time_max_ms, 1);
   s["weir.bug"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
-    if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark")
+    if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark" &&
+        v != "unfenced_controller" && v != "ignore_unflushed_data_lost" &&
+        v != "isr_write_unconditional")
       return bad(k, v, "not a known broken variant");
     c.weir_bug = std::string(v);
     return absl::OkStatus();

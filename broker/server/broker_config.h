@@ -79,8 +79,12 @@ struct BrokerConfig {
   // how long a parked acks=all produce may wait whatever the client asked.
   int32_t produce_purgatory_timeout_ms_max = 300000;
   // A deliberately broken replication rule, for the simulator's broken variants only (every
-  // checker must be able to fail): "high_watermark_from_leader" (the ISR ignored) or
-  // "truncate_to_high_watermark" (followers cut at their high watermark, before KIP-101).
+  // checker must be able to fail): "high_watermark_from_leader" (the ISR ignored),
+  // "truncate_to_high_watermark" (followers cut at their high watermark, before KIP-101),
+  // "unfenced_controller" (controller writes without the /controller_epoch check, and a
+  // controller that keeps acting after its session was replaced), "ignore_unflushed_data_lost"
+  // (a broker that lost unflushed data registers as complete: Kafka's ZooKeeper mode) or
+  // "isr_write_unconditional" (a leader's ISR write without its version check).
   std::string weir_bug;
 
   // Keys neither Kafka nor Weir knows, to be logged as warnings.

@@ -264,7 +264,8 @@ absl::StatusOr<std::optional<ControllerClaim>> ClusterStore::try_become_controll
     auto current = await(coord_->get_data("/controller_epoch"));
     if (!current.ok() && zk_error(current.status()) == ErrorCode::kNoNode) {
       auto c = await(coord_->create2("/controller_epoch", "1", open_acl_unsafe()));
-      if (c.ok()) return std::optional<ControllerClaim>(ControllerClaim{1, c->stat.version});
+      if (c.ok())
+        return std::optional<ControllerClaim>(ControllerClaim{1, c->stat.version, c->stat.mzxid});
       if (zk_error(c.status()) != ErrorCode::kNodeExists) return c.status();
       continue;
     }
@@ -274,7 +275,8 @@ absl::StatusOr<std::optional<ControllerClaim>> ClusterStore::try_become_controll
       return absl::DataLossError("/controller_epoch is not a number");
     auto s = await(
         coord_->set_data("/controller_epoch", absl::StrCat(epoch + 1), current->stat.version));
-    if (s.ok()) return std::optional<ControllerClaim>(ControllerClaim{epoch + 1, s->version});
+    if (s.ok())
+      return std::optional<ControllerClaim>(ControllerClaim{epoch + 1, s->version, s->mzxid});
     if (zk_error(s.status()) != ErrorCode::kBadVersion) return s.status();
   }
 }

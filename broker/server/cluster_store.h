@@ -71,6 +71,7 @@ struct PartitionState {
 struct ControllerClaim {
   int32_t epoch = 0;
   int32_t epoch_zk_version = -1;
+  coord::Zxid zxid{0};  // of the write that made the epoch (orders it among controller writes)
 };
 
 // The first failed op of a multi as a status (coord reports a failed multi per op).

@@ -62,6 +62,10 @@ ErrorCode MetadataCache::apply(const UpdateMetadataRequest& update, int16_t vers
     }
     brokers_[b.id] = std::move(e);
   }
+  // Weir's controller sends every UpdateMetadata as a snapshot of all partitions (as Kafka's
+  // v8 Type=2): what it leaves out is gone, even when this broker missed the deletion's
+  // UpdateMetadata (it was cut off, and the controller that deleted the topic was replaced).
+  topics_.clear();
   auto one = [&](const std::string& topic, const Uuid16& id,
                  const UpdateMetadataRequest::UpdateMetadataPartitionState& s) {
     apply_partition(topic, id, s.partition_index,

@@ -43,8 +43,9 @@ struct TopicMetadata {
 
 class MetadataCache {
  public:
-  // Applies an UpdateMetadata (any version). Refused (STALE_CONTROLLER_EPOCH) when it comes
-  // from a controller epoch older than one already applied.
+  // Applies an UpdateMetadata (any version): a snapshot of every partition, replacing what
+  // the cache held. Refused (STALE_CONTROLLER_EPOCH) when it comes from a controller epoch
+  // older than one already applied.
   kafka::ErrorCode apply(const kafka::UpdateMetadataRequest& update, int16_t version);
 
   const std::map<int32_t, BrokerEndpoint>& brokers() const { return brokers_; }

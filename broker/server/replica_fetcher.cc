@@ -1,8 +1,11 @@
 #include "broker/server/replica_fetcher.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "broker/kafka/protocol/error_codes.h"
 #include "broker/log/record_batch.h"
+#include "broker/server/truncation.h"
 #include "buggify/buggify.h"
 #include "buggify/code_probe.h"
 #include "runtime/sync.h"
@@ -113,14 +116,49 @@ void ReplicaFetcher::run() {
   }
 }
 
+// Cuts the log of `e` where the leader's answer says (truncation.h); `e` stays truncating
+// when the answer calls for another question.
+absl::Status ReplicaFetcher::apply_epoch_answer(Entry& e, EpochAnswer answer, LeaderEpoch asked) {
+  Partition& p = *e.partition;
+  ActorMutex::Guard locked(p.replica_lock());
+  if (!current(e)) return absl::OkStatus();
+  Truncation t{p.high_watermark(), false};  // the pre-KIP-101 rule, broken on purpose
+  if (config_.weir_bug != "truncate_to_high_watermark") {
+    log::LeaderEpochCache mine;
+    mine.reset(p.log().leader_epochs());
+    t = follower_truncation(mine, p.log_end_offset(), p.log_start_offset(), answer, asked);
+  }
+  CODE_PROBE(t.ask_again, "replica.truncation_walked_back_an_epoch");
+  const Offset cut = std::min(t.cut, p.log_end_offset());
+  const bool again = t.ask_again;
+  if (cut < p.log_end_offset()) {
+    ++counters_.truncations;
+    CODE_PROBE(true, "replica.follower_truncated_by_epoch");
+    TraceEvent(Severity::kInfo, "ReplicaTruncated")
+        .detail("Topic", p.topic())
+        .detail("Partition", p.index())
+        .detail("From", p.log_end_offset().value())
+        .detail("To", cut.value());
+    if (auto s = p.truncate_to(cut); !s.ok()) return s;
+  }
+  e.truncating = again;
+  return absl::OkStatus();
+}
+
 // KIP-101/KIP-279: ask the leader where our latest epoch ends in its log; cut there.
 absl::Status ReplicaFetcher::truncate_pending() {
   kafka::OffsetForLeaderEpochRequest req;
   req.replica_id = broker_id_;
   std::map<log::TopicPartition, std::optional<LeaderEpoch>> asked;
+  const TimePoint now = Scheduler::current().now();
   for (auto& [tp, e] : partitions_) {
-    if (!e.truncating) continue;
+    if (!e.truncating || now < e.epoch_retry_at) continue;
     if (!current(e)) continue;
+    if (config_.weir_bug == "truncate_to_high_watermark") {
+      // The pre-KIP-101 rule, broken on purpose: cut at the high watermark, asking nobody.
+      if (auto st = apply_epoch_answer(e, {}, LeaderEpoch(0)); !st.ok()) return st;
+      continue;
+    }
     const auto& epochs = e.partition->log().leader_epochs();
     if (epochs.empty()) {
       e.truncating = false;  // nothing of ours to disagree with
@@ -136,55 +174,39 @@ absl::Status ReplicaFetcher::truncate_pending() {
   if (asked.empty()) return absl::OkStatus();
   auto rsp = connection_->call<kafka::OffsetForLeaderEpochResponse>(req, kEpochVersion);
   if (!rsp.ok()) return rsp.status();
+  std::set<log::TopicPartition> answered;
   for (const auto& t : rsp->topics) {
     for (const auto& r : t.partitions) {
       auto it = partitions_.find(log::TopicPartition{t.topic, r.partition});
       if (it == partitions_.end() || !it->second.truncating) continue;
-      Entry& e = it->second;
-      if (code_of(r.error_code) != ErrorCode::kNone) continue;  // retried after a backoff
-      Partition& p = *e.partition;
-      ActorMutex::Guard locked(p.replica_lock());
-      if (!current(e)) continue;
-      Offset cut = p.log_end_offset();
-      if (config_.weir_bug == "truncate_to_high_watermark") {
-        cut = std::min(cut, p.high_watermark());  // the pre-KIP-101 rule, broken on purpose
-      } else if (r.leader_epoch >= 0 && r.end_offset >= 0) {
-        cut = std::min(cut, Offset(r.end_offset));
-        // The leader knows only an older epoch: ours ends where that one ends here.
-        const auto mine = p.log().end_offset_for_epoch(LeaderEpoch(r.leader_epoch));
-        if (LeaderEpoch(r.leader_epoch) != asked[it->first]) {
-          cut = std::min(cut, mine.has_value() && mine->first == LeaderEpoch(r.leader_epoch)
-                                  ? mine->second
-                                  : Offset(r.end_offset));
-        }
-      } else {
-        // The leader has no epoch as old as ours: everything we hold is of epochs it never
-        // had; keep only what is below its log start (nothing, for a log that restarted).
-        cut = p.log_start_offset();
-      }
-      if (cut < p.log_end_offset()) {
-        ++counters_.truncations;
-        CODE_PROBE(true, "replica.follower_truncated_by_epoch");
-        TraceEvent(Severity::kInfo, "ReplicaTruncated")
-            .detail("Topic", p.topic())
-            .detail("Partition", p.index())
-            .detail("From", p.log_end_offset().value())
-            .detail("To", cut.value());
-        if (auto s = p.truncate_to(cut); !s.ok()) return s;
-      }
-      e.truncating = false;
+      auto a = asked.find(it->first);
+      if (a == asked.end() || !a->second.has_value()) continue;  // not asked about
+      if (code_of(r.error_code) != ErrorCode::kNone) continue;   // retried after a backoff
+      if (auto st = apply_epoch_answer(it->second, {r.leader_epoch, r.end_offset}, *a->second);
+          !st.ok())
+        return st;
+      answered.insert(it->first);
     }
   }
+  // One partition the leader cannot answer for (it no longer leads it, or has not heard of it
+  // yet) must not hold up the others: it waits out a backoff alone.
   for (const auto& [tp, epoch] : asked) {
     auto it = partitions_.find(tp);
-    if (it != partitions_.end() && it->second.truncating)
-      return absl::UnavailableError(absl::StrCat(
-          "leader ", leader_id_, " could not answer OffsetsForLeaderEpoch for ", tp.dir_name()));
+    if (it == partitions_.end() || !it->second.truncating || answered.count(tp) != 0) continue;
+    CODE_PROBE(true, "replica.epoch_query_failed_for_one_partition");
+    it->second.epoch_retry_at =
+        now + to_scheduler_duration(std::chrono::milliseconds(
+                  std::max<int32_t>(config_.replica_fetch_backoff_ms, 100)));
+    TraceEvent(Severity::kInfo, "ReplicaEpochQueryFailed")
+        .detail("Leader", leader_id_)
+        .detail("Partition", tp.dir_name());
   }
   return absl::OkStatus();
 }
 
 absl::Status ReplicaFetcher::fetch_once() {
+  // BUGGIFY: a slow follower (a stalled disk or process) falling behind the ISR's lag bound.
+  if (BUGGIFY_WITH_PROB(0.005)) delay(std::chrono::milliseconds(1500));
   kafka::FetchRequest req;
   req.replica_id = broker_id_;
   req.max_wait_ms = config_.replica_fetch_wait_max_ms;

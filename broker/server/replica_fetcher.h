@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "broker/client/kafka_connection.h"
 #include "broker/log/log_manager.h"
 #include "broker/server/broker_config.h"
 #include "broker/server/partition.h"
+#include "broker/server/truncation.h"
 #include "runtime/future.h"
 #include "runtime/network.h"
 #include "runtime/wait_list.h"
@@ -56,10 +59,14 @@ class ReplicaFetcher {
     std::shared_ptr<Partition> partition;
     uint64_t generation = 0;
     bool truncating = true;
+    // After the leader could not answer OffsetsForLeaderEpoch for it: not asked again (nor
+    // fetched) before this, while the fetcher's other partitions go on.
+    TimePoint epoch_retry_at{};
   };
   void run();
   absl::Status ensure_connection();
   absl::Status truncate_pending();
+  absl::Status apply_epoch_answer(Entry& entry, EpochAnswer answer, LeaderEpoch asked);
   absl::Status fetch_once();
   void apply_fetched(Entry& entry, const kafka::FetchResponse::PartitionData& data);
   bool current(const Entry& entry) const;

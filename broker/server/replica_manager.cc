@@ -350,6 +350,14 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
     const int32_t version = p->state().zk_version;
     auto current = store_.get_partition_state(p->topic(), p->index());
     if (!current.ok() || !p->is_leader() || p->leader_epoch() != epoch) return;
+    // The broken variant writes what it holds, whatever the controller wrote since.
+    const bool unconditional = config_.weir_bug == "isr_write_unconditional";
+    if (unconditional) {
+      current->leader = broker_id_;
+      current->leader_epoch = epoch.value();
+      current->isr = p->state().isr;
+      current->version = version;
+    }
     if (current->leader != broker_id_ || LeaderEpoch(current->leader_epoch) != epoch ||
         current->version != version) {
       ++counters_.isr_write_conflicts;  // the controller moved on; its LeaderAndIsr follows
@@ -362,9 +370,9 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
     if (added.has_value()) controller::expand_isr(next.isr, next.elr, *added, min_insync);
     if (next.isr == current->isr && next.elr == current->elr) return;
     if (next.isr.size() == p->state().replicas.size()) next.leader_recovery_state = 0;
-    auto written =
-        await(store_.coord().set_data(ClusterStore::state_path(p->topic(), p->index()),
-                                      ClusterStore::partition_state_json(next), version));
+    auto written = await(store_.coord().set_data(ClusterStore::state_path(p->topic(), p->index()),
+                                                 ClusterStore::partition_state_json(next),
+                                                 unconditional ? -1 : version));
     if (!written.ok()) {
       ++counters_.isr_write_conflicts;
       return;
