@@ -180,7 +180,7 @@ absl::Status Controller::serve(const std::shared_ptr<Signals>& signals) {
       lost_data_.clear();
       sync_channels();
       send_full_state();
-      signals->deletions = signals->isr = true;
+      signals->deletions = signals->isr = signals->reassign = true;
       return absl::OkStatus();
     }();
     while (s.ok() && !stopping_) {
@@ -189,8 +189,8 @@ absl::Status Controller::serve(const std::shared_ptr<Signals>& signals) {
           signals->wake,
           [&] {
             return stopping_ || signals->resign || signals->brokers || signals->topics ||
-                   signals->deletions || signals->isr || !signals->topic_data.empty() ||
-                   !requests_.empty();
+                   signals->deletions || signals->isr || signals->reassign ||
+                   !signals->topic_data.empty() || !requests_.empty();
           },
           deadline);
       if (stopping_) return absl::OkStatus();
@@ -200,6 +200,7 @@ absl::Status Controller::serve(const std::shared_ptr<Signals>& signals) {
         s = on_topics_changed(signals);
       if (s.ok() && signals->deletions) s = on_deletions(signals);
       if (s.ok() && signals->isr) s = on_isr_notifications(signals);
+      if (s.ok() && signals->reassign) s = on_reassignments(signals);
       while (s.ok() && !requests_.empty()) {
         std::unique_ptr<Request> r = std::move(requests_.front());
         requests_.pop_front();
@@ -285,6 +286,9 @@ absl::Status Controller::load_topic(const std::shared_ptr<Signals>& signals,
   TopicEntry& t = topics_[name];
   t.id = assignment->topic_id;
   t.replicas = assignment->replicas;
+  t.adding = assignment->adding;
+  t.removing = assignment->removing;
+  t.zk_version = data->stat.version;
   t.overrides = *std::move(overrides);
   t.min_insync = topic_min_insync_replicas(config_, t.overrides);
   t.unclean = topic_unclean_leader_election(config_, t.overrides);
@@ -332,6 +336,7 @@ absl::Status Controller::on_brokers_changed(const std::shared_ptr<Signals>& sign
       .detail("Born", absl::StrJoin(born, ","))
       .detail("Dead", absl::StrJoin(dead, ","))
       .detail("UnflushedLost", absl::StrJoin(lost_data_, ","));
+  signals->reassign = true;  // a reassignment may wait for a broker (to lead, or to stop)
   for (int32_t d : dead) shutting_down_.erase(d);
   for (int32_t b : born) shutting_down_.erase(b);
   sync_channels();

@@ -4,7 +4,8 @@
 // was paused or partitioned away and replaced changes nothing (its writes fail; it resigns).
 //
 // The active controller watches the brokers (/brokers/ids), the topics (/brokers/topics and
-// each topic's assignment), deletions (/admin/delete_topics) and the leaders' ISR changes
+// each topic's assignment), deletions (/admin/delete_topics), reassignments
+// (/admin/reassign_partitions, reassignment.h) and the leaders' ISR changes
 // (/isr_change_notification); handles each change in one serial loop; decides partition
 // states (election.h: clean, eligible, unclean or offline); writes them conditional on the
 // version it read; and then tells the brokers (LeaderAndIsr to the replicas, UpdateMetadata
@@ -24,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "broker/controller/controller_channel.h"
 #include "broker/controller/election.h"
+#include "broker/controller/reassignment.h"
 #include "broker/log/log_manager.h"
 #include "broker/server/broker_config.h"
 #include "broker/server/cluster_store.h"
@@ -44,6 +46,8 @@ struct ControllerCounters {
   uint64_t fenced_writes = 0;       // writes refused because another controller took over
   uint64_t state_conflicts = 0;     // conditional writes that found the state moved
   uint64_t preferred_elections = 0;
+  uint64_t reassignments_started = 0;
+  uint64_t reassignments_completed = 0;
 };
 
 // What the controller learned when a partition's state last changed (for the simulator's
@@ -91,6 +95,7 @@ class Controller {
     bool topics = true;
     bool deletions = true;
     bool isr = true;
+    bool reassign = true;
     std::set<std::string> topic_data;  // topics whose assignment znode changed
     bool controller_changed = false;
     bool resign = false;
@@ -104,6 +109,9 @@ class Controller {
   struct TopicEntry {
     Uuid16 id;
     std::map<int32_t, std::vector<int32_t>> replicas;
+    std::map<int32_t, std::vector<int32_t>> adding;    // partitions being reassigned only
+    std::map<int32_t, std::vector<int32_t>> removing;  // partitions being reassigned only
+    int32_t zk_version = -1;                           // of /brokers/topics/<t>
     TopicOverrides overrides;
     int32_t min_insync = 1;
     bool unclean = false;
@@ -129,6 +137,20 @@ class Controller {
   absl::Status on_isr_notifications(const std::shared_ptr<Signals>& signals);
   absl::Status on_request(Request& request);
   absl::Status init_new_partitions(std::set<log::TopicPartition>& changed);
+
+  // Reassignment (controller_reassign.cc): the requests in /admin/reassign_partitions started,
+  // and every reassignment whose target replicas have all joined the ISR completed.
+  absl::Status on_reassignments(const std::shared_ptr<Signals>& signals);
+  absl::Status start_reassignment(const log::TopicPartition& tp, const std::vector<int32_t>& target,
+                                  std::set<log::TopicPartition>& changed);
+  absl::StatusOr<bool> complete_reassignment(const log::TopicPartition& tp,
+                                             std::set<log::TopicPartition>& changed);
+  absl::Status remove_pending(const std::set<log::TopicPartition>& done,
+                              const std::shared_ptr<Signals>& signals);
+  PartitionAssignment assignment_of(const log::TopicPartition& tp) const;
+  absl::Status write_assignment(const log::TopicPartition& tp, const PartitionAssignment& a);
+  void send_stop_replica(const log::TopicPartition& tp, const std::vector<int32_t>& brokers,
+                         bool remove);
   absl::Status rebalance_if_imbalanced();
 
   // Reads each partition's state afresh when needed, decides, writes (fenced); records what

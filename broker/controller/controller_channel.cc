@@ -12,6 +12,9 @@ namespace {
 constexpr int16_t kLeaderAndIsrVersion = 5;
 constexpr int16_t kUpdateMetadataVersion = 7;
 constexpr int16_t kStopReplicaVersion = 3;
+// A refused request is sent again every 100 ms for up to 2 s while the broker may still be
+// finishing its registration.
+constexpr int kStaleEpochRetriesMax = 20;
 
 }  // namespace
 
@@ -75,6 +78,15 @@ absl::Status BrokerChannel::send_one(const ControllerRequest& request) {
     if (!r.ok()) return r.status();
     error = r->error_code;
   }
+  // A broker refuses requests until it has registered (it cannot tell whether they are for
+  // it or for its previous incarnation), and the controller may see the registration first:
+  // the same request again, briefly. One that is really stale stays refused and is dropped.
+  if (error == static_cast<int16_t>(kafka::ErrorCode::kStaleBrokerEpoch) &&
+      ++stale_epoch_retries_ <= kStaleEpochRetriesMax) {
+    CODE_PROBE(true, "controller.request_retried_until_broker_registered");
+    return absl::UnavailableError("STALE_BROKER_EPOCH: the broker may not have registered yet");
+  }
+  stale_epoch_retries_ = 0;
   if (error != 0) {
     TraceEvent(Severity::kInfo, "ControllerRequestRefused")
         .detail("Broker", broker_id_)

@@ -55,6 +55,7 @@ class BrokerChannel {
   bool resync_ = false;
   uint64_t clears_ = 0;
   uint64_t sent_ = 0;
+  int stale_epoch_retries_ = 0;  // of the request at the front
   Future<void> actor_;
 };
 

@@ -327,6 +327,8 @@ absl::Status Controller::on_isr_notifications(const std::shared_ptr<Signals>& si
     if (states_.count(tp) == 0) continue;
     auto fresh = store_.get_partition_state(tp.topic, tp.partition);
     if (fresh.ok()) states_[tp] = *std::move(fresh);
+    // A reassignment completes when its target replicas have joined the ISR.
+    if (assignment_of(tp).reassigning()) signals->reassign = true;
   }
   if (!ops.empty()) {
     absl::Status s = fenced_multi(std::move(ops));
@@ -457,6 +459,7 @@ void Controller::send_leader_and_isr(const std::set<log::TopicPartition>& partit
     auto topic = topics_.find(tp.topic);
     if (st == states_.end() || topic == topics_.end()) continue;
     const auto& replicas = topic->second.replicas[tp.partition];
+    const PartitionAssignment assignment = assignment_of(tp);
     for (int32_t r : replicas) {
       if (live_.count(r) == 0 || (!only_brokers.empty() && only_brokers.count(r) == 0)) continue;
       auto& req = per_broker[r];
@@ -472,7 +475,9 @@ void Controller::send_leader_and_isr(const std::set<log::TopicPartition>& partit
            .leader_epoch = st->second.leader_epoch,
            .isr = st->second.isr,
            .partition_epoch = st->second.version,
-           .replicas = replicas});
+           .replicas = replicas,
+           .adding_replicas = assignment.adding,
+           .removing_replicas = assignment.removing});
       if (st->second.leader >= 0) leaders_of[r].insert(st->second.leader);
     }
   }

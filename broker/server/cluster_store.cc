@@ -298,12 +298,17 @@ absl::StatusOr<std::vector<int32_t>> ClusterStore::list_brokers() {
 }
 
 std::string ClusterStore::topic_json(const TopicAssignment& a) {
-  JsonValue partitions = JsonValue::object();
-  for (const auto& [p, replicas] : a.replicas) partitions.add(absl::StrCat(p), int_array(replicas));
-  return JsonValue::object({{"partitions", std::move(partitions)},
+  auto by_partition = [](const std::map<int32_t, std::vector<int32_t>>& m, bool keep_empty) {
+    JsonValue out = JsonValue::object();
+    for (const auto& [p, ids] : m) {
+      if (keep_empty || !ids.empty()) out.add(absl::StrCat(p), int_array(ids));
+    }
+    return out;
+  };
+  return JsonValue::object({{"partitions", by_partition(a.replicas, true)},
                             {"topic_id", JsonValue::string(a.topic_id.to_base64())},
-                            {"adding_replicas", JsonValue::object()},
-                            {"removing_replicas", JsonValue::object()},
+                            {"adding_replicas", by_partition(a.adding, false)},
+                            {"removing_replicas", by_partition(a.removing, false)},
                             {"version", JsonValue::number(3)}})
       .dump();
 }
@@ -322,6 +327,19 @@ absl::StatusOr<TopicAssignment> ClusterStore::parse_topic_json(std::string_view 
     auto ids = parse_int_array(&replicas, "replicas");
     if (!ids.ok()) return ids.status();
     out.replicas[p] = *std::move(ids);
+  }
+  for (auto [key, out_map] :
+       {std::pair{"adding_replicas", &out.adding}, std::pair{"removing_replicas", &out.removing}}) {
+    const JsonValue* m = json->find(key);
+    if (m == nullptr || m->kind() != JsonValue::Kind::kObject) continue;  // before version 2
+    for (const auto& [p_key, ids] : m->members()) {
+      int32_t p = 0;
+      auto parsed = parse_int_array(&ids, key);
+      if (!absl::SimpleAtoi(p_key, &p) || out.replicas.count(p) == 0 || !parsed.ok())
+        return absl::InvalidArgumentError(
+            absl::StrCat("topic znode: bad ", key, " entry \"", p_key, "\""));
+      if (!parsed->empty()) (*out_map)[p] = *std::move(parsed);
+    }
   }
   if (const JsonValue* id = json->find("topic_id");
       id != nullptr && id->kind() == JsonValue::Kind::kString) {

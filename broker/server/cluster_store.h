@@ -52,6 +52,11 @@ struct BrokerRegistration {
 struct TopicAssignment {
   Uuid16 topic_id;
   std::map<int32_t, std::vector<int32_t>> replicas;  // partition -> replica broker ids
+  // KIP-455: while a partition is reassigned, `replicas` is the union of the original and the
+  // target replicas, and these say which of them are being added and removed (the partitions
+  // not being reassigned have no entry).
+  std::map<int32_t, std::vector<int32_t>> adding;
+  std::map<int32_t, std::vector<int32_t>> removing;
 };
 
 struct PartitionState {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/kafka/protocol/protocol.h"
 
@@ -278,6 +279,39 @@ TEST(KafkaGolden, DescribeClusterV0IsFlexibleFromTheStart) {
   EXPECT_EQ(response_header_version(ApiKey::kDescribeCluster, 0), 1);
 }
 
+// kafka-reassign-partitions.sh --execute: one partition moved, one reassignment cancelled (a
+// null replica list, which is what "cancel" means in KIP-455).
+TEST(KafkaGolden, AlterPartitionReassignmentsV0NullReplicasCancel) {
+  const std::string body = b({0x00, 0x00, 0x75, 0x30,                    // timeout 30000 ms
+                              0x02, 0x02, 't',                           // 1 topic "t"
+                              0x03,                                      // 2 partitions
+                              0x00, 0x00, 0x00, 0x00,                    // partition 0
+                              0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,  // replicas [1, 2]
+                              0x00, 0x02, 0x00,                          //
+                              0x00, 0x00, 0x00, 0x01, 0x00, 0x00,        // partition 1, null
+                              0x00, 0x00});                              // tags
+  AlterPartitionReassignmentsRequest request;
+  ASSERT_TRUE(decode_message(body, 0, request).ok());
+  EXPECT_EQ(request.timeout_ms, 30000);
+  ASSERT_EQ(request.topics.size(), 1u);
+  EXPECT_EQ(request.topics[0].name, "t");
+  ASSERT_EQ(request.topics[0].partitions.size(), 2u);
+  EXPECT_EQ(request.topics[0].partitions[0].replicas, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(request.topics[0].partitions[1].partition_index, 1);
+  EXPECT_FALSE(request.topics[0].partitions[1].replicas.has_value());
+  EXPECT_EQ(encode_message(request, 0), body);
+  EXPECT_EQ(request_header_version(ApiKey::kAlterPartitionReassignments, 0), 2);
+}
+
+TEST(KafkaGolden, ListPartitionReassignmentsV0NullTopicsMeansAll) {
+  const std::string body = b({0x00, 0x00, 0xea, 0x60, 0x00, 0x00});  // 60000 ms, null, tags
+  ListPartitionReassignmentsRequest request;
+  ASSERT_TRUE(decode_message(body, 0, request).ok());
+  EXPECT_EQ(request.timeout_ms, 60000);
+  EXPECT_FALSE(request.topics.has_value());
+  EXPECT_EQ(encode_message(request, 0), body);
+}
+
 // ---- edges ----------------------------------------------------------------------------------
 
 TEST(KafkaEdges, VersionOutsideTheRangeIsRefused) {
@@ -385,11 +419,13 @@ TEST(KafkaTables, HeaderVersionsFollowFlexibleVersions) {
 }
 
 TEST(KafkaTables, ApiTable) {
-  EXPECT_EQ(kApis.size(), 17u);
+  EXPECT_EQ(kApis.size(), 19u);
   EXPECT_EQ(api_name(ApiKey::kProduce), "Produce");
   EXPECT_EQ(api_name(ApiKey::kDescribeCluster), "DescribeCluster");
   EXPECT_EQ(api_name(static_cast<ApiKey>(8)), "Unknown");
   EXPECT_EQ(api_name(ApiKey::kLeaderAndIsr), "LeaderAndIsr");
+  EXPECT_EQ(api_key_from_int(46), ApiKey::kListPartitionReassignments);
+  EXPECT_EQ(api_key_from_int(44), std::nullopt);
   EXPECT_EQ(api_key_from_int(18), ApiKey::kApiVersions);
   EXPECT_EQ(api_key_from_int(8), std::nullopt);
   ASSERT_NE(find_api(1), nullptr);

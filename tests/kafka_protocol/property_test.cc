@@ -178,6 +178,10 @@ KAFKA_ROUND_TRIP(OffsetForLeaderEpochRequest)
 KAFKA_ROUND_TRIP(OffsetForLeaderEpochResponse)
 KAFKA_ROUND_TRIP(ElectLeadersRequest)
 KAFKA_ROUND_TRIP(ElectLeadersResponse)
+KAFKA_ROUND_TRIP(AlterPartitionReassignmentsRequest)
+KAFKA_ROUND_TRIP(AlterPartitionReassignmentsResponse)
+KAFKA_ROUND_TRIP(ListPartitionReassignmentsRequest)
+KAFKA_ROUND_TRIP(ListPartitionReassignmentsResponse)
 
 template <class... T>
 std::vector<std::string_view> names_of(TypeList<T...>) {

@@ -84,6 +84,8 @@ Future<framed::Reply> handle_stop_replica(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_controlled_shutdown(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_offset_for_leader_epoch(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_elect_leaders(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_alter_partition_reassignments(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_list_partition_reassignments(BrokerCore& core, RequestPtr request);
 
 // The partition `topic`/`index` if this broker leads it; else nullptr with the error a client
 // must see: UNKNOWN_TOPIC_OR_PARTITION when the cluster has no such partition,

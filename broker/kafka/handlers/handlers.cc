@@ -40,6 +40,10 @@ ApiHandler find_handler(kafka::ApiKey key) {
       return handle_offset_for_leader_epoch;
     case ApiKey::kElectLeaders:
       return handle_elect_leaders;
+    case ApiKey::kAlterPartitionReassignments:
+      return handle_alter_partition_reassignments;
+    case ApiKey::kListPartitionReassignments:
+      return handle_list_partition_reassignments;
   }
   return nullptr;
 }

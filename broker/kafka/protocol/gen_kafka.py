@@ -42,6 +42,8 @@ APIS = [
     ("DescribeConfigs", 32, 0, 4),
     ("CreatePartitions", 37, 0, 3),
     ("ElectLeaders", 43, 0, 2),
+    ("AlterPartitionReassignments", 45, 0, 0),
+    ("ListPartitionReassignments", 46, 0, 0),
     ("DescribeCluster", 60, 0, 0),
 ]
 # The headers, by the header versions that the APIs above use.

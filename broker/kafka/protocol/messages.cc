@@ -4607,6 +4607,339 @@ size_t ElectLeadersResponse::encoded_size([[maybe_unused]] int16_t version) cons
   return n;
 }
 
+void AlterPartitionReassignmentsRequest::ReassignablePartition::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ReassignablePartition{};
+  [[maybe_unused]] const bool flexible = true;
+  partition_index = r.read_i32("partition_index");
+  wire::read_nullable_array(r, version, flexible, true, replicas, "replicas");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsRequest::ReassignablePartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(partition_index);
+  wire::write_nullable_array(w, version, flexible, true, replicas);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsRequest::ReassignablePartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 4;
+  n += wire::nullable_array_size(version, flexible, true, replicas);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void AlterPartitionReassignmentsRequest::ReassignableTopic::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ReassignableTopic{};
+  [[maybe_unused]] const bool flexible = true;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsRequest::ReassignableTopic::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsRequest::ReassignableTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void AlterPartitionReassignmentsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = AlterPartitionReassignmentsRequest{};
+  [[maybe_unused]] const bool flexible = true;
+  timeout_ms = r.read_i32("timeout_ms");
+  wire::read_array(r, version, flexible, topics, "topics");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsRequest::encode([[maybe_unused]] ByteWriter& w,
+                                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(timeout_ms);
+  wire::write_array(w, version, flexible, topics);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 4;
+  n += wire::array_size(version, flexible, topics);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void AlterPartitionReassignmentsResponse::ReassignablePartitionResponse::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ReassignablePartitionResponse{};
+  [[maybe_unused]] const bool flexible = true;
+  partition_index = r.read_i32("partition_index");
+  error_code = r.read_i16("error_code");
+  error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsResponse::ReassignablePartitionResponse::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(partition_index);
+  w.write_i16(error_code);
+  wire::write_nullable_string(w, flexible, true, error_message);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsResponse::ReassignablePartitionResponse::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 6;
+  n += wire::nullable_string_size(flexible, true, error_message);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void AlterPartitionReassignmentsResponse::ReassignableTopicResponse::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ReassignableTopicResponse{};
+  [[maybe_unused]] const bool flexible = true;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsResponse::ReassignableTopicResponse::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsResponse::ReassignableTopicResponse::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void AlterPartitionReassignmentsResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = AlterPartitionReassignmentsResponse{};
+  [[maybe_unused]] const bool flexible = true;
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  error_code = r.read_i16("error_code");
+  error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  wire::read_array(r, version, flexible, responses, "responses");
+  wire::skip_tagged_fields(r);
+}
+
+void AlterPartitionReassignmentsResponse::encode([[maybe_unused]] ByteWriter& w,
+                                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(throttle_time_ms);
+  w.write_i16(error_code);
+  wire::write_nullable_string(w, flexible, true, error_message);
+  wire::write_array(w, version, flexible, responses);
+  w.write_uvarint(0);
+}
+
+size_t AlterPartitionReassignmentsResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 6;
+  n += wire::nullable_string_size(flexible, true, error_message);
+  n += wire::array_size(version, flexible, responses);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void ListPartitionReassignmentsRequest::ListPartitionReassignmentsTopics::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListPartitionReassignmentsTopics{};
+  [[maybe_unused]] const bool flexible = true;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partition_indexes, "partition_indexes");
+  wire::skip_tagged_fields(r);
+}
+
+void ListPartitionReassignmentsRequest::ListPartitionReassignmentsTopics::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partition_indexes);
+  w.write_uvarint(0);
+}
+
+size_t ListPartitionReassignmentsRequest::ListPartitionReassignmentsTopics::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partition_indexes);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void ListPartitionReassignmentsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListPartitionReassignmentsRequest{};
+  [[maybe_unused]] const bool flexible = true;
+  timeout_ms = r.read_i32("timeout_ms");
+  wire::read_nullable_array(r, version, flexible, true, topics, "topics");
+  wire::skip_tagged_fields(r);
+}
+
+void ListPartitionReassignmentsRequest::encode([[maybe_unused]] ByteWriter& w,
+                                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(timeout_ms);
+  wire::write_nullable_array(w, version, flexible, true, topics);
+  w.write_uvarint(0);
+}
+
+size_t ListPartitionReassignmentsRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 4;
+  n += wire::nullable_array_size(version, flexible, true, topics);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void ListPartitionReassignmentsResponse::OngoingPartitionReassignment::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OngoingPartitionReassignment{};
+  [[maybe_unused]] const bool flexible = true;
+  partition_index = r.read_i32("partition_index");
+  wire::read_array(r, version, flexible, replicas, "replicas");
+  wire::read_array(r, version, flexible, adding_replicas, "adding_replicas");
+  wire::read_array(r, version, flexible, removing_replicas, "removing_replicas");
+  wire::skip_tagged_fields(r);
+}
+
+void ListPartitionReassignmentsResponse::OngoingPartitionReassignment::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(partition_index);
+  wire::write_array(w, version, flexible, replicas);
+  wire::write_array(w, version, flexible, adding_replicas);
+  wire::write_array(w, version, flexible, removing_replicas);
+  w.write_uvarint(0);
+}
+
+size_t ListPartitionReassignmentsResponse::OngoingPartitionReassignment::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 4;
+  n += wire::array_size(version, flexible, replicas);
+  n += wire::array_size(version, flexible, adding_replicas);
+  n += wire::array_size(version, flexible, removing_replicas);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void ListPartitionReassignmentsResponse::OngoingTopicReassignment::decode(
+    ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OngoingTopicReassignment{};
+  [[maybe_unused]] const bool flexible = true;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  wire::skip_tagged_fields(r);
+}
+
+void ListPartitionReassignmentsResponse::OngoingTopicReassignment::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+  w.write_uvarint(0);
+}
+
+size_t ListPartitionReassignmentsResponse::OngoingTopicReassignment::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  n += 1;  // no tagged fields
+  return n;
+}
+
+void ListPartitionReassignmentsResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListPartitionReassignmentsResponse{};
+  [[maybe_unused]] const bool flexible = true;
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  error_code = r.read_i16("error_code");
+  error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  wire::read_array(r, version, flexible, topics, "topics");
+  wire::skip_tagged_fields(r);
+}
+
+void ListPartitionReassignmentsResponse::encode([[maybe_unused]] ByteWriter& w,
+                                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = true;
+  w.write_i32(throttle_time_ms);
+  w.write_i16(error_code);
+  wire::write_nullable_string(w, flexible, true, error_message);
+  wire::write_array(w, version, flexible, topics);
+  w.write_uvarint(0);
+}
+
+size_t ListPartitionReassignmentsResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = true;
+  size_t n = 6;
+  n += wire::nullable_string_size(flexible, true, error_message);
+  n += wire::array_size(version, flexible, topics);
+  n += 1;  // no tagged fields
+  return n;
+}
+
 void DescribeClusterRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
   *this = DescribeClusterRequest{};

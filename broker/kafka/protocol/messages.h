@@ -42,6 +42,8 @@ enum class ApiKey : int16_t {
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
   kElectLeaders = 43,
+  kAlterPartitionReassignments = 45,
+  kListPartitionReassignments = 46,
   kDescribeCluster = 60,
 };
 
@@ -59,7 +61,7 @@ struct ApiInfo {
   int16_t first_flexible_response;
 };
 
-inline constexpr std::array<ApiInfo, 17> kApis = {{
+inline constexpr std::array<ApiInfo, 19> kApis = {{
     {ApiKey::kProduce, "Produce", 0, 9, 9, 9},
     {ApiKey::kFetch, "Fetch", 0, 12, 12, 12},
     {ApiKey::kListOffsets, "ListOffsets", 0, 7, 6, 6},
@@ -76,6 +78,8 @@ inline constexpr std::array<ApiInfo, 17> kApis = {{
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 0, 4, 4, 4},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 3, 2, 2},
     {ApiKey::kElectLeaders, "ElectLeaders", 0, 2, 2, 2},
+    {ApiKey::kAlterPartitionReassignments, "AlterPartitionReassignments", 0, 0, 0, 0},
+    {ApiKey::kListPartitionReassignments, "ListPartitionReassignments", 0, 0, 0, 0},
     {ApiKey::kDescribeCluster, "DescribeCluster", 0, 0, 0, 0},
 }};
 
@@ -2976,6 +2980,308 @@ struct ElectLeadersResponse {
   friend bool operator==(const ElectLeadersResponse&, const ElectLeadersResponse&) = default;
 };
 
+// Kafka's AlterPartitionReassignmentsRequest (api key 45): the request body, versions 0-0, flexible
+// from v0.
+struct AlterPartitionReassignmentsRequest {
+  static constexpr std::string_view kName = "AlterPartitionReassignmentsRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kAlterPartitionReassignments;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+  // AlterPartitionReassignmentsRequest's ReassignablePartition: an element of
+  // AlterPartitionReassignmentsRequest.Topics.Partitions.
+  struct ReassignablePartition {
+    static constexpr std::string_view kName = "ReassignablePartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    int32_t partition_index = 0;
+    std::optional<std::vector<int32_t>> replicas;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 6; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"replicas", {0, 0}, {0, 0}, {0, -1}, -1}, self.replicas);
+    }
+    friend bool operator==(const ReassignablePartition&, const ReassignablePartition&) = default;
+  };
+
+  // AlterPartitionReassignmentsRequest's ReassignableTopic: an element of
+  // AlterPartitionReassignmentsRequest.Topics.
+  struct ReassignableTopic {
+    static constexpr std::string_view kName = "ReassignableTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    std::string name;
+    std::vector<ReassignablePartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const ReassignableTopic&, const ReassignableTopic&) = default;
+  };
+
+  int32_t timeout_ms = 60000;
+  std::vector<ReassignableTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 6; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"timeout_ms", {0, 0}, {0, -1}, {0, -1}, -1}, self.timeout_ms);
+    v(FieldInfo{"topics", {0, 0}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const AlterPartitionReassignmentsRequest&,
+                         const AlterPartitionReassignmentsRequest&) = default;
+};
+
+// Kafka's AlterPartitionReassignmentsResponse (api key 45): the response body, versions 0-0,
+// flexible from v0.
+struct AlterPartitionReassignmentsResponse {
+  static constexpr std::string_view kName = "AlterPartitionReassignmentsResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kAlterPartitionReassignments;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+  // AlterPartitionReassignmentsResponse's ReassignablePartitionResponse: an element of
+  // AlterPartitionReassignmentsResponse.Responses.Partitions.
+  struct ReassignablePartitionResponse {
+    static constexpr std::string_view kName = "ReassignablePartitionResponse";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+    std::optional<std::string> error_message = std::string();
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 8; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"error_code", {0, 0}, {0, -1}, {0, -1}, -1}, self.error_code);
+      v(FieldInfo{"error_message", {0, 0}, {0, 0}, {0, -1}, -1}, self.error_message);
+    }
+    friend bool operator==(const ReassignablePartitionResponse&,
+                           const ReassignablePartitionResponse&) = default;
+  };
+
+  // AlterPartitionReassignmentsResponse's ReassignableTopicResponse: an element of
+  // AlterPartitionReassignmentsResponse.Responses.
+  struct ReassignableTopicResponse {
+    static constexpr std::string_view kName = "ReassignableTopicResponse";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    std::string name;
+    std::vector<ReassignablePartitionResponse> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const ReassignableTopicResponse&,
+                           const ReassignableTopicResponse&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::optional<std::string> error_message = std::string();
+  std::vector<ReassignableTopicResponse> responses;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 9; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {0, 0}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 0}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"error_message", {0, 0}, {0, 0}, {0, -1}, -1}, self.error_message);
+    v(FieldInfo{"responses", {0, 0}, {0, -1}, {0, -1}, -1}, self.responses);
+  }
+  friend bool operator==(const AlterPartitionReassignmentsResponse&,
+                         const AlterPartitionReassignmentsResponse&) = default;
+};
+
+// Kafka's ListPartitionReassignmentsRequest (api key 46): the request body, versions 0-0, flexible
+// from v0.
+struct ListPartitionReassignmentsRequest {
+  static constexpr std::string_view kName = "ListPartitionReassignmentsRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kListPartitionReassignments;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+  // ListPartitionReassignmentsRequest's ListPartitionReassignmentsTopics: an element of
+  // ListPartitionReassignmentsRequest.Topics.
+  struct ListPartitionReassignmentsTopics {
+    static constexpr std::string_view kName = "ListPartitionReassignmentsTopics";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    std::string name;
+    std::vector<int32_t> partition_indexes;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partition_indexes", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_indexes);
+    }
+    friend bool operator==(const ListPartitionReassignmentsTopics&,
+                           const ListPartitionReassignmentsTopics&) = default;
+  };
+
+  int32_t timeout_ms = 60000;
+  std::optional<std::vector<ListPartitionReassignmentsTopics>> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 6; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"timeout_ms", {0, 0}, {0, -1}, {0, -1}, -1}, self.timeout_ms);
+    v(FieldInfo{"topics", {0, 0}, {0, 0}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const ListPartitionReassignmentsRequest&,
+                         const ListPartitionReassignmentsRequest&) = default;
+};
+
+// Kafka's ListPartitionReassignmentsResponse (api key 46): the response body, versions 0-0,
+// flexible from v0.
+struct ListPartitionReassignmentsResponse {
+  static constexpr std::string_view kName = "ListPartitionReassignmentsResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kListPartitionReassignments;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+  // ListPartitionReassignmentsResponse's OngoingPartitionReassignment: an element of
+  // ListPartitionReassignmentsResponse.Topics.Partitions.
+  struct OngoingPartitionReassignment {
+    static constexpr std::string_view kName = "OngoingPartitionReassignment";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    int32_t partition_index = 0;
+    std::vector<int32_t> replicas;
+    std::vector<int32_t> adding_replicas;
+    std::vector<int32_t> removing_replicas;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 8; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"replicas", {0, 0}, {0, -1}, {0, -1}, -1}, self.replicas);
+      v(FieldInfo{"adding_replicas", {0, 0}, {0, -1}, {0, -1}, -1}, self.adding_replicas);
+      v(FieldInfo{"removing_replicas", {0, 0}, {0, -1}, {0, -1}, -1}, self.removing_replicas);
+    }
+    friend bool operator==(const OngoingPartitionReassignment&,
+                           const OngoingPartitionReassignment&) = default;
+  };
+
+  // ListPartitionReassignmentsResponse's OngoingTopicReassignment: an element of
+  // ListPartitionReassignmentsResponse.Topics.
+  struct OngoingTopicReassignment {
+    static constexpr std::string_view kName = "OngoingTopicReassignment";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, 32767};
+
+    std::string name;
+    std::vector<OngoingPartitionReassignment> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OngoingTopicReassignment&,
+                           const OngoingTopicReassignment&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::optional<std::string> error_message = std::string();
+  std::vector<OngoingTopicReassignment> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 9; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {0, 0}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 0}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"error_message", {0, 0}, {0, 0}, {0, -1}, -1}, self.error_message);
+    v(FieldInfo{"topics", {0, 0}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const ListPartitionReassignmentsResponse&,
+                         const ListPartitionReassignmentsResponse&) = default;
+};
+
 // Kafka's DescribeClusterRequest (api key 60): the request body, versions 0-0, flexible from v0.
 struct DescribeClusterRequest {
   static constexpr std::string_view kName = "DescribeClusterRequest";
@@ -3072,13 +3378,15 @@ using AllRequests =
              StopReplicaRequest, UpdateMetadataRequest, ControlledShutdownRequest,
              ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DeleteRecordsRequest,
              OffsetForLeaderEpochRequest, DescribeConfigsRequest, CreatePartitionsRequest,
-             ElectLeadersRequest, DescribeClusterRequest>;
+             ElectLeadersRequest, AlterPartitionReassignmentsRequest,
+             ListPartitionReassignmentsRequest, DescribeClusterRequest>;
 using AllResponses =
     TypeList<ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse,
              LeaderAndIsrResponse, StopReplicaResponse, UpdateMetadataResponse,
              ControlledShutdownResponse, ApiVersionsResponse, CreateTopicsResponse,
              DeleteTopicsResponse, DeleteRecordsResponse, OffsetForLeaderEpochResponse,
              DescribeConfigsResponse, CreatePartitionsResponse, ElectLeadersResponse,
+             AlterPartitionReassignmentsResponse, ListPartitionReassignmentsResponse,
              DescribeClusterResponse>;
 using AllHeaders = TypeList<RequestHeader, ResponseHeader>;
 

@@ -16,7 +16,7 @@ except ImportError:
 # Kafka 3.0.0's ranges for the APIs Weir serves (kafka-python infers the release from them).
 KAFKA_3_0 = {0: (0, 9), 1: (0, 12), 2: (0, 7), 3: (0, 11), 4: (0, 5), 5: (0, 3), 6: (0, 7),
              7: (0, 3), 18: (0, 3), 19: (0, 7), 20: (0, 6), 21: (0, 2), 23: (0, 4), 32: (0, 4),
-             37: (0, 3), 43: (0, 2), 60: (0, 0)}
+             37: (0, 3), 43: (0, 2), 45: (0, 0), 46: (0, 0), 60: (0, 0)}
 
 
 def closed_without_answer(port, frame, timeout=5.0):
