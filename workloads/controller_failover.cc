@@ -114,6 +114,7 @@ struct ControllerFailover::State {
   std::map<std::string, int32_t> churn_topics;  // created, with their partition count
   uint64_t created = 0, deleted = 0, grown = 0, admin_errors = 0, acked = 0, scans = 0;
   uint64_t offline = 0;
+  std::set<std::pair<std::string, int32_t>> offline_partitions;  // as of the last divergence()
   double converged_after_s = -1;
   void problem(std::string p) {
     if (problems.size() < kProblemsMax) problems.push_back(std::move(p));
@@ -444,6 +445,7 @@ std::string ControllerFailover::divergence() {
       return "topics still being deleted: " + absl::StrJoin(*deleting, ",");
     std::map<std::pair<std::string, int32_t>, PartitionState> states;
     state_->offline = 0;
+    state_->offline_partitions.clear();
     for (const std::string& t : *topics) {
       auto assignment = store.get_topic(t);
       if (!assignment.ok()) return absl::StrCat("topic ", t, " unreadable");
@@ -453,6 +455,7 @@ std::string ControllerFailover::divergence() {
         // Two power losses of its complete replicas leave a partition offline by design.
         const bool offline = st->leader < 0 && st->isr.empty() && st->elr.empty();
         state_->offline += offline ? 1 : 0;
+        if (offline) state_->offline_partitions.insert({t, p});
         if (!offline && st->leader < 0) return absl::StrCat(t, "/", p, " has no leader");
         if (!offline && as_set(st->isr) != as_set(replicas))
           return absl::StrCat(t, "/", p, " has ISR ", describe(st->isr), " of ",
@@ -507,6 +510,7 @@ Verdict ControllerFailover::check(ICluster&) {
   st.converged_after_s = to_seconds(Scheduler::current().now() - start);
   std::shared_ptr<ClientCluster> cluster = steady_client(addresses_);
   for (int32_t p = 0; p < options_.steady_partitions; ++p) {
+    if (st.offline_partitions.count({kSteady, p}) != 0) continue;  // offline by design
     bool ok = false;
     for (int i = 0; i < 100 && !ok; ++i) {
       ok = produce_one(*cluster, p, -1);

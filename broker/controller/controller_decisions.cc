@@ -326,7 +326,9 @@ absl::Status Controller::on_isr_notifications(const std::shared_ptr<Signals>& si
   for (const log::TopicPartition& tp : touched) {
     if (states_.count(tp) == 0) continue;
     auto fresh = store_.get_partition_state(tp.topic, tp.partition);
-    if (fresh.ok()) states_[tp] = *std::move(fresh);
+    // Unread, the change would be lost with its notification: reload everything instead.
+    if (!fresh.ok()) return fresh.status();
+    states_[tp] = *std::move(fresh);
     // A reassignment completes when its target replicas have joined the ISR.
     if (assignment_of(tp).reassigning()) signals->reassign = true;
   }
@@ -334,6 +336,9 @@ absl::Status Controller::on_isr_notifications(const std::shared_ptr<Signals>& si
     absl::Status s = fenced_multi(std::move(ops));
     if (s.code() == absl::StatusCode::kAborted) return s;
   }
+  TraceEvent(Severity::kInfo, "ControllerIsrChanges")
+      .detail("Notifications", children->size())
+      .detail("Partitions", touched.size());
   send_update_metadata();
   return absl::OkStatus();
 }

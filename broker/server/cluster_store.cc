@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/server/json.h"
+#include "buggify/code_probe.h"
 #include "runtime/future.h"
 
 namespace weir::broker {
@@ -255,9 +256,15 @@ absl::StatusOr<std::optional<ControllerClaim>> ClusterStore::try_become_controll
   auto created =
       await(coord_->create("/controller", me, open_acl_unsafe(), CreateMode::kEphemeral));
   if (!created.ok()) {
-    if (zk_error(created.status()) == ErrorCode::kNodeExists)
+    if (zk_error(created.status()) != ErrorCode::kNodeExists) return created.status();
+    // Ours already, when an earlier attempt's create went through but its reply was lost
+    // (ConnectionLoss): without this check nobody would ever be controller while this
+    // session lives.
+    auto existing = await(coord_->exists("/controller"));
+    if (!existing.ok()) return existing.status();
+    if (!existing->has_value() || (*existing)->ephemeralOwner != coord_->session_id())
       return std::optional<ControllerClaim>();
-    return created.status();
+    CODE_PROBE(true, "cluster_store.controller_znode_already_ours");
   }
   // Bump /controller_epoch with a version check so two controllers never share an epoch.
   while (true) {
