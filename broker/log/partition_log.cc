@@ -592,7 +592,16 @@ absl::Status PartitionLog::truncate_fully(Offset offset) {
 absl::Status PartitionLog::truncate_to(Offset offset) {
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
-  if (offset >= log_end_offset()) return absl::OkStatus();
+  if (offset >= log_end_offset()) {
+    // No batch to cut, but an epoch begun at the log end with nothing appended in it (a leader
+    // replaced before its first append) goes: the new leader's batches at that offset carry
+    // an older epoch, and the cache must not claim the newer one starts there.
+    if (offset == log_end_offset() && epochs_.truncate_from_end(offset)) {
+      CODE_PROBE(true, "broker_log.truncation_dropped_empty_epoch");
+      if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
+    }
+    return absl::OkStatus();
+  }
   // Odd while the cut is in progress (a seqlock for the lock-free readers): a read that starts
   // or ends during it fails with Unavailable, never on the half-cut segment's state.
   ++truncations_;

@@ -103,7 +103,7 @@ absl::Status Partition::truncate_to(Offset offset) {
 }
 
 void Partition::on_follower_fetch(int32_t replica, Offset fetch_offset, TimePoint now) {
-  if (role_ != ReplicaRole::kLeader) return;
+  if (role_ != ReplicaRole::kLeader || closed_) return;
   auto it = followers_.find(replica);
   if (it == followers_.end()) return;
   FollowerState& f = it->second;
@@ -147,7 +147,8 @@ void Partition::set_pending_isr_add(std::optional<int32_t> replica) {
 }
 
 void Partition::maybe_advance_high_watermark() {
-  if (role_ != ReplicaRole::kLeader) return;
+  // Closed: its log may be gone (StopReplica deleted it) while an ISR write still finishes.
+  if (role_ != ReplicaRole::kLeader || closed_) return;
   if (bug_hw_from_leader_) {
     if (log_->log_end_offset() > high_watermark_) set_high_watermark(log_->log_end_offset());
     return;

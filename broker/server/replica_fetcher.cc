@@ -139,8 +139,9 @@ absl::Status ReplicaFetcher::apply_epoch_answer(Entry& e, EpochAnswer answer, Le
         .detail("Partition", p.index())
         .detail("From", p.log_end_offset().value())
         .detail("To", cut.value());
-    if (auto s = p.truncate_to(cut); !s.ok()) return s;
   }
+  // Even at the log end: an epoch that starts there with nothing in it must go too.
+  if (auto s = p.truncate_to(cut); !s.ok()) return s;
   e.truncating = again;
   return absl::OkStatus();
 }

@@ -14,6 +14,8 @@
 namespace weir::broker {
 namespace {
 
+constexpr int kNotifyAttemptsMax = 10;
+
 using kafka::ErrorCode;
 using kafka::LeaderAndIsrRequest;
 using kafka::LeaderAndIsrResponse;
@@ -358,10 +360,18 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
       current->isr = p->state().isr;
       current->version = version;
     }
-    if (current->leader != broker_id_ || LeaderEpoch(current->leader_epoch) != epoch ||
-        current->version != version) {
+    if (current->leader != broker_id_ || LeaderEpoch(current->leader_epoch) != epoch) {
       ++counters_.isr_write_conflicts;  // the controller moved on; its LeaderAndIsr follows
       CODE_PROBE(true, "replica.isr_write_conflict");
+      return;
+    }
+    if (current->version != version) {
+      // Our leader epoch, a newer version: only this leader writes in its epoch (the controller
+      // always bumps it), so this is an earlier write of ours whose reply was lost. Take it as
+      // done, and tell the controller, which was never told.
+      CODE_PROBE(true, "replica.isr_write_found_applied");
+      p->set_isr(current->isr, current->version);
+      notify_isr_change(*p);
       return;
     }
     PartitionState next = *current;
@@ -374,6 +384,8 @@ void ReplicaManager::update_isr(std::shared_ptr<Partition> p, std::vector<int32_
                                                  ClusterStore::partition_state_json(next),
                                                  unconditional ? -1 : version));
     if (!written.ok()) {
+      // Its outcome may be unknown (the reply was lost): the next attempt reads the znode and
+      // finds out (above).
       ++counters_.isr_write_conflicts;
       return;
     }
@@ -398,9 +410,14 @@ void ReplicaManager::notify_isr_change(const Partition& p) {
       JsonValue::object({{"version", JsonValue::number(1)},
                          {"partitions", JsonValue::array({std::move(partition)})}})
           .dump();
-  (void)await(store_.coord().create("/isr_change_notification/isr_change_", data,
-                                    coord::client::open_acl_unsafe(),
-                                    coord::client::CreateMode::kPersistentSequential));
+  // Unsent, the controller would never propagate the change: retry (a duplicate is harmless).
+  for (int attempt = 0; attempt < kNotifyAttemptsMax; ++attempt) {
+    auto created = await(store_.coord().create("/isr_change_notification/isr_change_", data,
+                                               coord::client::open_acl_unsafe(),
+                                               coord::client::CreateMode::kPersistentSequential));
+    if (created.ok()) return;
+    delay(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace weir::broker

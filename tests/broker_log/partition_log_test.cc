@@ -273,6 +273,27 @@ TEST(PartitionLog, LeaderEpochCache) {
   });
 }
 
+// A leader replaced before its first append leaves an epoch that starts at the log end and
+// holds nothing; as a follower it must drop it when told to cut there, or the new leader's
+// batches at that offset (of an older epoch) could never be appended (the simulator's
+// ControllerFailover found a follower stuck so).
+TEST(PartitionLog, TruncateAtTheLogEndDropsAnEmptyEpoch) {
+  DiskHarness h(10);
+  h.run([&] {
+    auto log = open_log(h, LogConfig{});
+    std::string first = make_batch(1, 2, 0), second = make_batch(2, 2, 0);
+    ASSERT_TRUE(append_bytes(*log, first, LeaderEpoch(1)).ok());
+    ASSERT_TRUE(log->assign_epoch(LeaderEpoch(2)).ok());
+    ASSERT_EQ(log->leader_epochs().size(), 2u);
+    ASSERT_TRUE(log->truncate_to(Offset(2)).ok());
+    ASSERT_EQ(log->leader_epochs().size(), 1u);
+    EXPECT_EQ(log->leader_epochs().back().epoch, LeaderEpoch(1));
+    EXPECT_TRUE(append_bytes(*log, second, LeaderEpoch(1)).ok());
+    ASSERT_TRUE(log->truncate_to(Offset(9)).ok());  // beyond the end: nothing changes
+    EXPECT_EQ(log->log_end_offset(), Offset(4));
+  });
+}
+
 TEST(PartitionLog, FlushPolicyAdvancesTheRecoveryPoint) {
   DiskHarness h(10);
   h.run([&] {
