@@ -127,6 +127,8 @@ absl::Status LogManager::load_dir(size_t dir_index) {
   if (!recovery_points.ok()) return recovery_points.status();
   auto log_starts = read_checkpoint(dir, kLogStartOffsetCheckpointName);
   if (!log_starts.ok()) return log_starts.status();
+  auto high_watermarks = read_checkpoint(dir, kHighWatermarkCheckpointName);
+  if (!high_watermarks.ok()) high_watermarks = OffsetCheckpoint{};
   auto names = fs_.list(dir);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
@@ -154,6 +156,8 @@ absl::Status LogManager::load_dir(size_t dir_index) {
                                   rp == recovery_points->end() ? Offset(0) : rp->second,
                                   start == log_starts->end() ? Offset(0) : start->second);
     if (!log.ok()) return log.status();
+    if (auto hw = high_watermarks->find(*tp); hw != high_watermarks->end())
+      (*log)->set_high_watermark(hw->second);
     logs_.emplace(*tp, Entry{dir_index, std::move(*log)});
   }
   return absl::OkStatus();
@@ -212,6 +216,21 @@ absl::Status LogManager::checkpoint() {
     }
     if (auto s = write_file_atomically(fs_, log_dirs_[i], kLogStartOffsetCheckpointName,
                                        encode_offset_checkpoint(log_starts));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return checkpoint_high_watermarks();
+}
+
+absl::Status LogManager::checkpoint_high_watermarks() {
+  for (size_t i = 0; i < log_dirs_.size(); ++i) {
+    OffsetCheckpoint high_watermarks;
+    for (const auto& [tp, entry] : logs_) {
+      if (entry.dir_index == i) high_watermarks.emplace(tp, entry.log->high_watermark());
+    }
+    if (auto s = write_file_atomically(fs_, log_dirs_[i], kHighWatermarkCheckpointName,
+                                       encode_offset_checkpoint(high_watermarks));
         !s.ok()) {
       return s;
     }

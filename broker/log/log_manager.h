@@ -1,11 +1,14 @@
 // The broker's partition logs across its log.dirs: on start it finds every
 // `<topic>-<partition>` directory, finishes interrupted deletions, and opens (recovers) each
 // log with the recovery point and log start offset from Kafka's checkpoint files at the log
-// dir's root (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`). It creates
+// dir's root (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`), and the
+// high watermark replication last reported (`replication-offset-checkpoint`). It creates
 // and removes logs, writes those checkpoints, and gives the broker periodic flush and retention
 // hooks. A damaged (malformed) checkpoint costs a full recovery (from offset 0) with a warning,
 // never a failed start: the checkpoints only ever make recovery cheaper. One that cannot be
-// read (EIO) fails the start: taking it for empty would undo a durable DeleteRecords.
+// read (EIO) fails the start: taking it for empty would undo a durable DeleteRecords. The high
+// watermark checkpoint is only a hint (a lost one leaves it at the log start until the ISR
+// reports), so no error in it fails a start.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,7 @@ namespace weir::broker::log {
 
 inline constexpr char kRecoveryPointCheckpointName[] = "recovery-point-offset-checkpoint";
 inline constexpr char kLogStartOffsetCheckpointName[] = "log-start-offset-checkpoint";
+inline constexpr char kHighWatermarkCheckpointName[] = "replication-offset-checkpoint";
 
 struct TopicPartition {
   std::string topic;
@@ -64,8 +68,11 @@ class LogManager {
   PartitionLog* get(const TopicPartition& tp) const;
   // Deletes the log and its directory (crash-safe); NotFound when there is none.
   absl::Status remove(const TopicPartition& tp);
-  // Writes both checkpoint files in every log dir from the logs' current values.
+  // Writes the checkpoint files in every log dir from the logs' current values.
   absl::Status checkpoint();
+  // Writes only `replication-offset-checkpoint` (Kafka does so every
+  // replica.high.watermark.checkpoint.interval.ms, more often than the others).
+  absl::Status checkpoint_high_watermarks();
   // maybe_flush() on every log (flush.ms), then checkpoint().
   absl::Status flush_due();
   // apply_retention(now_ms) on every log, then checkpoint().

@@ -61,6 +61,10 @@ Offset PartitionLog::log_end_offset() const {
   return segments_.empty() ? log_start_offset_ : segments_.back()->next_offset();
 }
 
+Offset PartitionLog::high_watermark() const {
+  return std::max(log_start_offset_, std::min(high_watermark_, log_end_offset()));
+}
+
 int64_t PartitionLog::size_bytes() const {
   int64_t total = 0;
   for (const auto& s : segments_) total += static_cast<int64_t>(s->size_bytes());

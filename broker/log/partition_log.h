@@ -148,6 +148,13 @@ class PartitionLog {
   Offset log_start_offset() const { return log_start_offset_; }
   Offset log_end_offset() const;
   Offset recovery_point() const { return recovery_point_; }
+  // The high watermark replication last reported (set_high_watermark), kept within
+  // [log start, log end]: the LogManager checkpoints it (`replication-offset-checkpoint`) and
+  // restores it on open, so a restarted leader does not answer ListOffsets and consumers as if
+  // nothing were committed. A hint, never a source of truth: a follower truncates by leader
+  // epoch, and a leader's high watermark only rises from it as its ISR catches up.
+  Offset high_watermark() const;
+  void set_high_watermark(Offset hw) { high_watermark_ = hw; }
   int64_t size_bytes() const;
   size_t segment_count() const { return segments_.size(); }
   std::vector<Offset> segment_base_offsets() const;
@@ -205,6 +212,7 @@ class PartitionLog {
   std::vector<std::shared_ptr<Segment>> segments_;
   Offset log_start_offset_;
   Offset recovery_point_;
+  Offset high_watermark_{0};
   LeaderEpochCache epochs_;
   std::string saved_epochs_;  // the checkpoint's contents on disk
   int64_t unflushed_messages_ = 0;

@@ -283,24 +283,26 @@ void Broker::controlled_shutdown() {
 
 // Retention, the flush policy and the checkpoint files, on Kafka's schedule keys.
 void Broker::run_housekeeping() {
-  const int64_t tick_ms = std::min<int64_t>({config_.log_retention_check_interval_ms,
-                                             config_.log_flush_offset_checkpoint_interval_ms,
-                                             config_.log_flush_scheduler_interval_ms, 1000});
-  TimePoint next_retention = context_.clock->now();
-  TimePoint next_checkpoint = context_.clock->now();
+  const int64_t tick_ms = std::min<int64_t>(
+      {config_.log_retention_check_interval_ms, config_.log_flush_offset_checkpoint_interval_ms,
+       config_.replica_high_watermark_checkpoint_interval_ms,
+       config_.log_flush_scheduler_interval_ms, 1000});
+  Schedule schedule{.next_retention = context_.clock->now(),
+                    .next_checkpoint = context_.clock->now(),
+                    .next_high_watermarks = context_.clock->now()};
   while (!stopping_) {
     delay(std::chrono::milliseconds(std::max<int64_t>(tick_ms, 10)));
     if (stopping_) break;
     housekeeping_busy_ = true;
-    housekeeping_pass(next_retention, next_checkpoint);
+    housekeeping_pass(schedule);
     housekeeping_busy_ = false;
     state_changed_.fire_all();
   }
 }
 
-void Broker::housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint) {
+void Broker::housekeeping_pass(Schedule& schedule) {
   const TimePoint now = context_.clock->now();
-  const bool retention_due = now >= next_retention;
+  const bool retention_due = now >= schedule.next_retention;
   std::vector<std::shared_ptr<Partition>> partitions;
   for (const auto& [tp, p] : replicas_->partitions()) partitions.push_back(p);
   for (const auto& p : partitions) {
@@ -311,13 +313,24 @@ void Broker::housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkp
     // followers also apply retention; they never serve below the leader's start).
     if (retention_due) (void)p->log().apply_retention(context_.clock->wall_ms());
   }
-  if (retention_due)
-    next_retention = now + std::chrono::milliseconds(config_.log_retention_check_interval_ms);
-  if (now >= next_checkpoint) {
+  if (retention_due) {
+    schedule.next_retention =
+        now + std::chrono::milliseconds(config_.log_retention_check_interval_ms);
+  }
+  if (now >= schedule.next_checkpoint) {
     if (auto s = logs_->checkpoint(); !s.ok())
       TraceEvent(Severity::kWarnAlways, "BrokerCheckpointFailed").detail("Error", s.ToString());
-    next_checkpoint =
+    schedule.next_checkpoint =
         now + std::chrono::milliseconds(config_.log_flush_offset_checkpoint_interval_ms);
+    // written with the others just now
+    schedule.next_high_watermarks =
+        now + std::chrono::milliseconds(config_.replica_high_watermark_checkpoint_interval_ms);
+  }
+  if (now >= schedule.next_high_watermarks) {
+    if (auto s = logs_->checkpoint_high_watermarks(); !s.ok())
+      TraceEvent(Severity::kWarnAlways, "BrokerCheckpointFailed").detail("Error", s.ToString());
+    schedule.next_high_watermarks =
+        now + std::chrono::milliseconds(config_.replica_high_watermark_checkpoint_interval_ms);
   }
 }
 

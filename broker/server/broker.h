@@ -55,7 +55,12 @@ class Broker {
   // (its ephemeral /brokers/ids/<id> went with the old one).
   void watch_session();
   absl::Status open_session();
-  void housekeeping_pass(TimePoint& next_retention, TimePoint& next_checkpoint);
+  struct Schedule {
+    TimePoint next_retention;
+    TimePoint next_checkpoint;
+    TimePoint next_high_watermarks;
+  };
+  void housekeeping_pass(Schedule& schedule);
   // Kafka's controlled shutdown: asks the controller to move leadership away, retried.
   void controlled_shutdown();
   // Whether every write of the previous process survived: Kafka's .kafka_cleanshutdown marker

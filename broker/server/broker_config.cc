@@ -186,6 +186,8 @@ std::map<std::string, Setter> make_setters() {
   s["socket.request.max.bytes"] = int_key(&BrokerConfig::socket_request_max_bytes, 1);
   s["min.insync.replicas"] = int_key(&BrokerConfig::min_insync_replicas, 1);
   s["replica.lag.time.max.ms"] = int_key(&BrokerConfig::replica_lag_time_max_ms, 1);
+  s["replica.high.watermark.checkpoint.interval.ms"] =
+      int_key(&BrokerConfig::replica_high_watermark_checkpoint_interval_ms, 1);
   s["weir.bug"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
     if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark" &&
         v != "unfenced_controller" && v != "ignore_unflushed_data_lost" &&

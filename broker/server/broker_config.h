@@ -61,6 +61,7 @@ struct BrokerConfig {
 
   // Replication and the controller (Kafka's keys and defaults).
   int64_t replica_lag_time_max_ms = 30000;
+  int64_t replica_high_watermark_checkpoint_interval_ms = 5000;
   int32_t replica_fetch_wait_max_ms = 500;
   int32_t replica_fetch_min_bytes = 1;
   int32_t replica_fetch_max_bytes = 1048576;

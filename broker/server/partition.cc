@@ -13,7 +13,7 @@ Partition::Partition(std::string topic, int32_t index, int32_t broker_id, log::P
       index_(index),
       broker_id_(broker_id),
       log_(log),
-      high_watermark_(log_->log_start_offset()),
+      high_watermark_(log_->high_watermark()),
       appended_(appended),
       health_(health) {}
 
@@ -99,6 +99,7 @@ absl::Status Partition::truncate_to(Offset offset) {
   auto s = log_->truncate_to(offset);
   if (!s.ok() && !log_->failure().ok() && health_ != nullptr) health_->fail(log_->failure());
   if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
+  log_->set_high_watermark(high_watermark_);
   return s;
 }
 
@@ -169,6 +170,7 @@ void Partition::maybe_advance_high_watermark() {
 
 void Partition::set_high_watermark(Offset hw) {
   high_watermark_ = hw;
+  log_->set_high_watermark(hw);
   changed_.fire_all();
   if (appended_ != nullptr) appended_->fire();
 }

@@ -89,6 +89,12 @@ class Partition {
   const LeaderAndIsrState& state() const { return state_; }
   LeaderEpoch leader_epoch() const { return state_.leader_epoch; }
   Offset high_watermark() const { return high_watermark_; }
+  // As leader: the high watermark is still below where this leader's epoch began, so it may
+  // be stale (Kafka's lagging high watermark after an election): consumers asking for the
+  // latest offset get OFFSET_NOT_AVAILABLE and retry, rather than an offset from the past.
+  bool high_watermark_lagging() const {
+    return is_leader() && high_watermark_ < leader_epoch_start_;
+  }
   Offset log_start_offset() const { return log_->log_start_offset(); }
   Offset log_end_offset() const { return log_->log_end_offset(); }
   int32_t min_insync_replicas() const { return min_insync_; }

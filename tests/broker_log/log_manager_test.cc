@@ -110,6 +110,44 @@ TEST(LogManager, DamagedCheckpointMeansFullRecoveryNotACrash) {
   });
 }
 
+// replication-offset-checkpoint: what a restarted broker's partitions start their high
+// watermark from. Kept within the log (a truncation or a lost tail lowers it), and no damage
+// to it fails a start: it is a hint.
+TEST(LogManager, HighWatermarkCheckpointRestoresWithinTheLog) {
+  DiskHarness h(24);
+  h.run([&] {
+    auto manager = *LogManager::open(h.disk(), h.clock(), {"/data/a"}, LogConfig{});
+    for (int p = 0; p < 2; ++p) {
+      auto log = *manager->create({"t", p});
+      for (uint64_t i = 0; i < 5; ++i) {
+        std::string batch = make_batch(i, 2, 0);
+        ASSERT_TRUE(append_bytes(*log, batch).ok());
+      }
+    }
+    manager->get({"t", 0})->set_high_watermark(Offset(6));
+    manager->get({"t", 1})->set_high_watermark(Offset(99));  // clamped: the log ends at 10
+    ASSERT_TRUE(manager->checkpoint_high_watermarks().ok());
+    auto text = read_text_file(h.disk(), "/data/a/replication-offset-checkpoint", 1000);
+    ASSERT_TRUE(text.ok()) << text.status();
+    EXPECT_EQ(*text, "0\n2\nt 0 6\nt 1 10\n");
+    ASSERT_TRUE(manager->get({"t", 0})->truncate_to(Offset(4)).ok());
+    ASSERT_TRUE(manager->close().ok());
+    manager.reset();
+    auto reopened = *LogManager::open(h.disk(), h.clock(), {"/data/a"}, LogConfig{});
+    EXPECT_EQ(reopened->get({"t", 0})->high_watermark(), Offset(4));
+    EXPECT_EQ(reopened->get({"t", 1})->high_watermark(), Offset(10));
+    ASSERT_TRUE(reopened->close().ok());
+    reopened.reset();
+    // Damaged: every high watermark starts at its log start, and the broker still starts.
+    ASSERT_TRUE(
+        write_file_atomically(h.disk(), "/data/a", kHighWatermarkCheckpointName, "0\n1\nt 0 x\n")
+            .ok());
+    auto damaged = LogManager::open(h.disk(), h.clock(), {"/data/a"}, LogConfig{});
+    ASSERT_TRUE(damaged.ok()) << damaged.status();
+    EXPECT_EQ((*damaged)->get({"t", 1})->high_watermark(), Offset(0));
+  });
+}
+
 TEST(LogManager, RemoveIsCrashSafe) {
   DiskHarness h(23);
   h.run([&] {

@@ -39,7 +39,7 @@ int64_t timestamp_at(Partition& p, Offset offset) {
 
 ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
     BrokerCore& core, const std::string& topic, const ListOffsetsRequest::ListOffsetsPartition& lp,
-    int16_t version) {
+    int16_t version, bool client_request) {
   ListOffsetsResponse::ListOffsetsPartitionResponse out;
   out.partition_index = lp.partition_index;
   ErrorCode error = ErrorCode::kNone;
@@ -50,7 +50,16 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
     return out;
   }
   out.leader_epoch = p->leader_epoch().value();
+  // While a new leader's high watermark lags its epoch's start, the latest offset (or a
+  // timestamp's, at or past the high watermark) would come from before the election and send
+  // a consumer back in time: Kafka's OFFSET_NOT_AVAILABLE, for consumers' requests only.
+  const bool lagging = client_request && p->high_watermark_lagging();
+  const auto not_available = [&out] {
+    out.error_code = static_cast<int16_t>(ErrorCode::kOffsetNotAvailable);
+    return out;
+  };
   if (lp.timestamp == kLatest) {
+    if (lagging) return not_available();
     out.offset = p->high_watermark().value();
   } else if (lp.timestamp == kEarliest) {
     out.offset = p->log_start_offset().value();
@@ -69,6 +78,7 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
       out.error_code = static_cast<int16_t>(error_for_log_status(found.status()));
       return out;
     }
+    if (found->has_value() && **found >= p->high_watermark() && lagging) return not_available();
     if (found->has_value() && **found < p->high_watermark()) {
       out.offset = (*found)->value();
       out.timestamp = timestamp_at(*p, **found);
@@ -93,7 +103,8 @@ Future<framed::Reply> handle_list_offsets(BrokerCore& core, RequestPtr request) 
           auto& t = rsp.topics.emplace_back();
           t.name = topic.name;
           for (const auto& lp : topic.partitions)
-            t.partitions.push_back(list_partition(core, topic.name, lp, request->version()));
+            t.partitions.push_back(list_partition(core, topic.name, lp, request->version(),
+                                                  req->replica_id == -1));
         }
         return respond(*request, rsp);
       });
