@@ -133,13 +133,12 @@ std::vector<int32_t> Partition::lagging_followers(TimePoint now, Duration lag_ma
   return out;
 }
 
-std::optional<int32_t> Partition::follower_to_add() const {
-  if (role_ != ReplicaRole::kLeader) return std::nullopt;
-  for (const auto& [r, f] : followers_) {
-    if (in_isr(r)) continue;
-    if (f.log_end_offset >= high_watermark_ && f.log_end_offset >= leader_epoch_start_) return r;
-  }
-  return std::nullopt;
+bool Partition::follower_can_join(int32_t replica) const {
+  if (role_ != ReplicaRole::kLeader || in_isr(replica)) return false;
+  auto it = followers_.find(replica);
+  if (it == followers_.end()) return false;
+  const FollowerState& f = it->second;
+  return f.log_end_offset >= high_watermark_ && f.log_end_offset >= leader_epoch_start_;
 }
 
 void Partition::set_pending_isr_add(std::optional<int32_t> replica) {

@@ -135,9 +135,11 @@ class Partition {
   void on_follower_fetch(int32_t replica, Offset fetch_offset, TimePoint now);
   // As leader: ISR members (not this broker) that have not caught up within lag_max.
   std::vector<int32_t> lagging_followers(TimePoint now, Duration lag_max) const;
-  // As leader: a replica outside the ISR that has caught up (to the high watermark and into
-  // this leader's epoch), or nullopt.
-  std::optional<int32_t> follower_to_add() const;
+  // As leader, after `replica` fetched: true when it is outside the ISR and has caught up (to
+  // the high watermark and into this leader's epoch). Asked of the fetching replica only, as
+  // Kafka does: one that stopped fetching keeps its last log end, which a high watermark held
+  // back (an ISR below min.insync) would let look caught up forever.
+  bool follower_can_join(int32_t replica) const;
   bool in_isr(int32_t replica) const;
   bool isr_update_in_flight() const { return isr_update_in_flight_; }
   void set_isr_update_in_flight(bool v) { isr_update_in_flight_ = v; }

@@ -54,13 +54,23 @@ void ReplicaFetcher::start() {
 
 void ReplicaFetcher::add(std::shared_ptr<Partition> partition, uint64_t generation) {
   const log::TopicPartition tp{partition->topic(), partition->index()};
-  partitions_[tp] = Entry{std::move(partition), generation, true};
+  auto& slot = partitions_[tp];
+  if (slot != nullptr) slot->removed = true;
+  slot = std::make_shared<Entry>(Entry{std::move(partition), generation, true});
   changed_.fire_all();
 }
 
 void ReplicaFetcher::remove(const log::TopicPartition& tp) {
-  partitions_.erase(tp);
+  if (auto it = partitions_.find(tp); it != partitions_.end()) {
+    it->second->removed = true;
+    partitions_.erase(it);
+  }
   changed_.fire_all();
+}
+
+std::vector<std::pair<log::TopicPartition, std::shared_ptr<ReplicaFetcher::Entry>>>
+ReplicaFetcher::snapshot() const {
+  return {partitions_.begin(), partitions_.end()};
 }
 
 void ReplicaFetcher::stop() {
@@ -71,7 +81,7 @@ void ReplicaFetcher::stop() {
 
 bool ReplicaFetcher::current(const Entry& entry) const {
   const Partition& p = *entry.partition;
-  return !stopping_ && !p.closed() && p.role() == ReplicaRole::kFollower &&
+  return !stopping_ && !entry.removed && !p.closed() && p.role() == ReplicaRole::kFollower &&
          p.generation() == entry.generation;
 }
 
@@ -118,8 +128,10 @@ void ReplicaFetcher::run() {
 
 // Cuts the log of `e` where the leader's answer says (truncation.h); `e` stays truncating
 // when the answer calls for another question.
-absl::Status ReplicaFetcher::apply_epoch_answer(Entry& e, EpochAnswer answer, LeaderEpoch asked) {
-  Partition& p = *e.partition;
+absl::Status ReplicaFetcher::apply_epoch_answer(std::shared_ptr<Entry> entry, EpochAnswer answer,
+                                                LeaderEpoch asked) {
+  Entry& e = *entry;
+  Partition& p = *e.partition;  // alive while `entry` is, whatever StopReplica does
   ActorMutex::Guard locked(p.replica_lock());
   if (!current(e)) return absl::OkStatus();
   Truncation t{p.high_watermark(), false};  // the pre-KIP-101 rule, broken on purpose
@@ -152,12 +164,13 @@ absl::Status ReplicaFetcher::truncate_pending() {
   req.replica_id = broker_id_;
   std::map<log::TopicPartition, std::optional<LeaderEpoch>> asked;
   const TimePoint now = Scheduler::current().now();
-  for (auto& [tp, e] : partitions_) {
+  for (auto& [tp, entry] : snapshot()) {
+    Entry& e = *entry;
     if (!e.truncating || now < e.epoch_retry_at) continue;
     if (!current(e)) continue;
     if (config_.weir_bug == "truncate_to_high_watermark") {
       // The pre-KIP-101 rule, broken on purpose: cut at the high watermark, asking nobody.
-      if (auto st = apply_epoch_answer(e, {}, LeaderEpoch(0)); !st.ok()) return st;
+      if (auto st = apply_epoch_answer(entry, {}, LeaderEpoch(0)); !st.ok()) return st;
       continue;
     }
     const auto& epochs = e.partition->log().leader_epochs();
@@ -178,24 +191,25 @@ absl::Status ReplicaFetcher::truncate_pending() {
   std::set<log::TopicPartition> answered;
   for (const auto& t : rsp->topics) {
     for (const auto& r : t.partitions) {
-      auto it = partitions_.find(log::TopicPartition{t.topic, r.partition});
-      if (it == partitions_.end() || !it->second.truncating) continue;
-      auto a = asked.find(it->first);
+      const log::TopicPartition tp{t.topic, r.partition};
+      auto it = partitions_.find(tp);
+      if (it == partitions_.end() || !it->second->truncating) continue;
+      auto a = asked.find(tp);
       if (a == asked.end() || !a->second.has_value()) continue;  // not asked about
       if (code_of(r.error_code) != ErrorCode::kNone) continue;   // retried after a backoff
       if (auto st = apply_epoch_answer(it->second, {r.leader_epoch, r.end_offset}, *a->second);
           !st.ok())
         return st;
-      answered.insert(it->first);
+      answered.insert(tp);
     }
   }
   // One partition the leader cannot answer for (it no longer leads it, or has not heard of it
   // yet) must not hold up the others: it waits out a backoff alone.
   for (const auto& [tp, epoch] : asked) {
     auto it = partitions_.find(tp);
-    if (it == partitions_.end() || !it->second.truncating || answered.count(tp) != 0) continue;
+    if (it == partitions_.end() || !it->second->truncating || answered.count(tp) != 0) continue;
     CODE_PROBE(true, "replica.epoch_query_failed_for_one_partition");
-    it->second.epoch_retry_at =
+    it->second->epoch_retry_at =
         now + to_scheduler_duration(std::chrono::milliseconds(
                   std::max<int32_t>(config_.replica_fetch_backoff_ms, 100)));
     TraceEvent(Severity::kInfo, "ReplicaEpochQueryFailed")
@@ -214,7 +228,8 @@ absl::Status ReplicaFetcher::fetch_once() {
   req.min_bytes = config_.replica_fetch_min_bytes;
   req.max_bytes = config_.replica_fetch_response_max_bytes;
   std::map<std::string, size_t> topic_index;
-  for (auto& [tp, e] : partitions_) {
+  for (auto& [tp, entry] : partitions_) {
+    const Entry& e = *entry;
     if (e.truncating || !current(e)) continue;
     auto [it, inserted] = topic_index.emplace(tp.topic, req.topics.size());
     if (inserted) req.topics.emplace_back().topic = tp.topic;
@@ -251,8 +266,10 @@ absl::Status ReplicaFetcher::fetch_once() {
   return absl::OkStatus();
 }
 
-void ReplicaFetcher::apply_fetched(Entry& e, const kafka::FetchResponse::PartitionData& d) {
-  Partition& p = *e.partition;
+void ReplicaFetcher::apply_fetched(std::shared_ptr<Entry> entry,
+                                   const kafka::FetchResponse::PartitionData& d) {
+  Entry& e = *entry;
+  Partition& p = *e.partition;  // alive while `entry` is, whatever StopReplica does
   const ErrorCode code = code_of(d.error_code);
   if (code == ErrorCode::kOffsetOutOfRange) {
     // Below the leader's log start (its retention or DeleteRecords moved past us), or beyond

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "broker/client/kafka_connection.h"
 #include "broker/log/log_manager.h"
@@ -55,10 +56,13 @@ class ReplicaFetcher {
   const FetcherCounters& counters() const { return counters_; }
 
  private:
+  // Shared: a truncation or an append that waits (for the partition's lock, for the disk)
+  // keeps its entry and partition alive while StopReplica or a new role removes them.
   struct Entry {
     std::shared_ptr<Partition> partition;
     uint64_t generation = 0;
     bool truncating = true;
+    bool removed = false;  // no longer this fetcher's: whoever holds it must let it be
     // After the leader could not answer OffsetsForLeaderEpoch for it: not asked again (nor
     // fetched) before this, while the fetcher's other partitions go on.
     TimePoint epoch_retry_at{};
@@ -66,9 +70,12 @@ class ReplicaFetcher {
   void run();
   absl::Status ensure_connection();
   absl::Status truncate_pending();
-  absl::Status apply_epoch_answer(Entry& entry, EpochAnswer answer, LeaderEpoch asked);
+  absl::Status apply_epoch_answer(std::shared_ptr<Entry> entry, EpochAnswer answer,
+                                  LeaderEpoch asked);
   absl::Status fetch_once();
-  void apply_fetched(Entry& entry, const kafka::FetchResponse::PartitionData& data);
+  void apply_fetched(std::shared_ptr<Entry> entry, const kafka::FetchResponse::PartitionData& data);
+  // The entries as they are now, for a pass that may wait (and so see entries come and go).
+  std::vector<std::pair<log::TopicPartition, std::shared_ptr<Entry>>> snapshot() const;
   bool current(const Entry& entry) const;
   void backoff();
 
@@ -77,7 +84,7 @@ class ReplicaFetcher {
   int32_t broker_id_;
   int32_t leader_id_;
   std::string leader_address_;
-  std::map<log::TopicPartition, Entry> partitions_;
+  std::map<log::TopicPartition, std::shared_ptr<Entry>> partitions_;
   std::shared_ptr<client::KafkaConnection> connection_;
   WaitList changed_;
   bool stopping_ = false;

@@ -306,9 +306,9 @@ void ReplicaManager::stop_fetching(const log::TopicPartition& tp) {
 
 void ReplicaManager::on_follower_fetch(Partition& partition, int32_t replica, Offset fetch_offset) {
   partition.on_follower_fetch(replica, fetch_offset, clock_.now());
-  if (auto add = partition.follower_to_add(); add.has_value() && !stopping_) {
+  if (partition.follower_can_join(replica) && !stopping_) {
     if (auto p = this->partition(partition.topic(), partition.index()))
-      update_isr(std::move(p), {}, *add);
+      update_isr(std::move(p), {}, replica);
   }
 }
 
