@@ -283,10 +283,10 @@ void Broker::controlled_shutdown() {
 
 // Retention, the flush policy and the checkpoint files, on Kafka's schedule keys.
 void Broker::run_housekeeping() {
-  const int64_t tick_ms = std::min<int64_t>(
-      {config_.log_retention_check_interval_ms, config_.log_flush_offset_checkpoint_interval_ms,
-       config_.replica_high_watermark_checkpoint_interval_ms,
-       config_.log_flush_scheduler_interval_ms, 1000});
+  const int64_t tick_ms = std::min<int64_t>({config_.log_retention_check_interval_ms,
+                                             config_.log_flush_offset_checkpoint_interval_ms,
+                                             config_.replica_high_watermark_checkpoint_interval_ms,
+                                             config_.log_flush_scheduler_interval_ms, 1000});
   Schedule schedule{.next_retention = context_.clock->now(),
                     .next_checkpoint = context_.clock->now(),
                     .next_high_watermarks = context_.clock->now()};

@@ -37,8 +37,8 @@ TEST(Partition, RestartedLeaderStartsFromItsCheckpointedHighWatermarkAndLagsUnti
       ASSERT_TRUE(p.become_leader(leading(1), h.clock().now()).ok());
       for (uint64_t i = 0; i < 5; ++i) {
         std::string batch = make_batch(i, 2, 0);
-        ASSERT_TRUE(p.append_as_leader(absl::MakeSpan(
-                                           reinterpret_cast<uint8_t*>(batch.data()), batch.size()))
+        ASSERT_TRUE(p.append_as_leader(
+                         absl::MakeSpan(reinterpret_cast<uint8_t*>(batch.data()), batch.size()))
                         .ok());
       }
       p.on_follower_fetch(2, Offset(6), h.clock().now());

@@ -103,8 +103,8 @@ Future<framed::Reply> handle_list_offsets(BrokerCore& core, RequestPtr request) 
           auto& t = rsp.topics.emplace_back();
           t.name = topic.name;
           for (const auto& lp : topic.partitions)
-            t.partitions.push_back(list_partition(core, topic.name, lp, request->version(),
-                                                  req->replica_id == -1));
+            t.partitions.push_back(
+                list_partition(core, topic.name, lp, request->version(), req->replica_id == -1));
         }
         return respond(*request, rsp);
       });
