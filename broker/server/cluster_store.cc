@@ -404,7 +404,18 @@ absl::StatusOr<TopicAssignment> ClusterStore::get_topic(const std::string& topic
 absl::StatusOr<std::map<std::string, std::string>> ClusterStore::get_topic_config(
     const std::string& topic) {
   std::map<std::string, std::string> out;
+  // A read is safe to repeat: a ConnectionLoss (the client reconnects within its session) is
+  // retried a while, as Kafka's ZooKeeperClient does, rather than failing the partition's
+  // LeaderAndIsr, which nobody resends (IsrShrinkUnclean seed 267: a connection reset while
+  // the leader opened its partition left it leaderless for good).
   auto data = await(coord_->get_data("/config/topics/" + topic));
+  for (int attempt = 1;
+       !data.ok() && zk_error(data.status()) == ErrorCode::kConnectionLoss && attempt < 50;
+       ++attempt) {
+    CODE_PROBE(true, "broker.topic_config_read_retried");
+    delay(std::chrono::milliseconds(100));
+    data = await(coord_->get_data("/config/topics/" + topic));
+  }
   if (!data.ok()) {
     if (zk_error(data.status()) == ErrorCode::kNoNode) return out;
     return data.status();
