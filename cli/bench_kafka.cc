@@ -23,7 +23,7 @@ constexpr char kUsage[] =
   --records N                produce/e2e: records to send (default 1000000);
                              consume: at most N (default: the whole topic)
   --record-size BYTES        bytes of each value (default 100; e2e: at least 8)
-  --acks 0|1|-1              (default 1)
+  --acks 0|1|-1|all          (default 1; all is -1)
   --linger-ms MS             (default 0)
   --batch-size BYTES         (default 16384)
   --compression none|gzip|snappy|lz4|zstd   (default none)
@@ -127,7 +127,14 @@ absl::StatusOr<BenchKafkaOptions> parse_bench_kafka_args(KafkaBenchMode mode,
          return absl::SimpleAtoi(v, &o.records);
        }},
       {"--record-size", number_into(&o.record_size)},
-      {"--acks", number_into(&acks)},
+      {"--acks",
+       [&](const std::string& v) {
+         if (v == "all") {  // as Kafka's clients spell -1
+           acks = -1;
+           return true;
+         }
+         return absl::SimpleAtoi(v, &acks);
+       }},
       {"--linger-ms", number_into(&o.linger_ms)},
       {"--batch-size", number_into(&o.batch_size)},
       {"--compression", text(&compression)},
