@@ -93,10 +93,16 @@ class Script {
     return !stopped_;
   }
 
-  // Remembers the leader epoch before a fault, for watch_leaders.
-  void note_epoch_before_fault() {
-    auto s = state();
+  // Remembers the leader epoch before a fault, for watch_leaders; false (the step recorded)
+  // when it cannot be read. A failed read must not leave the epoch unknown: every state,
+  // the one still naming the lost leader included, would then look like a new election
+  // (isr_last_replica_standing with Clogging: a false "led before the eligible replica").
+  bool note_epoch_before_fault() {
+    auto s = await_state(
+        "reading the leader epoch before the fault", [](const PartitionState&) { return true; },
+        10s);
     if (s.has_value()) epoch_at_fault_ = s->leader_epoch;
+    return s.has_value();
   }
 
   // The broker id in /controller, or -1.
@@ -144,7 +150,7 @@ void leader_loss(Script& script) {
       [&](const PartitionState& st) { return st.isr == std::vector<int32_t>{leader}; }, 15s);
   if (!alone || !script.wait(1000, 3000)) return;  // the leader acknowledges alone meanwhile
   script.report().lost_leader = leader;
-  script.note_epoch_before_fault();
+  if (!script.note_epoch_before_fault()) return;
   IRandom& random = *current_context().random;
   const bool power = random.coinflip(0.25);
   auto& faults = script.faults();
@@ -179,7 +185,7 @@ void last_replica_standing(Script& script) {
       [&](const PartitionState& st) { return contains(st.elr, eligible); }, 15s);
   if (!one || !script.wait(500, 1500)) return;
   script.report().lost_leader = leader;
-  script.note_epoch_before_fault();
+  if (!script.note_epoch_before_fault()) return;
   if (!script.apply("power loss on the leader", faults.power_loss(broker_process(leader)))) return;
   if (!script.wait(1000, 2000)) return;
   if (!script.apply("restart the leader", faults.restart(broker_process(leader)))) return;
@@ -224,7 +230,7 @@ void follower_truncation(Script& script) {
       15s);
   if (!two) return;
   script.report().lost_leader = leader;
-  script.note_epoch_before_fault();
+  if (!script.note_epoch_before_fault()) return;
   if (!script.apply("kill the leader", faults.kill(broker_process(leader)))) return;
   faults.heal_links();
   if (!script.watch_leaders(2000, 4000, leader, &script.report().leader_while_down)) return;
