@@ -65,16 +65,16 @@ void ReplicaManager::start() {
 void ReplicaManager::stop() {
   stopping_ = true;
   background_.clear();
-  for (auto& [id, f] : fetchers_) {
-    f->stop();
-    retired_fetchers_.push_back(std::move(f));
+  // Waiting yields, and a LeaderAndIsr handled meanwhile may retire more fetchers: each round
+  // takes its batch out of the lists before it waits (a loop over them crashed, SIGSEGV).
+  while (!fetchers_.empty() || !retired_fetchers_.empty()) {
+    std::vector<std::unique_ptr<ReplicaFetcher>> batch = std::move(retired_fetchers_);
+    retired_fetchers_.clear();
+    for (auto& [id, f] : fetchers_) batch.push_back(std::move(f));
+    fetchers_.clear();
+    for (auto& f : batch) f->stop();
+    for (auto& f : batch) (void)await(timeout(f->done(), std::chrono::seconds(10)));
   }
-  fetchers_.clear();
-  for (auto& f : retired_fetchers_) {
-    f->stop();
-    (void)await(timeout(f->done(), std::chrono::seconds(10)));
-  }
-  retired_fetchers_.clear();
 }
 
 void ReplicaManager::close_all() {

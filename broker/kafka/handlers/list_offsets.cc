@@ -52,10 +52,13 @@ ListOffsetsResponse::ListOffsetsPartitionResponse list_partition(
   out.leader_epoch = p->leader_epoch().value();
   // While a new leader's high watermark lags its epoch's start, the latest offset (or a
   // timestamp's, at or past the high watermark) would come from before the election and send
-  // a consumer back in time: Kafka's OFFSET_NOT_AVAILABLE, for consumers' requests only.
+  // a consumer back in time: Kafka's OFFSET_NOT_AVAILABLE, for consumers' requests only, and
+  // LEADER_NOT_AVAILABLE before v5 (as Kafka: older clients, kafka-python 2.0.2 among them, do
+  // not know code 78 and would not retry it).
   const bool lagging = client_request && p->high_watermark_lagging();
-  const auto not_available = [&out] {
-    out.error_code = static_cast<int16_t>(ErrorCode::kOffsetNotAvailable);
+  const auto not_available = [&out, version] {
+    out.error_code = static_cast<int16_t>(version >= 5 ? ErrorCode::kOffsetNotAvailable
+                                                       : ErrorCode::kLeaderNotAvailable);
     return out;
   };
   if (lp.timestamp == kLatest) {
