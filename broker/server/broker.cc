@@ -365,6 +365,37 @@ void Broker::watch_session() {
   }
 }
 
+group::GroupConfig Broker::group_config() const {
+  return group::GroupConfig{
+      .offsets_topic_partitions = config_.offsets_topic_num_partitions,
+      .session_timeout_min_ms = config_.group_min_session_timeout_ms,
+      .session_timeout_max_ms = config_.group_max_session_timeout_ms,
+      .initial_rebalance_delay_ms = config_.group_initial_rebalance_delay_ms,
+      .group_max_size = config_.group_max_size,
+      .offset_metadata_max_bytes = config_.offset_metadata_max_bytes,
+      .offsets_retention_ms = config_.offsets_retention_minutes * 60000,
+      .offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms};
+}
+
+// The coordinator follows this broker's roles for the partitions of __consumer_offsets.
+void Broker::start_group_coordinator() {
+  group_log_ = std::make_unique<PartitionGroupLog>(config_, *replicas_, *context_.clock);
+  groups_ = std::make_unique<group::GroupCoordinator>(group_config(), *group_log_, *context_.clock,
+                                                      *context_.random);
+  replicas_->set_role_listener(
+      [this](const log::TopicPartition& tp, ReplicaRole role, LeaderEpoch epoch) {
+        if (tp.topic != group::kOffsetsTopic) return;
+        if (const TopicMetadata* t = replicas_->metadata().find(group::kOffsetsTopic))
+          groups_->set_partition_count(static_cast<int32_t>(t->partitions.size()));
+        if (role == ReplicaRole::kLeader) {
+          groups_->on_elected(tp.partition, epoch);
+        } else {
+          groups_->on_resigned(tp.partition);
+        }
+      });
+  groups_->start();
+}
+
 absl::Status Broker::run() {
   for (const std::string& key : config_.unknown_keys)
     TraceEvent(Severity::kWarnAlways, "BrokerUnknownConfig").detail("Key", key);
@@ -388,6 +419,7 @@ absl::Status Broker::run() {
   admin_ = std::make_unique<TopicAdmin>(config_, *store_, *context_.random);
   controller_ = std::make_unique<controller::Controller>(config_, broker_id_, *store_,
                                                          *context_.network, *context_.clock);
+  start_group_coordinator();
   core_.reset(new BrokerCore{.config = config_,
                              .broker_id = broker_id_,
                              .cluster_id = cluster_id_,
@@ -395,6 +427,7 @@ absl::Status Broker::run() {
                              .admin = *admin_,
                              .store = *store_,
                              .controller = *controller_,
+                             .groups = *groups_,
                              .clock = *context_.clock});
   if (auto s = start_listener(); !s.ok()) return s;
   if (auto s = register_self(); !s.ok()) return s;
@@ -439,6 +472,7 @@ absl::Status Broker::stop() {
   wait_for(state_changed_, [this] { return !housekeeping_busy_; });
   background_.clear();
   if (controller_ != nullptr) controller_->stop();
+  if (groups_ != nullptr) groups_->stop();
   if (replicas_ != nullptr) replicas_->stop();
   if (server_ != nullptr) server_->stop();
   absl::Status result;

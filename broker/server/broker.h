@@ -17,6 +17,7 @@
 #include "broker/server/broker_config.h"
 #include "broker/server/broker_core.h"
 #include "broker/server/cluster_store.h"
+#include "broker/server/group_log.h"
 #include "broker/server/kafka_listener.h"
 #include "broker/server/replica_manager.h"
 #include "broker/server/topic_admin.h"
@@ -51,6 +52,8 @@ class Broker {
   absl::Status start_listener();
   absl::Status register_self();
   void run_housekeeping();
+  group::GroupConfig group_config() const;
+  void start_group_coordinator();
   // Kafka's answer to an expired coord session: a new session, and the broker registers again
   // (its ephemeral /brokers/ids/<id> went with the old one).
   void watch_session();
@@ -85,6 +88,8 @@ class Broker {
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<TopicAdmin> admin_;
   std::unique_ptr<controller::Controller> controller_;
+  std::unique_ptr<PartitionGroupLog> group_log_;
+  std::unique_ptr<group::GroupCoordinator> groups_;
   std::unique_ptr<BrokerCore> core_;
   std::unique_ptr<KafkaListener> handler_;
   std::unique_ptr<framed::FramedServer> server_;

@@ -243,6 +243,21 @@ std::map<std::string, Setter> make_setters() {
   s["weir.request.in.flight.max"] = int_key(&BrokerConfig::request_in_flight_max, 1, 10000);
   s["group.initial.rebalance.delay.ms"] =
       int_key(&BrokerConfig::group_initial_rebalance_delay_ms, 0);
+  s["offsets.topic.num.partitions"] =
+      int_key(&BrokerConfig::offsets_topic_num_partitions, 1, 100000);
+  s["offsets.topic.replication.factor"] =
+      int_key(&BrokerConfig::offsets_topic_replication_factor, 1, INT16_MAX);
+  s["offsets.topic.segment.bytes"] =
+      int_key(&BrokerConfig::offsets_topic_segment_bytes, 14, INT32_MAX);
+  s["offsets.commit.timeout.ms"] = int_key(&BrokerConfig::offsets_commit_timeout_ms, 1);
+  s["offsets.commit.required.acks"] = int_key(&BrokerConfig::offsets_commit_required_acks, -1, 1);
+  s["offset.metadata.max.bytes"] = int_key(&BrokerConfig::offset_metadata_max_bytes, 0);
+  s["offsets.retention.minutes"] = int_key(&BrokerConfig::offsets_retention_minutes, 1);
+  s["offsets.retention.check.interval.ms"] =
+      int_key(&BrokerConfig::offsets_retention_check_interval_ms, 1);
+  s["group.min.session.timeout.ms"] = int_key(&BrokerConfig::group_min_session_timeout_ms, 0);
+  s["group.max.session.timeout.ms"] = int_key(&BrokerConfig::group_max_session_timeout_ms, 0);
+  s["group.max.size"] = int_key(&BrokerConfig::group_max_size, 1);
   return s;
 }
 

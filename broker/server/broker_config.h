@@ -59,6 +59,19 @@ struct BrokerConfig {
   int32_t request_in_flight_max = 100;       // per connection (Weir's own bound)
   int32_t group_initial_rebalance_delay_ms = 3000;
 
+  // Groups and the offsets topic (Kafka's keys and defaults).
+  int32_t offsets_topic_num_partitions = 50;
+  int32_t offsets_topic_replication_factor = 3;
+  int64_t offsets_topic_segment_bytes = 104857600;
+  int32_t offsets_commit_timeout_ms = 5000;
+  int32_t offsets_commit_required_acks = -1;
+  int32_t offset_metadata_max_bytes = 4096;
+  int64_t offsets_retention_minutes = 10080;
+  int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t group_min_session_timeout_ms = 6000;
+  int32_t group_max_session_timeout_ms = 1800000;
+  int32_t group_max_size = 2147483647;
+
   // Replication and the controller (Kafka's keys and defaults).
   int64_t replica_lag_time_max_ms = 30000;
   int64_t replica_high_watermark_checkpoint_interval_ms = 5000;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "broker/controller/controller.h"
+#include "broker/group/group_coordinator.h"
 #include "broker/server/broker_config.h"
 #include "broker/server/cluster_store.h"
 #include "broker/server/replica_manager.h"
@@ -36,6 +37,7 @@ struct BrokerCore {
   TopicAdmin& admin;
   ClusterStore& store;
   controller::Controller& controller;
+  group::GroupCoordinator& groups;
   IClock& clock;
   BrokerCounters counters;
   // Request actors that touch a log. A connection that closes drops its handle, but this one

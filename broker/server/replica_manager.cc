@@ -177,6 +177,7 @@ kafka::ErrorCode ReplicaManager::apply_state(const Incoming& in, ControllerEpoch
     auto leader = leaders.find(s.leader);
     if (leader != leaders.end()) follow(*p, leader->second);
   }
+  if (role_listener_) role_listener_(tp, part.role(), part.leader_epoch());
   TraceEvent(Severity::kInfo, "ReplicaRoleChanged")
       .detail("Topic", in.topic)
       .detail("Partition", s.partition_index)
@@ -249,6 +250,7 @@ kafka::StopReplicaResponse ReplicaManager::stop_replica(const kafka::StopReplica
   for (const Stop& s : stops) {
     ErrorCode code = ErrorCode::kNone;
     stop_fetching(s.tp);
+    if (role_listener_) role_listener_(s.tp, ReplicaRole::kNone, LeaderEpoch(0));
     if (s.remove) {
       auto it = partitions_.find(s.tp);
       if (it != partitions_.end()) {

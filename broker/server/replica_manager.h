@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,6 +75,13 @@ class ReplicaManager {
   kafka::StopReplicaResponse stop_replica(const kafka::StopReplicaRequest& req, int16_t version);
   kafka::ErrorCode update_metadata(const kafka::UpdateMetadataRequest& req, int16_t version);
 
+  // Told of every role this broker takes for a partition (kNone: it stopped hosting it), after
+  // the change: the group coordinator loads and unloads its offsets partitions this way. It
+  // must not suspend.
+  using RoleListener =
+      std::function<void(const log::TopicPartition&, ReplicaRole role, LeaderEpoch epoch)>;
+  void set_role_listener(RoleListener listener) { role_listener_ = std::move(listener); }
+
   // A follower fetched from `fetch_offset`: the leader's bookkeeping, and an ISR expansion
   // started if it has caught up.
   void on_follower_fetch(Partition& partition, int32_t replica, Offset fetch_offset);
@@ -117,6 +125,7 @@ class ReplicaManager {
   StorageHealth health_;
   ReplicaCounters counters_;
   ActorCollection background_;
+  RoleListener role_listener_;
   bool stopping_ = false;
 };
 

@@ -412,22 +412,24 @@ TEST(KafkaTables, HeaderVersionsFollowFlexibleVersions) {
   EXPECT_EQ(response_header_version(ApiKey::kProduce, 9), 1);
   EXPECT_EQ(response_header_version(ApiKey::kFetch, 11), 0);
   EXPECT_EQ(response_header_version(ApiKey::kFetch, 12), 1);
-  EXPECT_EQ(request_header_version(static_cast<ApiKey>(8), 0), 1);  // not served
+  EXPECT_EQ(request_header_version(static_cast<ApiKey>(22), 0), 1);  // not served
   // Kafka's exception: ControlledShutdown v0 predates client ids.
   EXPECT_EQ(request_header_version(ApiKey::kControlledShutdown, 0), 0);
   EXPECT_EQ(request_header_version(ApiKey::kControlledShutdown, 1), 1);
 }
 
 TEST(KafkaTables, ApiTable) {
-  EXPECT_EQ(kApis.size(), 19u);
+  EXPECT_EQ(kApis.size(), 30u);
   EXPECT_EQ(api_name(ApiKey::kProduce), "Produce");
   EXPECT_EQ(api_name(ApiKey::kDescribeCluster), "DescribeCluster");
-  EXPECT_EQ(api_name(static_cast<ApiKey>(8)), "Unknown");
+  EXPECT_EQ(api_name(static_cast<ApiKey>(22)), "Unknown");  // InitProducerId, not served
+  EXPECT_EQ(api_name(ApiKey::kOffsetCommit), "OffsetCommit");
   EXPECT_EQ(api_name(ApiKey::kLeaderAndIsr), "LeaderAndIsr");
   EXPECT_EQ(api_key_from_int(46), ApiKey::kListPartitionReassignments);
   EXPECT_EQ(api_key_from_int(44), std::nullopt);
   EXPECT_EQ(api_key_from_int(18), ApiKey::kApiVersions);
-  EXPECT_EQ(api_key_from_int(8), std::nullopt);
+  EXPECT_EQ(api_key_from_int(22), std::nullopt);
+  EXPECT_EQ(api_key_from_int(47), ApiKey::kOffsetDelete);
   ASSERT_NE(find_api(1), nullptr);
   EXPECT_EQ(find_api(1)->max_version, 12);
   EXPECT_EQ(find_api(ApiKey::kMetadata)->first_flexible_request, 9);

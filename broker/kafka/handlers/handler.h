@@ -86,6 +86,17 @@ Future<framed::Reply> handle_offset_for_leader_epoch(BrokerCore& core, RequestPt
 Future<framed::Reply> handle_elect_leaders(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_alter_partition_reassignments(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_list_partition_reassignments(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_find_coordinator(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_join_group(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_sync_group(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_heartbeat(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_leave_group(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_offset_commit(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_offset_fetch(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_list_groups(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_describe_groups(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_delete_groups(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_offset_delete(BrokerCore& core, RequestPtr request);
 
 // The partition `topic`/`index` if this broker leads it; else nullptr with the error a client
 // must see: UNKNOWN_TOPIC_OR_PARTITION when the cluster has no such partition,

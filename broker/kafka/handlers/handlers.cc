@@ -44,6 +44,28 @@ ApiHandler find_handler(kafka::ApiKey key) {
       return handle_alter_partition_reassignments;
     case ApiKey::kListPartitionReassignments:
       return handle_list_partition_reassignments;
+    case ApiKey::kOffsetCommit:
+      return handle_offset_commit;
+    case ApiKey::kOffsetFetch:
+      return handle_offset_fetch;
+    case ApiKey::kFindCoordinator:
+      return handle_find_coordinator;
+    case ApiKey::kJoinGroup:
+      return handle_join_group;
+    case ApiKey::kHeartbeat:
+      return handle_heartbeat;
+    case ApiKey::kLeaveGroup:
+      return handle_leave_group;
+    case ApiKey::kSyncGroup:
+      return handle_sync_group;
+    case ApiKey::kDescribeGroups:
+      return handle_describe_groups;
+    case ApiKey::kListGroups:
+      return handle_list_groups;
+    case ApiKey::kDeleteGroups:
+      return handle_delete_groups;
+    case ApiKey::kOffsetDelete:
+      return handle_offset_delete;
   }
   return nullptr;
 }

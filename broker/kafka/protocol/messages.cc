@@ -2734,6 +2734,1870 @@ size_t ControlledShutdownResponse::encoded_size([[maybe_unused]] int16_t version
   return n;
 }
 
+void OffsetCommitRequest::OffsetCommitRequestPartition::decode(ByteReader& r,
+                                                               [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitRequestPartition{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  partition_index = r.read_i32("partition_index");
+  committed_offset = r.read_i64("committed_offset");
+  if (version >= 6) {
+    committed_leader_epoch = r.read_i32("committed_leader_epoch");
+  }
+  if (version >= 1 && version <= 1) {
+    commit_timestamp = r.read_i64("commit_timestamp");
+  }
+  committed_metadata = wire::read_nullable_string(r, flexible, true, "committed_metadata");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitRequest::OffsetCommitRequestPartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  w.write_i32(partition_index);
+  w.write_i64(committed_offset);
+  if (version >= 6) {
+    w.write_i32(committed_leader_epoch);
+  }
+  if (version >= 1 && version <= 1) {
+    w.write_i64(commit_timestamp);
+  }
+  wire::write_nullable_string(w, flexible, true, committed_metadata);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitRequest::OffsetCommitRequestPartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 12;
+  if (version >= 6) {
+    n += 4;
+  }
+  if (version >= 1 && version <= 1) {
+    n += 8;
+  }
+  n += wire::nullable_string_size(flexible, true, committed_metadata);
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetCommitRequest::OffsetCommitRequestTopic::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitRequestTopic{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitRequest::OffsetCommitRequestTopic::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitRequest::OffsetCommitRequestTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetCommitRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitRequest{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  group_id = wire::read_string(r, flexible, "group_id");
+  if (version >= 1) {
+    generation_id_or_member_epoch = r.read_i32("generation_id_or_member_epoch");
+    member_id = wire::read_string(r, flexible, "member_id");
+  }
+  if (version >= 7) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  if (version >= 2 && version <= 4) {
+    retention_time_ms = r.read_i64("retention_time_ms");
+  }
+  wire::read_array(r, version, flexible, topics, "topics");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitRequest::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  wire::write_string(w, flexible, group_id);
+  if (version >= 1) {
+    w.write_i32(generation_id_or_member_epoch);
+    wire::write_string(w, flexible, member_id);
+  }
+  if (version >= 7) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  if (version >= 2 && version <= 4) {
+    w.write_i64(retention_time_ms);
+  }
+  wire::write_array(w, version, flexible, topics);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 0;
+  n += wire::string_size(flexible, group_id);
+  if (version >= 1) {
+    n += 4;
+    n += wire::string_size(flexible, member_id);
+  }
+  if (version >= 7) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  if (version >= 2 && version <= 4) {
+    n += 8;
+  }
+  n += wire::array_size(version, flexible, topics);
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetCommitResponse::OffsetCommitResponsePartition::decode(ByteReader& r,
+                                                                 [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitResponsePartition{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  partition_index = r.read_i32("partition_index");
+  error_code = r.read_i16("error_code");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitResponse::OffsetCommitResponsePartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  w.write_i32(partition_index);
+  w.write_i16(error_code);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitResponse::OffsetCommitResponsePartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 6;
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetCommitResponse::OffsetCommitResponseTopic::decode(ByteReader& r,
+                                                             [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitResponseTopic{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitResponse::OffsetCommitResponseTopic::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitResponse::OffsetCommitResponseTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetCommitResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetCommitResponse{};
+  [[maybe_unused]] const bool flexible = version >= 8;
+  if (version >= 3) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  wire::read_array(r, version, flexible, topics, "topics");
+  if (version >= 8) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetCommitResponse::encode([[maybe_unused]] ByteWriter& w,
+                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  if (version >= 3) {
+    w.write_i32(throttle_time_ms);
+  }
+  wire::write_array(w, version, flexible, topics);
+  if (version >= 8) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetCommitResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 8;
+  size_t n = 0;
+  if (version >= 3) {
+    n += 4;
+  }
+  n += wire::array_size(version, flexible, topics);
+  if (version >= 8) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchRequest::OffsetFetchRequestTopic::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchRequestTopic{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    name = wire::read_string(r, flexible, "name");
+    wire::read_array(r, version, flexible, partition_indexes, "partition_indexes");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchRequest::OffsetFetchRequestTopic::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    wire::write_string(w, flexible, name);
+    wire::write_array(w, version, flexible, partition_indexes);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchRequest::OffsetFetchRequestTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version <= 7) {
+    n += wire::string_size(flexible, name);
+    n += wire::array_size(version, flexible, partition_indexes);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchRequest::OffsetFetchRequestTopics::decode(ByteReader& r,
+                                                          [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchRequestTopics{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    name = wire::read_string(r, flexible, "name");
+    wire::read_array(r, version, flexible, partition_indexes, "partition_indexes");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchRequest::OffsetFetchRequestTopics::encode([[maybe_unused]] ByteWriter& w,
+                                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    wire::write_string(w, flexible, name);
+    wire::write_array(w, version, flexible, partition_indexes);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchRequest::OffsetFetchRequestTopics::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 8) {
+    n += wire::string_size(flexible, name);
+    n += wire::array_size(version, flexible, partition_indexes);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchRequest::OffsetFetchRequestGroup::decode(ByteReader& r,
+                                                         [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchRequestGroup{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    group_id = wire::read_string(r, flexible, "group_id");
+    wire::read_nullable_array(r, version, flexible, true, topics, "topics");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchRequest::OffsetFetchRequestGroup::encode([[maybe_unused]] ByteWriter& w,
+                                                         [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    wire::write_string(w, flexible, group_id);
+    wire::write_nullable_array(w, version, flexible, true, topics);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchRequest::OffsetFetchRequestGroup::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 8) {
+    n += wire::string_size(flexible, group_id);
+    n += wire::nullable_array_size(version, flexible, true, topics);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchRequest{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    group_id = wire::read_string(r, flexible, "group_id");
+    wire::read_nullable_array(r, version, flexible, version >= 2, topics, "topics");
+  }
+  if (version >= 8) {
+    wire::read_array(r, version, flexible, groups, "groups");
+  }
+  if (version >= 7) {
+    require_stable = r.read_u8("require_stable") != 0;
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchRequest::encode([[maybe_unused]] ByteWriter& w,
+                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    wire::write_string(w, flexible, group_id);
+    wire::write_nullable_array(w, version, flexible, version >= 2, topics);
+  }
+  if (version >= 8) {
+    wire::write_array(w, version, flexible, groups);
+  }
+  if (version >= 7) {
+    w.write_u8(require_stable ? 1 : 0);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version <= 7) {
+    n += wire::string_size(flexible, group_id);
+    n += wire::nullable_array_size(version, flexible, version >= 2, topics);
+  }
+  if (version >= 8) {
+    n += wire::array_size(version, flexible, groups);
+  }
+  if (version >= 7) {
+    n += 1;
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::OffsetFetchResponsePartition::decode(ByteReader& r,
+                                                               [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponsePartition{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    partition_index = r.read_i32("partition_index");
+    committed_offset = r.read_i64("committed_offset");
+  }
+  if (version >= 5 && version <= 7) {
+    committed_leader_epoch = r.read_i32("committed_leader_epoch");
+  }
+  if (version <= 7) {
+    metadata = wire::read_nullable_string(r, flexible, true, "metadata");
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::OffsetFetchResponsePartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    w.write_i32(partition_index);
+    w.write_i64(committed_offset);
+  }
+  if (version >= 5 && version <= 7) {
+    w.write_i32(committed_leader_epoch);
+  }
+  if (version <= 7) {
+    wire::write_nullable_string(w, flexible, true, metadata);
+    w.write_i16(error_code);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::OffsetFetchResponsePartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version <= 7) {
+    n += 12;
+  }
+  if (version >= 5 && version <= 7) {
+    n += 4;
+  }
+  if (version <= 7) {
+    n += 2;
+    n += wire::nullable_string_size(flexible, true, metadata);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopic::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponseTopic{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    name = wire::read_string(r, flexible, "name");
+    wire::read_array(r, version, flexible, partitions, "partitions");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopic::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version <= 7) {
+    wire::write_string(w, flexible, name);
+    wire::write_array(w, version, flexible, partitions);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::OffsetFetchResponseTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version <= 7) {
+    n += wire::string_size(flexible, name);
+    n += wire::array_size(version, flexible, partitions);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::OffsetFetchResponsePartitions::decode(ByteReader& r,
+                                                                [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponsePartitions{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    partition_index = r.read_i32("partition_index");
+    committed_offset = r.read_i64("committed_offset");
+    committed_leader_epoch = r.read_i32("committed_leader_epoch");
+    metadata = wire::read_nullable_string(r, flexible, true, "metadata");
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::OffsetFetchResponsePartitions::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    w.write_i32(partition_index);
+    w.write_i64(committed_offset);
+    w.write_i32(committed_leader_epoch);
+    wire::write_nullable_string(w, flexible, true, metadata);
+    w.write_i16(error_code);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::OffsetFetchResponsePartitions::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 8) {
+    n += 18;
+    n += wire::nullable_string_size(flexible, true, metadata);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopics::decode(ByteReader& r,
+                                                            [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponseTopics{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    name = wire::read_string(r, flexible, "name");
+    wire::read_array(r, version, flexible, partitions, "partitions");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::OffsetFetchResponseTopics::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    wire::write_string(w, flexible, name);
+    wire::write_array(w, version, flexible, partitions);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::OffsetFetchResponseTopics::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 8) {
+    n += wire::string_size(flexible, name);
+    n += wire::array_size(version, flexible, partitions);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::OffsetFetchResponseGroup::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponseGroup{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    group_id = wire::read_string(r, flexible, "group_id");
+    wire::read_array(r, version, flexible, topics, "topics");
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::OffsetFetchResponseGroup::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 8) {
+    wire::write_string(w, flexible, group_id);
+    wire::write_array(w, version, flexible, topics);
+    w.write_i16(error_code);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::OffsetFetchResponseGroup::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 8) {
+    n += 2;
+    n += wire::string_size(flexible, group_id);
+    n += wire::array_size(version, flexible, topics);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void OffsetFetchResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetFetchResponse{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 3) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  if (version <= 7) {
+    wire::read_array(r, version, flexible, topics, "topics");
+  }
+  if (version >= 2 && version <= 7) {
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 8) {
+    wire::read_array(r, version, flexible, groups, "groups");
+  }
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void OffsetFetchResponse::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 3) {
+    w.write_i32(throttle_time_ms);
+  }
+  if (version <= 7) {
+    wire::write_array(w, version, flexible, topics);
+  }
+  if (version >= 2 && version <= 7) {
+    w.write_i16(error_code);
+  }
+  if (version >= 8) {
+    wire::write_array(w, version, flexible, groups);
+  }
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t OffsetFetchResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  if (version >= 3) {
+    n += 4;
+  }
+  if (version <= 7) {
+    n += wire::array_size(version, flexible, topics);
+  }
+  if (version >= 2 && version <= 7) {
+    n += 2;
+  }
+  if (version >= 8) {
+    n += wire::array_size(version, flexible, groups);
+  }
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void FindCoordinatorRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = FindCoordinatorRequest{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version <= 3) {
+    key = wire::read_string(r, flexible, "key");
+  }
+  if (version >= 1) {
+    key_type = r.read_i8("key_type");
+  }
+  if (version >= 4) {
+    wire::read_array(r, version, flexible, coordinator_keys, "coordinator_keys");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void FindCoordinatorRequest::encode([[maybe_unused]] ByteWriter& w,
+                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version <= 3) {
+    wire::write_string(w, flexible, key);
+  }
+  if (version >= 1) {
+    w.write_i8(key_type);
+  }
+  if (version >= 4) {
+    wire::write_array(w, version, flexible, coordinator_keys);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t FindCoordinatorRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 0;
+  if (version <= 3) {
+    n += wire::string_size(flexible, key);
+  }
+  if (version >= 1) {
+    n += 1;
+  }
+  if (version >= 4) {
+    n += wire::array_size(version, flexible, coordinator_keys);
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void FindCoordinatorResponse::Coordinator::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = Coordinator{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 4) {
+    key = wire::read_string(r, flexible, "key");
+    node_id = r.read_i32("node_id");
+    host = wire::read_string(r, flexible, "host");
+    port = r.read_i32("port");
+    error_code = r.read_i16("error_code");
+    error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void FindCoordinatorResponse::Coordinator::encode([[maybe_unused]] ByteWriter& w,
+                                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 4) {
+    wire::write_string(w, flexible, key);
+    w.write_i32(node_id);
+    wire::write_string(w, flexible, host);
+    w.write_i32(port);
+    w.write_i16(error_code);
+    wire::write_nullable_string(w, flexible, true, error_message);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t FindCoordinatorResponse::Coordinator::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 0;
+  if (version >= 4) {
+    n += 10;
+    n += wire::string_size(flexible, key);
+    n += wire::string_size(flexible, host);
+    n += wire::nullable_string_size(flexible, true, error_message);
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void FindCoordinatorResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = FindCoordinatorResponse{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  if (version <= 3) {
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 1 && version <= 3) {
+    error_message = wire::read_nullable_string(r, flexible, true, "error_message");
+  }
+  if (version <= 3) {
+    node_id = r.read_i32("node_id");
+    host = wire::read_string(r, flexible, "host");
+    port = r.read_i32("port");
+  }
+  if (version >= 4) {
+    wire::read_array(r, version, flexible, coordinators, "coordinators");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void FindCoordinatorResponse::encode([[maybe_unused]] ByteWriter& w,
+                                     [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  if (version <= 3) {
+    w.write_i16(error_code);
+  }
+  if (version >= 1 && version <= 3) {
+    wire::write_nullable_string(w, flexible, true, error_message);
+  }
+  if (version <= 3) {
+    w.write_i32(node_id);
+    wire::write_string(w, flexible, host);
+    w.write_i32(port);
+  }
+  if (version >= 4) {
+    wire::write_array(w, version, flexible, coordinators);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t FindCoordinatorResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 0;
+  if (version >= 1) {
+    n += 4;
+  }
+  if (version <= 3) {
+    n += 2;
+  }
+  if (version >= 1 && version <= 3) {
+    n += wire::nullable_string_size(flexible, true, error_message);
+  }
+  if (version <= 3) {
+    n += 8;
+    n += wire::string_size(flexible, host);
+  }
+  if (version >= 4) {
+    n += wire::array_size(version, flexible, coordinators);
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void JoinGroupRequest::JoinGroupRequestProtocol::decode(ByteReader& r,
+                                                        [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = JoinGroupRequestProtocol{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  name = wire::read_string(r, flexible, "name");
+  metadata = wire::read_bytes(r, flexible, "metadata");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void JoinGroupRequest::JoinGroupRequestProtocol::encode([[maybe_unused]] ByteWriter& w,
+                                                        [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  wire::write_string(w, flexible, name);
+  wire::write_bytes(w, flexible, metadata);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t JoinGroupRequest::JoinGroupRequestProtocol::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::bytes_size(flexible, metadata);
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void JoinGroupRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = JoinGroupRequest{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  group_id = wire::read_string(r, flexible, "group_id");
+  session_timeout_ms = r.read_i32("session_timeout_ms");
+  if (version >= 1) {
+    rebalance_timeout_ms = r.read_i32("rebalance_timeout_ms");
+  }
+  member_id = wire::read_string(r, flexible, "member_id");
+  if (version >= 5) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  protocol_type = wire::read_string(r, flexible, "protocol_type");
+  wire::read_array(r, version, flexible, protocols, "protocols");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void JoinGroupRequest::encode([[maybe_unused]] ByteWriter& w,
+                              [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  wire::write_string(w, flexible, group_id);
+  w.write_i32(session_timeout_ms);
+  if (version >= 1) {
+    w.write_i32(rebalance_timeout_ms);
+  }
+  wire::write_string(w, flexible, member_id);
+  if (version >= 5) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  wire::write_string(w, flexible, protocol_type);
+  wire::write_array(w, version, flexible, protocols);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t JoinGroupRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 4;
+  n += wire::string_size(flexible, group_id);
+  if (version >= 1) {
+    n += 4;
+  }
+  n += wire::string_size(flexible, member_id);
+  if (version >= 5) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  n += wire::string_size(flexible, protocol_type);
+  n += wire::array_size(version, flexible, protocols);
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void JoinGroupResponse::JoinGroupResponseMember::decode(ByteReader& r,
+                                                        [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = JoinGroupResponseMember{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  member_id = wire::read_string(r, flexible, "member_id");
+  if (version >= 5) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  metadata = wire::read_bytes(r, flexible, "metadata");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void JoinGroupResponse::JoinGroupResponseMember::encode([[maybe_unused]] ByteWriter& w,
+                                                        [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  wire::write_string(w, flexible, member_id);
+  if (version >= 5) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  wire::write_bytes(w, flexible, metadata);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t JoinGroupResponse::JoinGroupResponseMember::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 0;
+  n += wire::string_size(flexible, member_id);
+  if (version >= 5) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  n += wire::bytes_size(flexible, metadata);
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void JoinGroupResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = JoinGroupResponse{};
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 2) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  error_code = r.read_i16("error_code");
+  generation_id = r.read_i32("generation_id");
+  if (version >= 7) {
+    protocol_type = wire::read_nullable_string(r, flexible, true, "protocol_type");
+  }
+  protocol_name = wire::read_nullable_string(r, flexible, version >= 7, "protocol_name");
+  leader = wire::read_string(r, flexible, "leader");
+  member_id = wire::read_string(r, flexible, "member_id");
+  wire::read_array(r, version, flexible, members, "members");
+  if (version >= 6) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void JoinGroupResponse::encode([[maybe_unused]] ByteWriter& w,
+                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  if (version >= 2) {
+    w.write_i32(throttle_time_ms);
+  }
+  w.write_i16(error_code);
+  w.write_i32(generation_id);
+  if (version >= 7) {
+    wire::write_nullable_string(w, flexible, true, protocol_type);
+  }
+  wire::write_nullable_string(w, flexible, version >= 7, protocol_name);
+  wire::write_string(w, flexible, leader);
+  wire::write_string(w, flexible, member_id);
+  wire::write_array(w, version, flexible, members);
+  if (version >= 6) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t JoinGroupResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 6;
+  size_t n = 6;
+  if (version >= 2) {
+    n += 4;
+  }
+  if (version >= 7) {
+    n += wire::nullable_string_size(flexible, true, protocol_type);
+  }
+  n += wire::nullable_string_size(flexible, version >= 7, protocol_name);
+  n += wire::string_size(flexible, leader);
+  n += wire::string_size(flexible, member_id);
+  n += wire::array_size(version, flexible, members);
+  if (version >= 6) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void HeartbeatRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = HeartbeatRequest{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  group_id = wire::read_string(r, flexible, "group_id");
+  generation_id = r.read_i32("generation_id");
+  member_id = wire::read_string(r, flexible, "member_id");
+  if (version >= 3) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void HeartbeatRequest::encode([[maybe_unused]] ByteWriter& w,
+                              [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, group_id);
+  w.write_i32(generation_id);
+  wire::write_string(w, flexible, member_id);
+  if (version >= 3) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t HeartbeatRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 4;
+  n += wire::string_size(flexible, group_id);
+  n += wire::string_size(flexible, member_id);
+  if (version >= 3) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void HeartbeatResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = HeartbeatResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  error_code = r.read_i16("error_code");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void HeartbeatResponse::encode([[maybe_unused]] ByteWriter& w,
+                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  w.write_i16(error_code);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t HeartbeatResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 2;
+  if (version >= 1) {
+    n += 4;
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaveGroupRequest::MemberIdentity::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = MemberIdentity{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    member_id = wire::read_string(r, flexible, "member_id");
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaveGroupRequest::MemberIdentity::encode([[maybe_unused]] ByteWriter& w,
+                                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    wire::write_string(w, flexible, member_id);
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaveGroupRequest::MemberIdentity::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 3) {
+    n += wire::string_size(flexible, member_id);
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaveGroupRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaveGroupRequest{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  group_id = wire::read_string(r, flexible, "group_id");
+  if (version <= 2) {
+    member_id = wire::read_string(r, flexible, "member_id");
+  }
+  if (version >= 3) {
+    wire::read_array(r, version, flexible, members, "members");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaveGroupRequest::encode([[maybe_unused]] ByteWriter& w,
+                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, group_id);
+  if (version <= 2) {
+    wire::write_string(w, flexible, member_id);
+  }
+  if (version >= 3) {
+    wire::write_array(w, version, flexible, members);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaveGroupRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  n += wire::string_size(flexible, group_id);
+  if (version <= 2) {
+    n += wire::string_size(flexible, member_id);
+  }
+  if (version >= 3) {
+    n += wire::array_size(version, flexible, members);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaveGroupResponse::MemberResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = MemberResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    member_id = wire::read_string(r, flexible, "member_id");
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+    error_code = r.read_i16("error_code");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaveGroupResponse::MemberResponse::encode([[maybe_unused]] ByteWriter& w,
+                                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 3) {
+    wire::write_string(w, flexible, member_id);
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+    w.write_i16(error_code);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaveGroupResponse::MemberResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  if (version >= 3) {
+    n += 2;
+    n += wire::string_size(flexible, member_id);
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void LeaveGroupResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = LeaveGroupResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  error_code = r.read_i16("error_code");
+  if (version >= 3) {
+    wire::read_array(r, version, flexible, members, "members");
+  }
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void LeaveGroupResponse::encode([[maybe_unused]] ByteWriter& w,
+                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  w.write_i16(error_code);
+  if (version >= 3) {
+    wire::write_array(w, version, flexible, members);
+  }
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t LeaveGroupResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 2;
+  if (version >= 1) {
+    n += 4;
+  }
+  if (version >= 3) {
+    n += wire::array_size(version, flexible, members);
+  }
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void SyncGroupRequest::SyncGroupRequestAssignment::decode(ByteReader& r,
+                                                          [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = SyncGroupRequestAssignment{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  member_id = wire::read_string(r, flexible, "member_id");
+  assignment = wire::read_bytes(r, flexible, "assignment");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void SyncGroupRequest::SyncGroupRequestAssignment::encode([[maybe_unused]] ByteWriter& w,
+                                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, member_id);
+  wire::write_bytes(w, flexible, assignment);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t SyncGroupRequest::SyncGroupRequestAssignment::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 0;
+  n += wire::string_size(flexible, member_id);
+  n += wire::bytes_size(flexible, assignment);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void SyncGroupRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = SyncGroupRequest{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  group_id = wire::read_string(r, flexible, "group_id");
+  generation_id = r.read_i32("generation_id");
+  member_id = wire::read_string(r, flexible, "member_id");
+  if (version >= 3) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  if (version >= 5) {
+    protocol_type = wire::read_nullable_string(r, flexible, true, "protocol_type");
+    protocol_name = wire::read_nullable_string(r, flexible, true, "protocol_name");
+  }
+  wire::read_array(r, version, flexible, assignments, "assignments");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void SyncGroupRequest::encode([[maybe_unused]] ByteWriter& w,
+                              [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  wire::write_string(w, flexible, group_id);
+  w.write_i32(generation_id);
+  wire::write_string(w, flexible, member_id);
+  if (version >= 3) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  if (version >= 5) {
+    wire::write_nullable_string(w, flexible, true, protocol_type);
+    wire::write_nullable_string(w, flexible, true, protocol_name);
+  }
+  wire::write_array(w, version, flexible, assignments);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t SyncGroupRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 4;
+  n += wire::string_size(flexible, group_id);
+  n += wire::string_size(flexible, member_id);
+  if (version >= 3) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  if (version >= 5) {
+    n += wire::nullable_string_size(flexible, true, protocol_type);
+    n += wire::nullable_string_size(flexible, true, protocol_name);
+  }
+  n += wire::array_size(version, flexible, assignments);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void SyncGroupResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = SyncGroupResponse{};
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  error_code = r.read_i16("error_code");
+  if (version >= 5) {
+    protocol_type = wire::read_nullable_string(r, flexible, true, "protocol_type");
+    protocol_name = wire::read_nullable_string(r, flexible, true, "protocol_name");
+  }
+  assignment = wire::read_bytes(r, flexible, "assignment");
+  if (version >= 4) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void SyncGroupResponse::encode([[maybe_unused]] ByteWriter& w,
+                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  w.write_i16(error_code);
+  if (version >= 5) {
+    wire::write_nullable_string(w, flexible, true, protocol_type);
+    wire::write_nullable_string(w, flexible, true, protocol_name);
+  }
+  wire::write_bytes(w, flexible, assignment);
+  if (version >= 4) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t SyncGroupResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 4;
+  size_t n = 2;
+  if (version >= 1) {
+    n += 4;
+  }
+  if (version >= 5) {
+    n += wire::nullable_string_size(flexible, true, protocol_type);
+    n += wire::nullable_string_size(flexible, true, protocol_name);
+  }
+  n += wire::bytes_size(flexible, assignment);
+  if (version >= 4) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DescribeGroupsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DescribeGroupsRequest{};
+  [[maybe_unused]] const bool flexible = version >= 5;
+  wire::read_array(r, version, flexible, groups, "groups");
+  if (version >= 3) {
+    include_authorized_operations = r.read_u8("include_authorized_operations") != 0;
+  }
+  if (version >= 5) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DescribeGroupsRequest::encode([[maybe_unused]] ByteWriter& w,
+                                   [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  wire::write_array(w, version, flexible, groups);
+  if (version >= 3) {
+    w.write_u8(include_authorized_operations ? 1 : 0);
+  }
+  if (version >= 5) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DescribeGroupsRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  size_t n = 0;
+  n += wire::array_size(version, flexible, groups);
+  if (version >= 3) {
+    n += 1;
+  }
+  if (version >= 5) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DescribeGroupsResponse::DescribedGroupMember::decode(ByteReader& r,
+                                                          [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DescribedGroupMember{};
+  [[maybe_unused]] const bool flexible = version >= 5;
+  member_id = wire::read_string(r, flexible, "member_id");
+  if (version >= 4) {
+    group_instance_id = wire::read_nullable_string(r, flexible, true, "group_instance_id");
+  }
+  client_id = wire::read_string(r, flexible, "client_id");
+  client_host = wire::read_string(r, flexible, "client_host");
+  member_metadata = wire::read_bytes(r, flexible, "member_metadata");
+  member_assignment = wire::read_bytes(r, flexible, "member_assignment");
+  if (version >= 5) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DescribeGroupsResponse::DescribedGroupMember::encode([[maybe_unused]] ByteWriter& w,
+                                                          [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  wire::write_string(w, flexible, member_id);
+  if (version >= 4) {
+    wire::write_nullable_string(w, flexible, true, group_instance_id);
+  }
+  wire::write_string(w, flexible, client_id);
+  wire::write_string(w, flexible, client_host);
+  wire::write_bytes(w, flexible, member_metadata);
+  wire::write_bytes(w, flexible, member_assignment);
+  if (version >= 5) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DescribeGroupsResponse::DescribedGroupMember::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  size_t n = 0;
+  n += wire::string_size(flexible, member_id);
+  if (version >= 4) {
+    n += wire::nullable_string_size(flexible, true, group_instance_id);
+  }
+  n += wire::string_size(flexible, client_id);
+  n += wire::string_size(flexible, client_host);
+  n += wire::bytes_size(flexible, member_metadata);
+  n += wire::bytes_size(flexible, member_assignment);
+  if (version >= 5) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DescribeGroupsResponse::DescribedGroup::decode(ByteReader& r,
+                                                    [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DescribedGroup{};
+  [[maybe_unused]] const bool flexible = version >= 5;
+  error_code = r.read_i16("error_code");
+  group_id = wire::read_string(r, flexible, "group_id");
+  group_state = wire::read_string(r, flexible, "group_state");
+  protocol_type = wire::read_string(r, flexible, "protocol_type");
+  protocol_data = wire::read_string(r, flexible, "protocol_data");
+  wire::read_array(r, version, flexible, members, "members");
+  if (version >= 3) {
+    authorized_operations = r.read_i32("authorized_operations");
+  }
+  if (version >= 5) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DescribeGroupsResponse::DescribedGroup::encode([[maybe_unused]] ByteWriter& w,
+                                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  w.write_i16(error_code);
+  wire::write_string(w, flexible, group_id);
+  wire::write_string(w, flexible, group_state);
+  wire::write_string(w, flexible, protocol_type);
+  wire::write_string(w, flexible, protocol_data);
+  wire::write_array(w, version, flexible, members);
+  if (version >= 3) {
+    w.write_i32(authorized_operations);
+  }
+  if (version >= 5) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DescribeGroupsResponse::DescribedGroup::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  size_t n = 2;
+  n += wire::string_size(flexible, group_id);
+  n += wire::string_size(flexible, group_state);
+  n += wire::string_size(flexible, protocol_type);
+  n += wire::string_size(flexible, protocol_data);
+  n += wire::array_size(version, flexible, members);
+  if (version >= 3) {
+    n += 4;
+  }
+  if (version >= 5) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DescribeGroupsResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DescribeGroupsResponse{};
+  [[maybe_unused]] const bool flexible = version >= 5;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  wire::read_array(r, version, flexible, groups, "groups");
+  if (version >= 5) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DescribeGroupsResponse::encode([[maybe_unused]] ByteWriter& w,
+                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  wire::write_array(w, version, flexible, groups);
+  if (version >= 5) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DescribeGroupsResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 5;
+  size_t n = 0;
+  if (version >= 1) {
+    n += 4;
+  }
+  n += wire::array_size(version, flexible, groups);
+  if (version >= 5) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ListGroupsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListGroupsRequest{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 4) {
+    wire::read_array(r, version, flexible, states_filter, "states_filter");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ListGroupsRequest::encode([[maybe_unused]] ByteWriter& w,
+                               [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 4) {
+    wire::write_array(w, version, flexible, states_filter);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ListGroupsRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 0;
+  if (version >= 4) {
+    n += wire::array_size(version, flexible, states_filter);
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ListGroupsResponse::ListedGroup::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListedGroup{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  group_id = wire::read_string(r, flexible, "group_id");
+  protocol_type = wire::read_string(r, flexible, "protocol_type");
+  if (version >= 4) {
+    group_state = wire::read_string(r, flexible, "group_state");
+  }
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ListGroupsResponse::ListedGroup::encode([[maybe_unused]] ByteWriter& w,
+                                             [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  wire::write_string(w, flexible, group_id);
+  wire::write_string(w, flexible, protocol_type);
+  if (version >= 4) {
+    wire::write_string(w, flexible, group_state);
+  }
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ListGroupsResponse::ListedGroup::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 0;
+  n += wire::string_size(flexible, group_id);
+  n += wire::string_size(flexible, protocol_type);
+  if (version >= 4) {
+    n += wire::string_size(flexible, group_state);
+  }
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void ListGroupsResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = ListGroupsResponse{};
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 1) {
+    throttle_time_ms = r.read_i32("throttle_time_ms");
+  }
+  error_code = r.read_i16("error_code");
+  wire::read_array(r, version, flexible, groups, "groups");
+  if (version >= 3) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void ListGroupsResponse::encode([[maybe_unused]] ByteWriter& w,
+                                [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  if (version >= 1) {
+    w.write_i32(throttle_time_ms);
+  }
+  w.write_i16(error_code);
+  wire::write_array(w, version, flexible, groups);
+  if (version >= 3) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t ListGroupsResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 3;
+  size_t n = 2;
+  if (version >= 1) {
+    n += 4;
+  }
+  n += wire::array_size(version, flexible, groups);
+  if (version >= 3) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
 void ApiVersionsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
   *this = ApiVersionsRequest{};
@@ -4417,6 +6281,105 @@ size_t CreatePartitionsResponse::encoded_size([[maybe_unused]] int16_t version) 
   return n;
 }
 
+void DeleteGroupsRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DeleteGroupsRequest{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::read_array(r, version, flexible, groups_names, "groups_names");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DeleteGroupsRequest::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_array(w, version, flexible, groups_names);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DeleteGroupsRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 0;
+  n += wire::array_size(version, flexible, groups_names);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DeleteGroupsResponse::DeletableGroupResult::decode(ByteReader& r,
+                                                        [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DeletableGroupResult{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  group_id = wire::read_string(r, flexible, "group_id");
+  error_code = r.read_i16("error_code");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DeleteGroupsResponse::DeletableGroupResult::encode([[maybe_unused]] ByteWriter& w,
+                                                        [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_string(w, flexible, group_id);
+  w.write_i16(error_code);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DeleteGroupsResponse::DeletableGroupResult::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 2;
+  n += wire::string_size(flexible, group_id);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void DeleteGroupsResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = DeleteGroupsResponse{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  wire::read_array(r, version, flexible, results, "results");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void DeleteGroupsResponse::encode([[maybe_unused]] ByteWriter& w,
+                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i32(throttle_time_ms);
+  wire::write_array(w, version, flexible, results);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t DeleteGroupsResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 4;
+  n += wire::array_size(version, flexible, results);
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
 void ElectLeadersRequest::TopicPartitions::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
   *this = TopicPartitions{};
@@ -4937,6 +6900,159 @@ size_t ListPartitionReassignmentsResponse::encoded_size([[maybe_unused]] int16_t
   n += wire::nullable_string_size(flexible, true, error_message);
   n += wire::array_size(version, flexible, topics);
   n += 1;  // no tagged fields
+  return n;
+}
+
+void OffsetDeleteRequest::OffsetDeleteRequestPartition::decode(ByteReader& r,
+                                                               [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteRequestPartition{};
+  [[maybe_unused]] const bool flexible = false;
+  partition_index = r.read_i32("partition_index");
+}
+
+void OffsetDeleteRequest::OffsetDeleteRequestPartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  w.write_i32(partition_index);
+}
+
+size_t OffsetDeleteRequest::OffsetDeleteRequestPartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 4;
+  return n;
+}
+
+void OffsetDeleteRequest::OffsetDeleteRequestTopic::decode(ByteReader& r,
+                                                           [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteRequestTopic{};
+  [[maybe_unused]] const bool flexible = false;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+}
+
+void OffsetDeleteRequest::OffsetDeleteRequestTopic::encode([[maybe_unused]] ByteWriter& w,
+                                                           [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+}
+
+size_t OffsetDeleteRequest::OffsetDeleteRequestTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  return n;
+}
+
+void OffsetDeleteRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteRequest{};
+  [[maybe_unused]] const bool flexible = false;
+  group_id = wire::read_string(r, flexible, "group_id");
+  wire::read_array(r, version, flexible, topics, "topics");
+}
+
+void OffsetDeleteRequest::encode([[maybe_unused]] ByteWriter& w,
+                                 [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  wire::write_string(w, flexible, group_id);
+  wire::write_array(w, version, flexible, topics);
+}
+
+size_t OffsetDeleteRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 0;
+  n += wire::string_size(flexible, group_id);
+  n += wire::array_size(version, flexible, topics);
+  return n;
+}
+
+void OffsetDeleteResponse::OffsetDeleteResponsePartition::decode(ByteReader& r,
+                                                                 [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteResponsePartition{};
+  [[maybe_unused]] const bool flexible = false;
+  partition_index = r.read_i32("partition_index");
+  error_code = r.read_i16("error_code");
+}
+
+void OffsetDeleteResponse::OffsetDeleteResponsePartition::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  w.write_i32(partition_index);
+  w.write_i16(error_code);
+}
+
+size_t OffsetDeleteResponse::OffsetDeleteResponsePartition::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 6;
+  return n;
+}
+
+void OffsetDeleteResponse::OffsetDeleteResponseTopic::decode(ByteReader& r,
+                                                             [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteResponseTopic{};
+  [[maybe_unused]] const bool flexible = false;
+  name = wire::read_string(r, flexible, "name");
+  wire::read_array(r, version, flexible, partitions, "partitions");
+}
+
+void OffsetDeleteResponse::OffsetDeleteResponseTopic::encode(
+    [[maybe_unused]] ByteWriter& w, [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  wire::write_string(w, flexible, name);
+  wire::write_array(w, version, flexible, partitions);
+}
+
+size_t OffsetDeleteResponse::OffsetDeleteResponseTopic::encoded_size(
+    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 0;
+  n += wire::string_size(flexible, name);
+  n += wire::array_size(version, flexible, partitions);
+  return n;
+}
+
+void OffsetDeleteResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = OffsetDeleteResponse{};
+  [[maybe_unused]] const bool flexible = false;
+  error_code = r.read_i16("error_code");
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  wire::read_array(r, version, flexible, topics, "topics");
+}
+
+void OffsetDeleteResponse::encode([[maybe_unused]] ByteWriter& w,
+                                  [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = false;
+  w.write_i16(error_code);
+  w.write_i32(throttle_time_ms);
+  wire::write_array(w, version, flexible, topics);
+}
+
+size_t OffsetDeleteResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = false;
+  size_t n = 6;
+  n += wire::array_size(version, flexible, topics);
   return n;
 }
 

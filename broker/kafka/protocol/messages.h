@@ -34,6 +34,15 @@ enum class ApiKey : int16_t {
   kStopReplica = 5,
   kUpdateMetadata = 6,
   kControlledShutdown = 7,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
+  kFindCoordinator = 10,
+  kJoinGroup = 11,
+  kHeartbeat = 12,
+  kLeaveGroup = 13,
+  kSyncGroup = 14,
+  kDescribeGroups = 15,
+  kListGroups = 16,
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
@@ -41,9 +50,11 @@ enum class ApiKey : int16_t {
   kOffsetForLeaderEpoch = 23,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kDeleteGroups = 42,
   kElectLeaders = 43,
   kAlterPartitionReassignments = 45,
   kListPartitionReassignments = 46,
+  kOffsetDelete = 47,
   kDescribeCluster = 60,
 };
 
@@ -61,7 +72,7 @@ struct ApiInfo {
   int16_t first_flexible_response;
 };
 
-inline constexpr std::array<ApiInfo, 19> kApis = {{
+inline constexpr std::array<ApiInfo, 30> kApis = {{
     {ApiKey::kProduce, "Produce", 0, 9, 9, 9},
     {ApiKey::kFetch, "Fetch", 0, 12, 12, 12},
     {ApiKey::kListOffsets, "ListOffsets", 0, 7, 6, 6},
@@ -70,6 +81,15 @@ inline constexpr std::array<ApiInfo, 19> kApis = {{
     {ApiKey::kStopReplica, "StopReplica", 0, 3, 2, 2},
     {ApiKey::kUpdateMetadata, "UpdateMetadata", 0, 7, 6, 6},
     {ApiKey::kControlledShutdown, "ControlledShutdown", 0, 3, 3, 3},
+    {ApiKey::kOffsetCommit, "OffsetCommit", 0, 8, 8, 8},
+    {ApiKey::kOffsetFetch, "OffsetFetch", 0, 8, 6, 6},
+    {ApiKey::kFindCoordinator, "FindCoordinator", 0, 4, 3, 3},
+    {ApiKey::kJoinGroup, "JoinGroup", 0, 7, 6, 6},
+    {ApiKey::kHeartbeat, "Heartbeat", 0, 4, 4, 4},
+    {ApiKey::kLeaveGroup, "LeaveGroup", 0, 4, 4, 4},
+    {ApiKey::kSyncGroup, "SyncGroup", 0, 5, 4, 4},
+    {ApiKey::kDescribeGroups, "DescribeGroups", 0, 5, 5, 5},
+    {ApiKey::kListGroups, "ListGroups", 0, 4, 3, 3},
     {ApiKey::kApiVersions, "ApiVersions", 0, 3, 3, 3},
     {ApiKey::kCreateTopics, "CreateTopics", 0, 7, 5, 5},
     {ApiKey::kDeleteTopics, "DeleteTopics", 0, 6, 4, 4},
@@ -77,9 +97,11 @@ inline constexpr std::array<ApiInfo, 19> kApis = {{
     {ApiKey::kOffsetForLeaderEpoch, "OffsetForLeaderEpoch", 0, 4, 4, 4},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 0, 4, 4, 4},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 3, 2, 2},
+    {ApiKey::kDeleteGroups, "DeleteGroups", 0, 2, 2, 2},
     {ApiKey::kElectLeaders, "ElectLeaders", 0, 2, 2, 2},
     {ApiKey::kAlterPartitionReassignments, "AlterPartitionReassignments", 0, 0, 0, 0},
     {ApiKey::kListPartitionReassignments, "ListPartitionReassignments", 0, 0, 0, 0},
+    {ApiKey::kOffsetDelete, "OffsetDelete", 0, 0, kNeverFlexible, kNeverFlexible},
     {ApiKey::kDescribeCluster, "DescribeCluster", 0, 0, 0, 0},
 }};
 
@@ -1749,6 +1771,1186 @@ struct ControlledShutdownResponse {
                          const ControlledShutdownResponse&) = default;
 };
 
+// Kafka's OffsetCommitRequest (api key 8): the request body, versions 0-8, flexible from v8.
+struct OffsetCommitRequest {
+  static constexpr std::string_view kName = "OffsetCommitRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetCommit;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 8;
+  static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+  // OffsetCommitRequest's OffsetCommitRequestPartition: an element of
+  // OffsetCommitRequest.Topics.Partitions.
+  struct OffsetCommitRequestPartition {
+    static constexpr std::string_view kName = "OffsetCommitRequestPartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+    int32_t partition_index = 0;
+    int64_t committed_offset = 0;
+    int32_t committed_leader_epoch = -1;  // v6+
+    int64_t commit_timestamp = -1;        // v1
+    std::optional<std::string> committed_metadata = std::string();
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 0 ? 14 : version <= 1 ? 22 : version <= 5 ? 14 : 18;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 8}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"committed_offset", {0, 8}, {0, -1}, {0, -1}, -1}, self.committed_offset);
+      v(FieldInfo{"committed_leader_epoch", {6, 8}, {0, -1}, {0, -1}, -1},
+        self.committed_leader_epoch);
+      v(FieldInfo{"commit_timestamp", {1, 1}, {0, -1}, {0, -1}, -1}, self.commit_timestamp);
+      v(FieldInfo{"committed_metadata", {0, 8}, {0, 8}, {0, -1}, -1}, self.committed_metadata);
+    }
+    friend bool operator==(const OffsetCommitRequestPartition&,
+                           const OffsetCommitRequestPartition&) = default;
+  };
+
+  // OffsetCommitRequest's OffsetCommitRequestTopic: an element of OffsetCommitRequest.Topics.
+  struct OffsetCommitRequestTopic {
+    static constexpr std::string_view kName = "OffsetCommitRequestTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+    std::string name;
+    std::vector<OffsetCommitRequestPartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 7 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 8}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 8}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetCommitRequestTopic&,
+                           const OffsetCommitRequestTopic&) = default;
+  };
+
+  std::string group_id;
+  int32_t generation_id_or_member_epoch = -1;    // v1+
+  std::string member_id;                         // v1+
+  std::optional<std::string> group_instance_id;  // v7+
+  int64_t retention_time_ms = -1;                // v2-4
+  std::vector<OffsetCommitRequestTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0   ? 6
+           : version <= 1 ? 12
+           : version <= 4 ? 20
+           : version <= 6 ? 12
+           : version <= 7 ? 14
+                          : 9;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 8}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"generation_id_or_member_epoch", {1, 8}, {0, -1}, {0, -1}, -1},
+      self.generation_id_or_member_epoch);
+    v(FieldInfo{"member_id", {1, 8}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"group_instance_id", {7, 8}, {7, 8}, {0, -1}, -1}, self.group_instance_id);
+    v(FieldInfo{"retention_time_ms", {2, 4}, {0, -1}, {0, -1}, -1}, self.retention_time_ms);
+    v(FieldInfo{"topics", {0, 8}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetCommitRequest&, const OffsetCommitRequest&) = default;
+};
+
+// Kafka's OffsetCommitResponse (api key 8): the response body, versions 0-8, flexible from v8.
+struct OffsetCommitResponse {
+  static constexpr std::string_view kName = "OffsetCommitResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetCommit;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 8;
+  static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+  // OffsetCommitResponse's OffsetCommitResponsePartition: an element of
+  // OffsetCommitResponse.Topics.Partitions.
+  struct OffsetCommitResponsePartition {
+    static constexpr std::string_view kName = "OffsetCommitResponsePartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 7 ? 6 : 7; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 8}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"error_code", {0, 8}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const OffsetCommitResponsePartition&,
+                           const OffsetCommitResponsePartition&) = default;
+  };
+
+  // OffsetCommitResponse's OffsetCommitResponseTopic: an element of OffsetCommitResponse.Topics.
+  struct OffsetCommitResponseTopic {
+    static constexpr std::string_view kName = "OffsetCommitResponseTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{8, 32767};
+
+    std::string name;
+    std::vector<OffsetCommitResponsePartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 7 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 8}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 8}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetCommitResponseTopic&,
+                           const OffsetCommitResponseTopic&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v3+
+  std::vector<OffsetCommitResponseTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 4 : version <= 7 ? 8 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {3, 8}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"topics", {0, 8}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetCommitResponse&, const OffsetCommitResponse&) = default;
+};
+
+// Kafka's OffsetFetchRequest (api key 9): the request body, versions 0-8, flexible from v6.
+struct OffsetFetchRequest {
+  static constexpr std::string_view kName = "OffsetFetchRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetFetch;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 8;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  // OffsetFetchRequest's OffsetFetchRequestTopic: an element of OffsetFetchRequest.Topics.
+  struct OffsetFetchRequestTopic {
+    static constexpr std::string_view kName = "OffsetFetchRequestTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string name;                        // v0-7
+    std::vector<int32_t> partition_indexes;  // v0-7
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 6 : version <= 7 ? 3 : 1;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 7}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partition_indexes", {0, 7}, {0, -1}, {0, -1}, -1}, self.partition_indexes);
+    }
+    friend bool operator==(const OffsetFetchRequestTopic&,
+                           const OffsetFetchRequestTopic&) = default;
+  };
+
+  // OffsetFetchRequest's OffsetFetchRequestTopics: an element of OffsetFetchRequest.Groups.Topics.
+  struct OffsetFetchRequestTopics {
+    static constexpr std::string_view kName = "OffsetFetchRequestTopics";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string name;                        // v8+
+    std::vector<int32_t> partition_indexes;  // v8+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 0 : version <= 7 ? 1 : 3;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {8, 8}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partition_indexes", {8, 8}, {0, -1}, {0, -1}, -1}, self.partition_indexes);
+    }
+    friend bool operator==(const OffsetFetchRequestTopics&,
+                           const OffsetFetchRequestTopics&) = default;
+  };
+
+  // OffsetFetchRequest's OffsetFetchRequestGroup: an element of OffsetFetchRequest.Groups.
+  struct OffsetFetchRequestGroup {
+    static constexpr std::string_view kName = "OffsetFetchRequestGroup";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string group_id;  // v8+
+    std::optional<std::vector<OffsetFetchRequestTopics>> topics =
+        std::vector<OffsetFetchRequestTopics>();  // v8+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 0 : version <= 7 ? 1 : 3;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"group_id", {8, 8}, {0, -1}, {0, -1}, -1}, self.group_id);
+      v(FieldInfo{"topics", {8, 8}, {8, 8}, {0, -1}, -1}, self.topics);
+    }
+    friend bool operator==(const OffsetFetchRequestGroup&,
+                           const OffsetFetchRequestGroup&) = default;
+  };
+
+  std::string group_id;  // v0-7
+  std::optional<std::vector<OffsetFetchRequestTopic>> topics =
+      std::vector<OffsetFetchRequestTopic>();   // v0-7, nullable v2-7
+  std::vector<OffsetFetchRequestGroup> groups;  // v8+
+  bool require_stable = false;                  // v7+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 5 ? 6 : version <= 6 ? 3 : version <= 7 ? 4 : 3;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"topics", {0, 7}, {2, 7}, {0, -1}, -1}, self.topics);
+    v(FieldInfo{"groups", {8, 8}, {0, -1}, {0, -1}, -1}, self.groups);
+    v(FieldInfo{"require_stable", {7, 8}, {0, -1}, {0, -1}, -1}, self.require_stable);
+  }
+  friend bool operator==(const OffsetFetchRequest&, const OffsetFetchRequest&) = default;
+};
+
+// Kafka's OffsetFetchResponse (api key 9): the response body, versions 0-8, flexible from v6.
+struct OffsetFetchResponse {
+  static constexpr std::string_view kName = "OffsetFetchResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetFetch;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 8;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  // OffsetFetchResponse's OffsetFetchResponsePartition: an element of
+  // OffsetFetchResponse.Topics.Partitions.
+  struct OffsetFetchResponsePartition {
+    static constexpr std::string_view kName = "OffsetFetchResponsePartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    int32_t partition_index = 0;                          // v0-7
+    int64_t committed_offset = 0;                         // v0-7
+    int32_t committed_leader_epoch = -1;                  // v5-7
+    std::optional<std::string> metadata = std::string();  // v0-7
+    int16_t error_code = 0;                               // v0-7
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 4 ? 16 : version <= 7 ? 20 : 1;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 7}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"committed_offset", {0, 7}, {0, -1}, {0, -1}, -1}, self.committed_offset);
+      v(FieldInfo{"committed_leader_epoch", {5, 7}, {0, -1}, {0, -1}, -1},
+        self.committed_leader_epoch);
+      v(FieldInfo{"metadata", {0, 7}, {0, 7}, {0, -1}, -1}, self.metadata);
+      v(FieldInfo{"error_code", {0, 7}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const OffsetFetchResponsePartition&,
+                           const OffsetFetchResponsePartition&) = default;
+  };
+
+  // OffsetFetchResponse's OffsetFetchResponseTopic: an element of OffsetFetchResponse.Topics.
+  struct OffsetFetchResponseTopic {
+    static constexpr std::string_view kName = "OffsetFetchResponseTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string name;                                      // v0-7
+    std::vector<OffsetFetchResponsePartition> partitions;  // v0-7
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 6 : version <= 7 ? 3 : 1;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 7}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 7}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetFetchResponseTopic&,
+                           const OffsetFetchResponseTopic&) = default;
+  };
+
+  // OffsetFetchResponse's OffsetFetchResponsePartitions: an element of
+  // OffsetFetchResponse.Groups.Topics.Partitions.
+  struct OffsetFetchResponsePartitions {
+    static constexpr std::string_view kName = "OffsetFetchResponsePartitions";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    int32_t partition_index = 0;                          // v8+
+    int64_t committed_offset = 0;                         // v8+
+    int32_t committed_leader_epoch = -1;                  // v8+
+    std::optional<std::string> metadata = std::string();  // v8+
+    int16_t error_code = 0;                               // v8+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 0 : version <= 7 ? 1 : 20;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {8, 8}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"committed_offset", {8, 8}, {0, -1}, {0, -1}, -1}, self.committed_offset);
+      v(FieldInfo{"committed_leader_epoch", {8, 8}, {0, -1}, {0, -1}, -1},
+        self.committed_leader_epoch);
+      v(FieldInfo{"metadata", {8, 8}, {8, 8}, {0, -1}, -1}, self.metadata);
+      v(FieldInfo{"error_code", {8, 8}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const OffsetFetchResponsePartitions&,
+                           const OffsetFetchResponsePartitions&) = default;
+  };
+
+  // OffsetFetchResponse's OffsetFetchResponseTopics: an element of
+  // OffsetFetchResponse.Groups.Topics.
+  struct OffsetFetchResponseTopics {
+    static constexpr std::string_view kName = "OffsetFetchResponseTopics";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string name;                                       // v8+
+    std::vector<OffsetFetchResponsePartitions> partitions;  // v8+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 0 : version <= 7 ? 1 : 3;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {8, 8}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {8, 8}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetFetchResponseTopics&,
+                           const OffsetFetchResponseTopics&) = default;
+  };
+
+  // OffsetFetchResponse's OffsetFetchResponseGroup: an element of OffsetFetchResponse.Groups.
+  struct OffsetFetchResponseGroup {
+    static constexpr std::string_view kName = "OffsetFetchResponseGroup";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 8;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string group_id;                           // v8+
+    std::vector<OffsetFetchResponseTopics> topics;  // v8+
+    int16_t error_code = 0;                         // v8+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 5 ? 0 : version <= 7 ? 1 : 5;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"group_id", {8, 8}, {0, -1}, {0, -1}, -1}, self.group_id);
+      v(FieldInfo{"topics", {8, 8}, {0, -1}, {0, -1}, -1}, self.topics);
+      v(FieldInfo{"error_code", {8, 8}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const OffsetFetchResponseGroup&,
+                           const OffsetFetchResponseGroup&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;                  // v3+
+  std::vector<OffsetFetchResponseTopic> topics;  // v0-7
+  int16_t error_code = 0;                        // v2-7
+  std::vector<OffsetFetchResponseGroup> groups;  // v8+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 1 ? 4 : version <= 2 ? 6 : version <= 5 ? 10 : version <= 7 ? 8 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {3, 8}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"topics", {0, 7}, {0, -1}, {0, -1}, -1}, self.topics);
+    v(FieldInfo{"error_code", {2, 7}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"groups", {8, 8}, {0, -1}, {0, -1}, -1}, self.groups);
+  }
+  friend bool operator==(const OffsetFetchResponse&, const OffsetFetchResponse&) = default;
+};
+
+// Kafka's FindCoordinatorRequest (api key 10): the request body, versions 0-4, flexible from v3.
+struct FindCoordinatorRequest {
+  static constexpr std::string_view kName = "FindCoordinatorRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kFindCoordinator;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  std::string key;                            // v0-3
+  int8_t key_type = 0;                        // v1+
+  std::vector<std::string> coordinator_keys;  // v4+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 0 ? 2 : 3; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"key", {0, 3}, {0, -1}, {0, -1}, -1}, self.key);
+    v(FieldInfo{"key_type", {1, 4}, {0, -1}, {0, -1}, -1}, self.key_type);
+    v(FieldInfo{"coordinator_keys", {4, 4}, {0, -1}, {0, -1}, -1}, self.coordinator_keys);
+  }
+  friend bool operator==(const FindCoordinatorRequest&, const FindCoordinatorRequest&) = default;
+};
+
+// Kafka's FindCoordinatorResponse (api key 10): the response body, versions 0-4, flexible from v3.
+struct FindCoordinatorResponse {
+  static constexpr std::string_view kName = "FindCoordinatorResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kFindCoordinator;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  // FindCoordinatorResponse's Coordinator: an element of FindCoordinatorResponse.Coordinators.
+  struct Coordinator {
+    static constexpr std::string_view kName = "Coordinator";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+    std::string key;                                           // v4+
+    int32_t node_id = 0;                                       // v4+
+    std::string host;                                          // v4+
+    int32_t port = 0;                                          // v4+
+    int16_t error_code = 0;                                    // v4+
+    std::optional<std::string> error_message = std::string();  // v4+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 2 ? 0 : version <= 3 ? 1 : 14;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"key", {4, 4}, {0, -1}, {0, -1}, -1}, self.key);
+      v(FieldInfo{"node_id", {4, 4}, {0, -1}, {0, -1}, -1}, self.node_id);
+      v(FieldInfo{"host", {4, 4}, {0, -1}, {0, -1}, -1}, self.host);
+      v(FieldInfo{"port", {4, 4}, {0, -1}, {0, -1}, -1}, self.port);
+      v(FieldInfo{"error_code", {4, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+      v(FieldInfo{"error_message", {4, 4}, {4, 4}, {0, -1}, -1}, self.error_message);
+    }
+    friend bool operator==(const Coordinator&, const Coordinator&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;                              // v1+
+  int16_t error_code = 0;                                    // v0-3
+  std::optional<std::string> error_message = std::string();  // v1-3
+  int32_t node_id = 0;                                       // v0-3
+  std::string host;                                          // v0-3
+  int32_t port = 0;                                          // v0-3
+  std::vector<Coordinator> coordinators;                     // v4+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 12 : version <= 2 ? 18 : version <= 3 ? 17 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 3}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"error_message", {1, 3}, {1, 3}, {0, -1}, -1}, self.error_message);
+    v(FieldInfo{"node_id", {0, 3}, {0, -1}, {0, -1}, -1}, self.node_id);
+    v(FieldInfo{"host", {0, 3}, {0, -1}, {0, -1}, -1}, self.host);
+    v(FieldInfo{"port", {0, 3}, {0, -1}, {0, -1}, -1}, self.port);
+    v(FieldInfo{"coordinators", {4, 4}, {0, -1}, {0, -1}, -1}, self.coordinators);
+  }
+  friend bool operator==(const FindCoordinatorResponse&, const FindCoordinatorResponse&) = default;
+};
+
+// Kafka's JoinGroupRequest (api key 11): the request body, versions 0-7, flexible from v6.
+struct JoinGroupRequest {
+  static constexpr std::string_view kName = "JoinGroupRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kJoinGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 7;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  // JoinGroupRequest's JoinGroupRequestProtocol: an element of JoinGroupRequest.Protocols.
+  struct JoinGroupRequestProtocol {
+    static constexpr std::string_view kName = "JoinGroupRequestProtocol";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string name;
+    std::string metadata;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 5 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 7}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"metadata", {0, 7}, {0, -1}, {0, -1}, -1}, self.metadata);
+    }
+    friend bool operator==(const JoinGroupRequestProtocol&,
+                           const JoinGroupRequestProtocol&) = default;
+  };
+
+  std::string group_id;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = -1;  // v1+
+  std::string member_id;
+  std::optional<std::string> group_instance_id;  // v5+
+  std::string protocol_type;
+  std::vector<JoinGroupRequestProtocol> protocols;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 14 : version <= 4 ? 18 : version <= 5 ? 20 : 14;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"session_timeout_ms", {0, 7}, {0, -1}, {0, -1}, -1}, self.session_timeout_ms);
+    v(FieldInfo{"rebalance_timeout_ms", {1, 7}, {0, -1}, {0, -1}, -1}, self.rebalance_timeout_ms);
+    v(FieldInfo{"member_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"group_instance_id", {5, 7}, {5, 7}, {0, -1}, -1}, self.group_instance_id);
+    v(FieldInfo{"protocol_type", {0, 7}, {0, -1}, {0, -1}, -1}, self.protocol_type);
+    v(FieldInfo{"protocols", {0, 7}, {0, -1}, {0, -1}, -1}, self.protocols);
+  }
+  friend bool operator==(const JoinGroupRequest&, const JoinGroupRequest&) = default;
+};
+
+// Kafka's JoinGroupResponse (api key 11): the response body, versions 0-7, flexible from v6.
+struct JoinGroupResponse {
+  static constexpr std::string_view kName = "JoinGroupResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kJoinGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 7;
+  static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+  // JoinGroupResponse's JoinGroupResponseMember: an element of JoinGroupResponse.Members.
+  struct JoinGroupResponseMember {
+    static constexpr std::string_view kName = "JoinGroupResponseMember";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 7;
+    static constexpr VersionRange kFlexibleVersions{6, 32767};
+
+    std::string member_id;
+    std::optional<std::string> group_instance_id;  // v5+
+    std::string metadata;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 4 ? 6 : version <= 5 ? 8 : 4;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"member_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.member_id);
+      v(FieldInfo{"group_instance_id", {5, 7}, {5, 7}, {0, -1}, -1}, self.group_instance_id);
+      v(FieldInfo{"metadata", {0, 7}, {0, -1}, {0, -1}, -1}, self.metadata);
+    }
+    friend bool operator==(const JoinGroupResponseMember&,
+                           const JoinGroupResponseMember&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v2+
+  int16_t error_code = 0;
+  int32_t generation_id = -1;
+  std::optional<std::string> protocol_type;                  // v7+
+  std::optional<std::string> protocol_name = std::string();  // nullable v7+
+  std::string leader;
+  std::string member_id;
+  std::vector<JoinGroupResponseMember> members;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 1 ? 16 : version <= 5 ? 20 : version <= 6 ? 15 : 16;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {2, 7}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 7}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"generation_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.generation_id);
+    v(FieldInfo{"protocol_type", {7, 7}, {7, 7}, {0, -1}, -1}, self.protocol_type);
+    v(FieldInfo{"protocol_name", {0, 7}, {7, 7}, {0, -1}, -1}, self.protocol_name);
+    v(FieldInfo{"leader", {0, 7}, {0, -1}, {0, -1}, -1}, self.leader);
+    v(FieldInfo{"member_id", {0, 7}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"members", {0, 7}, {0, -1}, {0, -1}, -1}, self.members);
+  }
+  friend bool operator==(const JoinGroupResponse&, const JoinGroupResponse&) = default;
+};
+
+// Kafka's HeartbeatRequest (api key 12): the request body, versions 0-4, flexible from v4.
+struct HeartbeatRequest {
+  static constexpr std::string_view kName = "HeartbeatRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kHeartbeat;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  std::string group_id;
+  int32_t generation_id = 0;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;  // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 8 : version <= 3 ? 10 : 8;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"generation_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.generation_id);
+    v(FieldInfo{"member_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"group_instance_id", {3, 4}, {3, 4}, {0, -1}, -1}, self.group_instance_id);
+  }
+  friend bool operator==(const HeartbeatRequest&, const HeartbeatRequest&) = default;
+};
+
+// Kafka's HeartbeatResponse (api key 12): the response body, versions 0-4, flexible from v4.
+struct HeartbeatResponse {
+  static constexpr std::string_view kName = "HeartbeatResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kHeartbeat;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  int32_t throttle_time_ms = 0;  // v1+
+  int16_t error_code = 0;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 2 : version <= 3 ? 6 : 7;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+  }
+  friend bool operator==(const HeartbeatResponse&, const HeartbeatResponse&) = default;
+};
+
+// Kafka's LeaveGroupRequest (api key 13): the request body, versions 0-4, flexible from v4.
+struct LeaveGroupRequest {
+  static constexpr std::string_view kName = "LeaveGroupRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kLeaveGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // LeaveGroupRequest's MemberIdentity: an element of LeaveGroupRequest.Members.
+  struct MemberIdentity {
+    static constexpr std::string_view kName = "MemberIdentity";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string member_id;                         // v3+
+    std::optional<std::string> group_instance_id;  // v3+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 2 ? 0 : version <= 3 ? 4 : 3;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"member_id", {3, 4}, {0, -1}, {0, -1}, -1}, self.member_id);
+      v(FieldInfo{"group_instance_id", {3, 4}, {3, 4}, {0, -1}, -1}, self.group_instance_id);
+    }
+    friend bool operator==(const MemberIdentity&, const MemberIdentity&) = default;
+  };
+
+  std::string group_id;
+  std::string member_id;                // v0-2
+  std::vector<MemberIdentity> members;  // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 4 : version <= 3 ? 6 : 3;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"member_id", {0, 2}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"members", {3, 4}, {0, -1}, {0, -1}, -1}, self.members);
+  }
+  friend bool operator==(const LeaveGroupRequest&, const LeaveGroupRequest&) = default;
+};
+
+// Kafka's LeaveGroupResponse (api key 13): the response body, versions 0-4, flexible from v4.
+struct LeaveGroupResponse {
+  static constexpr std::string_view kName = "LeaveGroupResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kLeaveGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // LeaveGroupResponse's MemberResponse: an element of LeaveGroupResponse.Members.
+  struct MemberResponse {
+    static constexpr std::string_view kName = "MemberResponse";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string member_id;                                         // v3+
+    std::optional<std::string> group_instance_id = std::string();  // v3+
+    int16_t error_code = 0;                                        // v3+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 2 ? 0 : version <= 3 ? 6 : 5;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"member_id", {3, 4}, {0, -1}, {0, -1}, -1}, self.member_id);
+      v(FieldInfo{"group_instance_id", {3, 4}, {3, 4}, {0, -1}, -1}, self.group_instance_id);
+      v(FieldInfo{"error_code", {3, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const MemberResponse&, const MemberResponse&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v1+
+  int16_t error_code = 0;
+  std::vector<MemberResponse> members;  // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 2 : version <= 2 ? 6 : version <= 3 ? 10 : 8;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"members", {3, 4}, {0, -1}, {0, -1}, -1}, self.members);
+  }
+  friend bool operator==(const LeaveGroupResponse&, const LeaveGroupResponse&) = default;
+};
+
+// Kafka's SyncGroupRequest (api key 14): the request body, versions 0-5, flexible from v4.
+struct SyncGroupRequest {
+  static constexpr std::string_view kName = "SyncGroupRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kSyncGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  // SyncGroupRequest's SyncGroupRequestAssignment: an element of SyncGroupRequest.Assignments.
+  struct SyncGroupRequestAssignment {
+    static constexpr std::string_view kName = "SyncGroupRequestAssignment";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+    std::string member_id;
+    std::string assignment;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) { return version <= 3 ? 6 : 3; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"member_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.member_id);
+      v(FieldInfo{"assignment", {0, 5}, {0, -1}, {0, -1}, -1}, self.assignment);
+    }
+    friend bool operator==(const SyncGroupRequestAssignment&,
+                           const SyncGroupRequestAssignment&) = default;
+  };
+
+  std::string group_id;
+  int32_t generation_id = 0;
+  std::string member_id;
+  std::optional<std::string> group_instance_id;  // v3+
+  std::optional<std::string> protocol_type;      // v5+
+  std::optional<std::string> protocol_name;      // v5+
+  std::vector<SyncGroupRequestAssignment> assignments;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 12 : version <= 3 ? 14 : version <= 4 ? 9 : 11;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"generation_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.generation_id);
+    v(FieldInfo{"member_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.member_id);
+    v(FieldInfo{"group_instance_id", {3, 5}, {3, 5}, {0, -1}, -1}, self.group_instance_id);
+    v(FieldInfo{"protocol_type", {5, 5}, {5, 5}, {0, -1}, -1}, self.protocol_type);
+    v(FieldInfo{"protocol_name", {5, 5}, {5, 5}, {0, -1}, -1}, self.protocol_name);
+    v(FieldInfo{"assignments", {0, 5}, {0, -1}, {0, -1}, -1}, self.assignments);
+  }
+  friend bool operator==(const SyncGroupRequest&, const SyncGroupRequest&) = default;
+};
+
+// Kafka's SyncGroupResponse (api key 14): the response body, versions 0-5, flexible from v4.
+struct SyncGroupResponse {
+  static constexpr std::string_view kName = "SyncGroupResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kSyncGroup;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{4, 32767};
+
+  int32_t throttle_time_ms = 0;  // v1+
+  int16_t error_code = 0;
+  std::optional<std::string> protocol_type;  // v5+
+  std::optional<std::string> protocol_name;  // v5+
+  std::string assignment;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 6 : version <= 3 ? 10 : version <= 4 ? 8 : 10;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 5}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 5}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"protocol_type", {5, 5}, {5, 5}, {0, -1}, -1}, self.protocol_type);
+    v(FieldInfo{"protocol_name", {5, 5}, {5, 5}, {0, -1}, -1}, self.protocol_name);
+    v(FieldInfo{"assignment", {0, 5}, {0, -1}, {0, -1}, -1}, self.assignment);
+  }
+  friend bool operator==(const SyncGroupResponse&, const SyncGroupResponse&) = default;
+};
+
+// Kafka's DescribeGroupsRequest (api key 15): the request body, versions 0-5, flexible from v5.
+struct DescribeGroupsRequest {
+  static constexpr std::string_view kName = "DescribeGroupsRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kDescribeGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{5, 32767};
+
+  std::vector<std::string> groups;
+  bool include_authorized_operations = false;  // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 4 : version <= 4 ? 5 : 3;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"groups", {0, 5}, {0, -1}, {0, -1}, -1}, self.groups);
+    v(FieldInfo{"include_authorized_operations", {3, 5}, {0, -1}, {0, -1}, -1},
+      self.include_authorized_operations);
+  }
+  friend bool operator==(const DescribeGroupsRequest&, const DescribeGroupsRequest&) = default;
+};
+
+// Kafka's DescribeGroupsResponse (api key 15): the response body, versions 0-5, flexible from v5.
+struct DescribeGroupsResponse {
+  static constexpr std::string_view kName = "DescribeGroupsResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kDescribeGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 5;
+  static constexpr VersionRange kFlexibleVersions{5, 32767};
+
+  // DescribeGroupsResponse's DescribedGroupMember: an element of
+  // DescribeGroupsResponse.Groups.Members.
+  struct DescribedGroupMember {
+    static constexpr std::string_view kName = "DescribedGroupMember";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{5, 32767};
+
+    std::string member_id;
+    std::optional<std::string> group_instance_id;  // v4+
+    std::string client_id;
+    std::string client_host;
+    std::string member_metadata;
+    std::string member_assignment;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 3 ? 14 : version <= 4 ? 16 : 7;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"member_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.member_id);
+      v(FieldInfo{"group_instance_id", {4, 5}, {4, 5}, {0, -1}, -1}, self.group_instance_id);
+      v(FieldInfo{"client_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.client_id);
+      v(FieldInfo{"client_host", {0, 5}, {0, -1}, {0, -1}, -1}, self.client_host);
+      v(FieldInfo{"member_metadata", {0, 5}, {0, -1}, {0, -1}, -1}, self.member_metadata);
+      v(FieldInfo{"member_assignment", {0, 5}, {0, -1}, {0, -1}, -1}, self.member_assignment);
+    }
+    friend bool operator==(const DescribedGroupMember&, const DescribedGroupMember&) = default;
+  };
+
+  // DescribeGroupsResponse's DescribedGroup: an element of DescribeGroupsResponse.Groups.
+  struct DescribedGroup {
+    static constexpr std::string_view kName = "DescribedGroup";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 5;
+    static constexpr VersionRange kFlexibleVersions{5, 32767};
+
+    int16_t error_code = 0;
+    std::string group_id;
+    std::string group_state;
+    std::string protocol_type;
+    std::string protocol_data;
+    std::vector<DescribedGroupMember> members;
+    int32_t authorized_operations = -2147483647 - 1;  // v3+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 2 ? 14 : version <= 4 ? 18 : 12;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"error_code", {0, 5}, {0, -1}, {0, -1}, -1}, self.error_code);
+      v(FieldInfo{"group_id", {0, 5}, {0, -1}, {0, -1}, -1}, self.group_id);
+      v(FieldInfo{"group_state", {0, 5}, {0, -1}, {0, -1}, -1}, self.group_state);
+      v(FieldInfo{"protocol_type", {0, 5}, {0, -1}, {0, -1}, -1}, self.protocol_type);
+      v(FieldInfo{"protocol_data", {0, 5}, {0, -1}, {0, -1}, -1}, self.protocol_data);
+      v(FieldInfo{"members", {0, 5}, {0, -1}, {0, -1}, -1}, self.members);
+      v(FieldInfo{"authorized_operations", {3, 5}, {0, -1}, {0, -1}, -1},
+        self.authorized_operations);
+    }
+    friend bool operator==(const DescribedGroup&, const DescribedGroup&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v1+
+  std::vector<DescribedGroup> groups;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 4 : version <= 4 ? 8 : 6;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 5}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"groups", {0, 5}, {0, -1}, {0, -1}, -1}, self.groups);
+  }
+  friend bool operator==(const DescribeGroupsResponse&, const DescribeGroupsResponse&) = default;
+};
+
+// Kafka's ListGroupsRequest (api key 16): the request body, versions 0-4, flexible from v3.
+struct ListGroupsRequest {
+  static constexpr std::string_view kName = "ListGroupsRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kListGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  std::vector<std::string> states_filter;  // v4+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 2 ? 0 : version <= 3 ? 1 : 2;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"states_filter", {4, 4}, {0, -1}, {0, -1}, -1}, self.states_filter);
+  }
+  friend bool operator==(const ListGroupsRequest&, const ListGroupsRequest&) = default;
+};
+
+// Kafka's ListGroupsResponse (api key 16): the response body, versions 0-4, flexible from v3.
+struct ListGroupsResponse {
+  static constexpr std::string_view kName = "ListGroupsResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kListGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+  // ListGroupsResponse's ListedGroup: an element of ListGroupsResponse.Groups.
+  struct ListedGroup {
+    static constexpr std::string_view kName = "ListedGroup";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 4;
+    static constexpr VersionRange kFlexibleVersions{3, 32767};
+
+    std::string group_id;
+    std::string protocol_type;
+    std::string group_state;  // v4+
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t version) {
+      return version <= 2 ? 4 : version <= 3 ? 3 : 4;
+    }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"group_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.group_id);
+      v(FieldInfo{"protocol_type", {0, 4}, {0, -1}, {0, -1}, -1}, self.protocol_type);
+      v(FieldInfo{"group_state", {4, 4}, {0, -1}, {0, -1}, -1}, self.group_state);
+    }
+    friend bool operator==(const ListedGroup&, const ListedGroup&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;  // v1+
+  int16_t error_code = 0;
+  std::vector<ListedGroup> groups;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) {
+    return version <= 0 ? 6 : version <= 2 ? 10 : 8;
+  }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {1, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"groups", {0, 4}, {0, -1}, {0, -1}, -1}, self.groups);
+  }
+  friend bool operator==(const ListGroupsResponse&, const ListGroupsResponse&) = default;
+};
+
 // Kafka's ApiVersionsRequest (api key 18): the request body, versions 0-3, flexible from v3.
 struct ApiVersionsRequest {
   static constexpr std::string_view kName = "ApiVersionsRequest";
@@ -2845,6 +4047,78 @@ struct CreatePartitionsResponse {
                          const CreatePartitionsResponse&) = default;
 };
 
+// Kafka's DeleteGroupsRequest (api key 42): the request body, versions 0-2, flexible from v2.
+struct DeleteGroupsRequest {
+  static constexpr std::string_view kName = "DeleteGroupsRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kDeleteGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 2;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  std::vector<std::string> groups_names;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 4 : 2; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"groups_names", {0, 2}, {0, -1}, {0, -1}, -1}, self.groups_names);
+  }
+  friend bool operator==(const DeleteGroupsRequest&, const DeleteGroupsRequest&) = default;
+};
+
+// Kafka's DeleteGroupsResponse (api key 42): the response body, versions 0-2, flexible from v2.
+struct DeleteGroupsResponse {
+  static constexpr std::string_view kName = "DeleteGroupsResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kDeleteGroups;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 2;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  // DeleteGroupsResponse's DeletableGroupResult: an element of DeleteGroupsResponse.Results.
+  struct DeletableGroupResult {
+    static constexpr std::string_view kName = "DeletableGroupResult";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 2;
+    static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+    std::string group_id;
+    int16_t error_code = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 4; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"group_id", {0, 2}, {0, -1}, {0, -1}, -1}, self.group_id);
+      v(FieldInfo{"error_code", {0, 2}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const DeletableGroupResult&, const DeletableGroupResult&) = default;
+  };
+
+  int32_t throttle_time_ms = 0;
+  std::vector<DeletableGroupResult> results;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 8 : 6; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {0, 2}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"results", {0, 2}, {0, -1}, {0, -1}, -1}, self.results);
+  }
+  friend bool operator==(const DeleteGroupsResponse&, const DeleteGroupsResponse&) = default;
+};
+
 // Kafka's ElectLeadersRequest (api key 43): the request body, versions 0-2, flexible from v2.
 struct ElectLeadersRequest {
   static constexpr std::string_view kName = "ElectLeadersRequest";
@@ -3282,6 +4556,158 @@ struct ListPartitionReassignmentsResponse {
                          const ListPartitionReassignmentsResponse&) = default;
 };
 
+// Kafka's OffsetDeleteRequest (api key 47): the request body, versions 0-0, never flexible.
+struct OffsetDeleteRequest {
+  static constexpr std::string_view kName = "OffsetDeleteRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetDelete;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, -1};
+
+  // OffsetDeleteRequest's OffsetDeleteRequestPartition: an element of
+  // OffsetDeleteRequest.Topics.Partitions.
+  struct OffsetDeleteRequestPartition {
+    static constexpr std::string_view kName = "OffsetDeleteRequestPartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, -1};
+
+    int32_t partition_index = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 4; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+    }
+    friend bool operator==(const OffsetDeleteRequestPartition&,
+                           const OffsetDeleteRequestPartition&) = default;
+  };
+
+  // OffsetDeleteRequest's OffsetDeleteRequestTopic: an element of OffsetDeleteRequest.Topics.
+  struct OffsetDeleteRequestTopic {
+    static constexpr std::string_view kName = "OffsetDeleteRequestTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, -1};
+
+    std::string name;
+    std::vector<OffsetDeleteRequestPartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 6; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetDeleteRequestTopic&,
+                           const OffsetDeleteRequestTopic&) = default;
+  };
+
+  std::string group_id;
+  std::vector<OffsetDeleteRequestTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 6; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"group_id", {0, 0}, {0, -1}, {0, -1}, -1}, self.group_id);
+    v(FieldInfo{"topics", {0, 0}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetDeleteRequest&, const OffsetDeleteRequest&) = default;
+};
+
+// Kafka's OffsetDeleteResponse (api key 47): the response body, versions 0-0, never flexible.
+struct OffsetDeleteResponse {
+  static constexpr std::string_view kName = "OffsetDeleteResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kOffsetDelete;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+  static constexpr VersionRange kFlexibleVersions{0, -1};
+
+  // OffsetDeleteResponse's OffsetDeleteResponsePartition: an element of
+  // OffsetDeleteResponse.Topics.Partitions.
+  struct OffsetDeleteResponsePartition {
+    static constexpr std::string_view kName = "OffsetDeleteResponsePartition";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, -1};
+
+    int32_t partition_index = 0;
+    int16_t error_code = 0;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 6; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"partition_index", {0, 0}, {0, -1}, {0, -1}, -1}, self.partition_index);
+      v(FieldInfo{"error_code", {0, 0}, {0, -1}, {0, -1}, -1}, self.error_code);
+    }
+    friend bool operator==(const OffsetDeleteResponsePartition&,
+                           const OffsetDeleteResponsePartition&) = default;
+  };
+
+  // OffsetDeleteResponse's OffsetDeleteResponseTopic: an element of OffsetDeleteResponse.Topics.
+  struct OffsetDeleteResponseTopic {
+    static constexpr std::string_view kName = "OffsetDeleteResponseTopic";
+    static constexpr int16_t kMinVersion = 0;
+    static constexpr int16_t kMaxVersion = 0;
+    static constexpr VersionRange kFlexibleVersions{0, -1};
+
+    std::string name;
+    std::vector<OffsetDeleteResponsePartition> partitions;
+
+    void decode(ByteReader& r, int16_t version);
+    void encode(ByteWriter& w, int16_t version) const;
+    size_t encoded_size(int16_t version) const;
+    // The smallest encoding at a version: bounds element counts of arrays of this.
+    static constexpr size_t min_encoded_size(int16_t) { return 6; }
+    // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+    template <class Self, class V>
+    static void visit_fields(Self& self, V& v) {
+      v(FieldInfo{"name", {0, 0}, {0, -1}, {0, -1}, -1}, self.name);
+      v(FieldInfo{"partitions", {0, 0}, {0, -1}, {0, -1}, -1}, self.partitions);
+    }
+    friend bool operator==(const OffsetDeleteResponseTopic&,
+                           const OffsetDeleteResponseTopic&) = default;
+  };
+
+  int16_t error_code = 0;
+  int32_t throttle_time_ms = 0;
+  std::vector<OffsetDeleteResponseTopic> topics;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t) { return 10; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"error_code", {0, 0}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"throttle_time_ms", {0, 0}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"topics", {0, 0}, {0, -1}, {0, -1}, -1}, self.topics);
+  }
+  friend bool operator==(const OffsetDeleteResponse&, const OffsetDeleteResponse&) = default;
+};
+
 // Kafka's DescribeClusterRequest (api key 60): the request body, versions 0-0, flexible from v0.
 struct DescribeClusterRequest {
   static constexpr std::string_view kName = "DescribeClusterRequest";
@@ -3376,18 +4802,23 @@ struct TypeList {};
 using AllRequests =
     TypeList<ProduceRequest, FetchRequest, ListOffsetsRequest, MetadataRequest, LeaderAndIsrRequest,
              StopReplicaRequest, UpdateMetadataRequest, ControlledShutdownRequest,
-             ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DeleteRecordsRequest,
-             OffsetForLeaderEpochRequest, DescribeConfigsRequest, CreatePartitionsRequest,
-             ElectLeadersRequest, AlterPartitionReassignmentsRequest,
-             ListPartitionReassignmentsRequest, DescribeClusterRequest>;
+             OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
+             HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
+             ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+             DeleteRecordsRequest, OffsetForLeaderEpochRequest, DescribeConfigsRequest,
+             CreatePartitionsRequest, DeleteGroupsRequest, ElectLeadersRequest,
+             AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
+             OffsetDeleteRequest, DescribeClusterRequest>;
 using AllResponses =
     TypeList<ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse,
              LeaderAndIsrResponse, StopReplicaResponse, UpdateMetadataResponse,
-             ControlledShutdownResponse, ApiVersionsResponse, CreateTopicsResponse,
-             DeleteTopicsResponse, DeleteRecordsResponse, OffsetForLeaderEpochResponse,
-             DescribeConfigsResponse, CreatePartitionsResponse, ElectLeadersResponse,
-             AlterPartitionReassignmentsResponse, ListPartitionReassignmentsResponse,
-             DescribeClusterResponse>;
+             ControlledShutdownResponse, OffsetCommitResponse, OffsetFetchResponse,
+             FindCoordinatorResponse, JoinGroupResponse, HeartbeatResponse, LeaveGroupResponse,
+             SyncGroupResponse, DescribeGroupsResponse, ListGroupsResponse, ApiVersionsResponse,
+             CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
+             OffsetForLeaderEpochResponse, DescribeConfigsResponse, CreatePartitionsResponse,
+             DeleteGroupsResponse, ElectLeadersResponse, AlterPartitionReassignmentsResponse,
+             ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse>;
 using AllHeaders = TypeList<RequestHeader, ResponseHeader>;
 
 }  // namespace weir::kafka

@@ -15,8 +15,10 @@ except ImportError:
 
 # Kafka 3.0.0's ranges for the APIs Weir serves (kafka-python infers the release from them).
 KAFKA_3_0 = {0: (0, 9), 1: (0, 12), 2: (0, 7), 3: (0, 11), 4: (0, 5), 5: (0, 3), 6: (0, 7),
-             7: (0, 3), 18: (0, 3), 19: (0, 7), 20: (0, 6), 21: (0, 2), 23: (0, 4), 32: (0, 4),
-             37: (0, 3), 43: (0, 2), 45: (0, 0), 46: (0, 0), 60: (0, 0)}
+             7: (0, 3), 8: (0, 8), 9: (0, 8), 10: (0, 4), 11: (0, 7), 12: (0, 4), 13: (0, 4),
+             14: (0, 5), 15: (0, 5), 16: (0, 4), 18: (0, 3), 19: (0, 7), 20: (0, 6), 21: (0, 2),
+             23: (0, 4), 32: (0, 4), 37: (0, 3), 42: (0, 2), 43: (0, 2), 45: (0, 0), 46: (0, 0),
+             47: (0, 0), 60: (0, 0)}
 
 
 def closed_without_answer(port, frame, timeout=5.0):
@@ -55,7 +57,7 @@ def main(weir):
         # Unserved api, unserved version, malformed header: closed, never left hanging.
         expect_eq(closed_without_answer(port, framed(header(9999, 0))), True, "unknown api key")
         expect_eq(closed_without_answer(port, framed(header(0, 10))), True, "Produce v10")
-        expect_eq(closed_without_answer(port, framed(header(12, 0))), True, "Heartbeat (unserved)")
+        expect_eq(closed_without_answer(port, framed(header(22, 0))), True, "InitProducerId (unserved)")
         expect_eq(closed_without_answer(port, framed(b"\x00\x03")), True, "truncated header")
         expect_eq(closed_without_answer(port, framed(header(3, 1) + b"\xff\xff\xff")), True,
                   "Metadata v1 with a bogus topic count")
