@@ -4,6 +4,7 @@
 #include "workloads/coord_linearizability.h"
 #include "workloads/coord_sessions.h"
 #include "workloads/disk_durability.h"
+#include "workloads/group_churn.h"
 #include "workloads/harness_self_test.h"
 #include "workloads/log_durability.h"
 #include "workloads/nondeterministic.h"
@@ -22,6 +23,7 @@ const std::map<std::string, Factory>& factories() {
       {"CoordLinearizability", &CoordLinearizability::create},
       {"CoordSessions", &CoordSessions::create},
       {"DiskDurability", &DiskDurability::create},
+      {"GroupChurn", &GroupChurn::create},
       {"HarnessSelfTest", &HarnessSelfTest::create},
       {"IsrShrinkUnclean", &ProduceVerify::create_isr_shrink_unclean},
       {"LogDurability", &LogDurability::create},

@@ -120,6 +120,10 @@ class Group {
   TimePoint initial_delay_end_max{};
   uint64_t rebalances = 0;
   int32_t writes_in_flight = 0;  // retention leaves a group alone while it is being written
+  // Offset commits accepted but not yet committed to the log: OffsetFetch waits for them, so
+  // a member that takes over a partition never starts from an offset about to be replaced.
+  int32_t commits_in_flight = 0;
+  WaitList commits_settled;
   // Fired whenever a parked JoinGroup or SyncGroup of this group got its answer.
   WaitList answered;
 

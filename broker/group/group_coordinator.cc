@@ -352,7 +352,10 @@ void GroupCoordinator::complete_join(Group& g) {
     if (m.awaiting_join == nullptr) gone.push_back(id);
   for (const std::string& id : gone) remove_member(g, id, ErrorCode::kNone);
   g.pending_members.clear();
-  ++g.generation;
+  // Broken variant: a rebalance that keeps its generation number gives two members the same
+  // partition in "one" generation.
+  if (config_.bug != "group_reuse_generation" || g.generation == 0 || g.members.empty())
+    ++g.generation;
   if (g.members.empty()) {
     g.protocol_name.reset();
     g.leader_id.reset();

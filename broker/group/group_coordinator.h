@@ -79,6 +79,10 @@ struct GroupConfig {
   int32_t offset_metadata_max_bytes = 4096;
   int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t offsets_commit_timeout_ms = 5000;
+  // A broken rule for the simulation's checkers (weir.bug): group_reuse_generation,
+  // group_commit_any_generation.
+  std::string bug;
 };
 
 struct GroupCounters {
@@ -197,10 +201,13 @@ class GroupCoordinator {
                                                const std::optional<std::string>& instance_id,
                                                int32_t generation,
                                                const std::vector<OffsetCommit>& offsets);
-  // All of the group's offsets when `partitions` is nullopt.
+  // All of the group's offsets when `partitions` is nullopt. Waits (up to the commit timeout)
+  // for the group's commits in flight, which Kafka does not: a member given a partition in a
+  // rebalance would otherwise read the offset from before a commit of the member that had it
+  // and was removed while its commit was being written, and commit below it.
   std::vector<CommittedOffsetOut> fetch_offsets(
       const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions,
-      kafka::ErrorCode& group_error) const;
+      kafka::ErrorCode& group_error);
   std::vector<GroupOverview> list_groups(kafka::ErrorCode& error) const;
   GroupDescription describe(const std::string& group_id) const;
   kafka::ErrorCode delete_group(const std::string& group_id);

@@ -4,6 +4,7 @@
 
 #include "broker/group/group_coordinator.h"
 #include "runtime/future.h"
+#include "runtime/sync.h"
 #include "runtime/trace.h"
 
 namespace weir::broker::group {
@@ -33,7 +34,9 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   if (existing == nullptr && generation >= 0) return all(ErrorCode::kIllegalGeneration);
   Group& g = existing != nullptr ? *existing : get_or_create(group_id);
   if (g.is(GroupState::kDead)) return all(ErrorCode::kCoordinatorNotAvailable);
-  if (!(generation < 0 && g.is(GroupState::kEmpty))) {
+  // Broken variant: commits from fenced members accepted, so offsets can move back.
+  const bool unchecked = config_.bug == "group_commit_any_generation";
+  if (!unchecked && !(generation < 0 && g.is(GroupState::kEmpty))) {
     if (ErrorCode e = validate_member(g, member_id, instance_id); e != ErrorCode::kNone)
       return all(e);
     if (g.is(GroupState::kCompletingRebalance)) return all(ErrorCode::kRebalanceInProgress);
@@ -60,7 +63,9 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   std::shared_ptr<Group> hold = groups_.at(group_id);
   const uint64_t owner = owner_generation(g);
   int64_t first = -1;
+  ++hold->commits_in_flight;
   const ErrorCode e = write(g, records, first);
+  if (--hold->commits_in_flight == 0) hold->commits_settled.fire_all();
   if (e == ErrorCode::kNone && !still_owned(g, owner)) {
     // Committed, but the partition moved meanwhile: the new leader has it from the log.
     return out;
@@ -85,10 +90,20 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
 
 std::vector<CommittedOffsetOut> GroupCoordinator::fetch_offsets(
     const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions,
-    ErrorCode& group_error) const {
+    ErrorCode& group_error) {
   std::vector<CommittedOffsetOut> out;
   group_error = check_coordinator(group_id);
   if (group_error != ErrorCode::kNone) return out;
+  if (Group* pending = group(group_id); pending != nullptr && pending->commits_in_flight > 0) {
+    std::shared_ptr<Group> hold = groups_.at(group_id);
+    const TimePoint deadline =
+        Scheduler::current().now() +
+        clock_.to_scheduler(std::chrono::milliseconds(config_.offsets_commit_timeout_ms));
+    (void)wait_until(
+        hold->commits_settled, [&] { return hold->commits_in_flight == 0; }, deadline);
+    group_error = check_coordinator(group_id);
+    if (group_error != ErrorCode::kNone) return out;
+  }
   const Group* g = find_group(group_id);
   if (!partitions.has_value()) {
     if (g == nullptr) return out;

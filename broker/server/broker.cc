@@ -374,7 +374,9 @@ group::GroupConfig Broker::group_config() const {
       .group_max_size = config_.group_max_size,
       .offset_metadata_max_bytes = config_.offset_metadata_max_bytes,
       .offsets_retention_ms = config_.offsets_retention_minutes * 60000,
-      .offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms};
+      .offsets_retention_check_interval_ms = config_.offsets_retention_check_interval_ms,
+      .offsets_commit_timeout_ms = config_.offsets_commit_timeout_ms,
+      .bug = config_.weir_bug};
 }
 
 // The coordinator follows this broker's roles for the partitions of __consumer_offsets.

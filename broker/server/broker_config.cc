@@ -191,7 +191,8 @@ std::map<std::string, Setter> make_setters() {
   s["weir.bug"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
     if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark" &&
         v != "unfenced_controller" && v != "ignore_unflushed_data_lost" &&
-        v != "isr_write_unconditional")
+        v != "isr_write_unconditional" && v != "group_reuse_generation" &&
+        v != "group_commit_any_generation")
       return bad(k, v, "not a known broken variant");
     c.weir_bug = std::string(v);
     return absl::OkStatus();

@@ -73,9 +73,12 @@ OffsetFetchResponse answer(BrokerCore& core, const OffsetFetchRequest& req, int1
 }  // namespace
 
 Future<framed::Reply> handle_offset_fetch(BrokerCore& core, RequestPtr request) {
-  OffsetFetchRequest req;
-  if (auto s = decode_body(*request, req); !s.ok()) return Future<framed::Reply>::ready(s);
-  return respond_now(*request, answer(core, req, request->version()));
+  auto req = std::make_shared<OffsetFetchRequest>();
+  if (auto s = decode_body(*request, *req); !s.ok()) return Future<framed::Reply>::ready(s);
+  return run_request(core, "kafka-offset-fetch",
+                     [&core, request, req]() -> absl::StatusOr<framed::Reply> {
+                       return respond(*request, answer(core, *req, request->version()));
+                     });
 }
 
 }  // namespace weir::broker
