@@ -201,10 +201,10 @@ class GroupCoordinator {
                                                const std::optional<std::string>& instance_id,
                                                int32_t generation,
                                                const std::vector<OffsetCommit>& offsets);
-  // All of the group's offsets when `partitions` is nullopt. Waits (up to the commit timeout)
-  // for the group's commits in flight, which Kafka does not: a member given a partition in a
-  // rebalance would otherwise read the offset from before a commit of the member that had it
-  // and was removed while its commit was being written, and commit below it.
+  // All of the group's offsets when `partitions` is nullopt. Two things Kafka does not do, so
+  // that a member given a partition never starts below what was committed: the answer waits
+  // for the group's commits in flight (up to the commit timeout), and it is given only after a
+  // read barrier proved this broker still leads the group's offsets partition (group_load.cc).
   std::vector<CommittedOffsetOut> fetch_offsets(
       const std::string& group_id, const std::optional<std::vector<TopicPartition>>& partitions,
       kafka::ErrorCode& group_error);
@@ -256,6 +256,9 @@ class GroupCoordinator {
   void persist_group_async(Group& g);
   GroupValue group_value(const Group& g) const;
   kafka::ErrorCode write(Group& g, const std::vector<LogRecord>& records, int64_t& first_offset);
+  kafka::ErrorCode append_records(int32_t partition, const std::vector<LogRecord>& records,
+                                  int64_t& first_offset);
+  kafka::ErrorCode read_barrier(int32_t partition);
 
   void load_partition(int32_t partition, uint64_t generation);
   void apply_record(int32_t partition, int64_t offset, std::string_view key,

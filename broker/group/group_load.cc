@@ -93,25 +93,42 @@ GroupValue GroupCoordinator::group_value(const Group& g) const {
 
 ErrorCode GroupCoordinator::write(Group& g, const std::vector<LogRecord>& records,
                                   int64_t& first_offset) {
-  auto it = owned_.find(g.offsets_partition());
+  std::shared_ptr<Group> hold = groups_.at(g.id());
+  ++hold->writes_in_flight;
+  const ErrorCode e = append_records(g.offsets_partition(), records, first_offset);
+  --hold->writes_in_flight;
+  return e;
+}
+
+ErrorCode GroupCoordinator::append_records(int32_t partition, const std::vector<LogRecord>& records,
+                                           int64_t& first_offset) {
+  auto it = owned_.find(partition);
   if (stopping_ || it == owned_.end() || it->second.state != PartitionState::kActive)
     return ErrorCode::kNotCoordinator;
   ErrorCode error = ErrorCode::kNone;
-  std::shared_ptr<Group> hold = groups_.at(g.id());
-  ++hold->writes_in_flight;
-  auto appended = log_.append(g.offsets_partition(), it->second.epoch, records, error);
-  --hold->writes_in_flight;
+  auto appended = log_.append(partition, it->second.epoch, records, error);
   if (appended.ok()) {
     first_offset = *appended;
     return ErrorCode::kNone;
   }
   if (error == ErrorCode::kNone) error = ErrorCode::kUnknownServerError;
   TraceEvent(Severity::kWarn, "GroupWriteFailed")
-      .detail("Group", g.id())
-      .detail("Partition", g.offsets_partition())
+      .detail("Partition", partition)
       .detail("Error", kafka::error_name(error))
       .detail("Status", appended.status().ToString());
   return coordinator_error(error);
+}
+
+// A read answered from memory could come from a coordinator that has been replaced without
+// hearing of it yet (a paused or cut-off leader of the offsets partition): a consumer would
+// then start from offsets older than the new coordinator's. So a read first commits a record
+// here (the tombstone of the empty group id, which no group can have): it commits only while
+// min.insync replicas still follow this leader, and once it has, no other leader can have
+// committed anything, so the memory it is read from is the latest (Raft's read barrier).
+ErrorCode GroupCoordinator::read_barrier(int32_t partition) {
+  const std::vector<LogRecord> barrier{{encode_key(GroupKey{""}), std::nullopt}};
+  int64_t offset = -1;
+  return append_records(partition, barrier, offset);
 }
 
 ErrorCode GroupCoordinator::persist_group(Group& g) {

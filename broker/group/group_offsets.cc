@@ -94,6 +94,8 @@ std::vector<CommittedOffsetOut> GroupCoordinator::fetch_offsets(
   std::vector<CommittedOffsetOut> out;
   group_error = check_coordinator(group_id);
   if (group_error != ErrorCode::kNone) return out;
+  group_error = read_barrier(partition_for_group(group_id, config_.offsets_topic_partitions));
+  if (group_error != ErrorCode::kNone) return out;
   if (Group* pending = group(group_id); pending != nullptr && pending->commits_in_flight > 0) {
     std::shared_ptr<Group> hold = groups_.at(group_id);
     const TimePoint deadline =
