@@ -43,9 +43,15 @@ struct GroupChurn::History {
     std::vector<TopicPartition> assignment;
   };
   std::map<std::string, Active> active;
-  // Per partition: the highest committed offset seen (by the monitor or an acknowledged
-  // commit), and who set it.
-  std::map<int32_t, std::pair<int64_t, std::string>> committed_high;
+  // Per partition, in the order they completed: committed offsets read by the monitor and
+  // acknowledged commits, each with when it completed and who saw it.
+  struct Seen {
+    TimePoint completed;
+    int64_t offset;
+    int64_t high;  // the largest offset of this and every earlier entry
+    std::string who;
+  };
+  std::map<int32_t, std::vector<Seen>> committed_seen;
   std::vector<double> rebalance_stops_s;
   uint64_t commits_acked = 0;
   uint64_t commits_fenced = 0;
@@ -57,17 +63,27 @@ struct GroupChurn::History {
   void violation(std::string v) {
     if (violations.size() < kViolationsMax) violations.push_back(std::move(v));
   }
-  // A committed offset seen for `p` (by `who`): it must never be below an earlier one.
-  void saw_committed(int32_t p, int64_t offset, const std::string& who) {
+  // A committed offset of `p` (read by the monitor, or a commit acknowledged) by a request
+  // sent at `sent`: it must not be below one that completed before `sent`, which happened
+  // before it (a reply that arrives late says nothing about what came after its request).
+  void saw_committed(int32_t p, int64_t offset, TimePoint sent, const std::string& who) {
     if (offset < 0) return;
-    auto [it, fresh] = committed_high.try_emplace(p, offset, who);
-    if (fresh) return;
-    if (offset < it->second.first) {
+    std::vector<Seen>& seen = committed_seen[p];
+    auto before = std::lower_bound(seen.begin(), seen.end(), sent,
+                                   [](const Seen& s, TimePoint t) { return s.completed < t; });
+    if (before != seen.begin() && std::prev(before)->high > offset) {
+      const auto& earlier = *std::find_if(
+          seen.begin(), before, [&](const Seen& s) { return s.offset == std::prev(before)->high; });
+      TraceEvent(Severity::kWarn, "GroupChurnCommittedBack")
+          .detail("Partition", p)
+          .detail("From", earlier.offset)
+          .detail("To", offset)
+          .detail("Who", who);
       violation(absl::StrCat("the committed offset of partition ", p, " moved back from ",
-                             it->second.first, " (", it->second.second, ") to ", offset, " (", who,
-                             ")"));
+                             earlier.offset, " (", earlier.who, ") to ", offset, " (", who, ")"));
     }
-    if (offset >= it->second.first) it->second = {offset, who};
+    const int64_t high = seen.empty() ? offset : std::max(seen.back().high, offset);
+    seen.push_back({Scheduler::current().now(), offset, high, who});
   }
 };
 
@@ -229,12 +245,13 @@ GroupMember make_member(std::shared_ptr<ClientCluster> cluster,
 void commit_positions(GroupMember& m, GroupChurn::History& h,
                       const std::map<TopicPartition, int64_t>& positions) {
   if (positions.empty()) return;
+  const TimePoint sent = Scheduler::current().now();
   auto result = m.commit(positions);
   if (!result.ok()) return;
   for (const auto& [tp, e] : *result) {
     if (e == kafka::ErrorCode::kNone) {
       ++h.commits_acked;
-      h.saw_committed(tp.partition, positions.at(tp),
+      h.saw_committed(tp.partition, positions.at(tp), sent,
                       absl::StrCat(m.current().member_id, " gen ", m.current().generation));
     } else if (e == kafka::ErrorCode::kIllegalGeneration ||
                e == kafka::ErrorCode::kUnknownMemberId) {
@@ -315,9 +332,12 @@ void run_monitor(std::shared_ptr<GroupChurn::History> h, std::string bootstrap, 
   std::vector<TopicPartition> all;
   for (int32_t p = 0; p < partitions; ++p) all.push_back({kTopic, p});
   while (!h->stopped) {
+    const TimePoint sent = Scheduler::current().now();
     auto committed = reader.committed(all);
-    if (committed.ok())
-      for (const auto& [tp, offset] : *committed) h->saw_committed(tp.partition, offset, "monitor");
+    if (committed.ok()) {
+      for (const auto& [tp, offset] : *committed)
+        h->saw_committed(tp.partition, offset, sent, "monitor");
+    }
     delay(200ms);
   }
   cluster->shutdown();
@@ -425,9 +445,19 @@ Verdict GroupChurn::check(ICluster&) {
   h.stopped = true;
   (void)await(timeout(std::move(monitor_), 5s));
   std::vector<std::string> problems = h.violations;
-  if (!lost.empty())
-    problems.push_back(absl::StrCat(lost.size(), " acknowledged records never consumed by the ",
-                                    "group, first ", lost.front().first, "/", lost.front().second));
+  // Records a group that never settled did not read are its liveness failure, below.
+  if (!lost.empty() && settled) {
+    const int32_t p = lost.front().first;
+    std::string owner = "nobody";
+    for (const auto& [name, a] : h.active)
+      for (const auto& tp : a.assignment)
+        if (tp.partition == p) owner = absl::StrCat(name, " gen ", a.generation);
+    const auto& seen = h.committed_seen[p];
+    problems.push_back(absl::StrCat(
+        lost.size(), " acknowledged records never consumed by the group, first ", p, "/",
+        lost.front().second, " (partition owned by ", owner, ", committed offset ",
+        seen.empty() ? -1 : seen.back().high, ")"));
+  }
   if (!problems.empty()) return Verdict::correctness(absl::StrJoin(problems, "; "));
   if (!settled)
     return Verdict::liveness(absl::StrCat("the group did not stabilise within 60 s of the end of ",
