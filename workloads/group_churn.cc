@@ -453,10 +453,10 @@ Verdict GroupChurn::check(ICluster&) {
       for (const auto& tp : a.assignment)
         if (tp.partition == p) owner = absl::StrCat(name, " gen ", a.generation);
     const auto& seen = h.committed_seen[p];
-    problems.push_back(absl::StrCat(
-        lost.size(), " acknowledged records never consumed by the group, first ", p, "/",
-        lost.front().second, " (partition owned by ", owner, ", committed offset ",
-        seen.empty() ? -1 : seen.back().high, ")"));
+    problems.push_back(
+        absl::StrCat(lost.size(), " acknowledged records never consumed by the group, first ", p,
+                     "/", lost.front().second, " (partition owned by ", owner,
+                     ", committed offset ", seen.empty() ? -1 : seen.back().high, ")"));
   }
   if (!problems.empty()) return Verdict::correctness(absl::StrJoin(problems, "; "));
   if (!settled)

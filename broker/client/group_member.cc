@@ -138,6 +138,7 @@ ErrorCode GroupMember::join_and_sync(TimePoint deadline) {
   sync.group_instance_id = config_.group_instance_id;
   if (j.leader == j.member_id) {
     auto assignments = assign(j);
+    // Without an assignment it rejoins: the group, still completing, answers the same join.
     if (!assignments.ok()) return ErrorCode::kUnknownServerError;
     for (auto& [id, bytes] : *assignments) sync.assignments.push_back({id, bytes});
   }
@@ -163,21 +164,46 @@ ErrorCode GroupMember::join_and_sync(TimePoint deadline) {
   return ErrorCode::kNone;
 }
 
+// The partition counts of `topics`, from metadata; a topic without them yet is asked for again
+// (within the request timeout): a leader that assigned from missing metadata would leave its
+// partitions unowned for the whole generation.
+absl::StatusOr<PartitionCounts> GroupMember::partition_counts(const std::set<std::string>& topics) {
+  const TimePoint deadline =
+      cluster_->deadline_after(std::chrono::milliseconds(config_.request_timeout_ms));
+  while (true) {
+    PartitionCounts counts;
+    bool complete = true;
+    for (const std::string& t : topics) {
+      const TopicMetadata* tm = cluster_->topic(t);
+      if (tm == nullptr || tm->partitions.empty()) {
+        complete = false;
+        cluster_->add_topic(t);
+        continue;
+      }
+      counts[t] = static_cast<int32_t>(tm->partitions.size());
+    }
+    if (complete) return counts;
+    if (Scheduler::current().now() >= deadline)
+      return absl::UnavailableError("no metadata for a subscribed topic");
+    cluster_->request_refresh();
+    (void)cluster_->await_refresh(deadline);
+  }
+}
+
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GroupMember::assign(
     const kafka::JoinGroupResponse& join) {
   std::vector<MemberSubscription> members;
-  PartitionCounts counts;
+  std::set<std::string> topics;
   for (const auto& m : join.members) {
     auto sub = decode_subscription(m.metadata);
     if (!sub.ok()) return sub.status();
-    for (const std::string& t : sub->topics) {
-      const TopicMetadata* tm = cluster_->topic(t);
-      if (tm != nullptr) counts[t] = static_cast<int32_t>(tm->partitions.size());
-    }
+    topics.insert(sub->topics.begin(), sub->topics.end());
     members.push_back(member_subscription(m.member_id, m.group_instance_id, *sub));
   }
-  auto result = config_.assignor == kRoundRobinAssignorName ? roundrobin_assign(counts, members)
-                                                            : range_assign(counts, members);
+  auto counts = partition_counts(topics);
+  if (!counts.ok()) return counts.status();
+  auto result = config_.assignor == kRoundRobinAssignorName ? roundrobin_assign(*counts, members)
+                                                            : range_assign(*counts, members);
   if (!result.ok()) return result.status();
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [id, partitions] : *result)

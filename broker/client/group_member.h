@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,7 @@ class GroupMember {
   kafka::ErrorCode join_and_sync(TimePoint deadline);
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> assign(
       const kafka::JoinGroupResponse& join);
+  absl::StatusOr<PartitionCounts> partition_counts(const std::set<std::string>& topics);
   void run_heartbeats();
   void handle_group_error(kafka::ErrorCode e);
 

@@ -195,11 +195,15 @@ JoinResult GroupCoordinator::join_known_member(Group& g, const JoinRequest& req)
       return update_member_and_rebalance(g, m, req);
     case GroupState::kCompletingRebalance:
       // Its join answer was lost: the same answer again, unless it changed its protocols.
-      if (same_protocols) return current_generation_result(g, m);
+      if (same_protocols) {
+        touch(m);
+        return current_generation_result(g, m);
+      }
       return update_member_and_rebalance(g, m, req);
     case GroupState::kStable:
       if (g.leader_id == m.member_id || !same_protocols)
         return update_member_and_rebalance(g, m, req);
+      touch(m);
       return current_generation_result(g, m);
     case GroupState::kEmpty:
     case GroupState::kDead:
