@@ -389,5 +389,29 @@ TEST(GroupCoordinator, OffsetsOfAnEmptyGroupExpireAfterRetentionAndALiveGroupKee
   });
 }
 
+TEST(GroupCoordinator, AnOffsetFetchWaitsForCommitsInFlightAndProvesItsLeadershipFirst) {
+  DiskHarness h(12);
+  h.run([&] {
+    Fixture f(h);
+    const std::vector<OffsetCommit> c{{.partition = {"t", 0}, .offset = 9}};
+    f.log.slow_next_ms = 50;  // the commit's write is slow; the read's barrier is not
+    auto commit = spawn("commit", [&] {
+      return f.coordinator.commit_offsets("solo", "", std::nullopt, -1, c)[0];
+    });
+    delay(std::chrono::microseconds(100));  // the commit is being written
+    ErrorCode e = ErrorCode::kNone;
+    auto got = f.coordinator.fetch_offsets("solo", std::vector<TopicPartition>{{"t", 0}}, e);
+    EXPECT_EQ(e, ErrorCode::kNone);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].offset, 9);  // not -1 from before the commit landed
+    EXPECT_EQ(*await(commit), ErrorCode::kNone);
+    // A leader that can no longer commit (replaced without knowing) answers no reads.
+    f.log.fail_next = ErrorCode::kNotLeaderOrFollower;
+    got = f.coordinator.fetch_offsets("solo", std::nullopt, e);
+    EXPECT_EQ(e, ErrorCode::kNotCoordinator);
+    EXPECT_TRUE(got.empty());
+  });
+}
+
 }  // namespace
 }  // namespace weir::broker::group

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/group/group_coordinator.h"
@@ -25,7 +26,7 @@ class MemoryGroupLog final : public GroupLog {
   absl::StatusOr<int64_t> append(int32_t partition, LeaderEpoch,
                                  const std::vector<LogRecord>& records,
                                  kafka::ErrorCode& error) override {
-    delay(std::chrono::milliseconds(1));
+    delay(std::chrono::milliseconds(std::exchange(slow_next_ms, 1)));
     if (fail_next != kafka::ErrorCode::kNone) {
       error = fail_next;
       fail_next = kafka::ErrorCode::kNone;
@@ -53,6 +54,7 @@ class MemoryGroupLog final : public GroupLog {
 
   std::map<int32_t, std::vector<Entry>> partitions;
   kafka::ErrorCode fail_next = kafka::ErrorCode::kNone;
+  int slow_next_ms = 1;  // how long the next append takes
   int appends = 0;
 };
 
