@@ -56,6 +56,8 @@ struct GroupChurn::History {
   uint64_t commits_acked = 0;
   uint64_t commits_fenced = 0;
   uint64_t leaves = 0, abandons = 0, stalls = 0;
+  std::string killed;  // kill_one: the member killed
+  double rebalance_after_kill_s = -1;
   std::vector<std::string> violations;
   bool churn = true;      // members leave, restart and stall while this holds
   bool producing = true;  // producers write while this holds
@@ -98,6 +100,13 @@ absl::StatusOr<std::unique_ptr<Workload>> GroupChurn::create(
   options.leave_probability = o.get_double("leave_probability", 0.01, 0, 1);
   options.abandon_probability = o.get_double("abandon_probability", 0.01, 0, 1);
   options.stall_probability = o.get_double("stall_probability", 0.005, 0, 1);
+  options.session_timeout_ms =
+      static_cast<int32_t>(o.get_int("session_timeout_ms", 2000, 500, 60000));
+  options.heartbeat_interval_ms =
+      static_cast<int32_t>(o.get_int("heartbeat_interval_ms", 500, 10, 60000));
+  options.rebalance_timeout_ms =
+      static_cast<int32_t>(o.get_int("rebalance_timeout_ms", 4000, 500, 300000));
+  options.kill_one = o.get_bool("kill_one", false);
   const std::string bug = o.get_string("bug", "none");
   if (bug == "group_reuse_generation" || bug == "group_commit_any_generation") {
     options.broker_bug = bug;
@@ -346,6 +355,9 @@ void run_monitor(std::shared_ptr<GroupChurn::History> h, std::string bootstrap, 
 }  // namespace
 
 absl::Status GroupChurn::setup(ICluster& cluster) {
+  faults_ = cluster.faults();
+  if (options_.kill_one && faults_ == nullptr)
+    return absl::FailedPreconditionError("kill_one needs a cluster with aimed faults");
   if (auto s = coord_.setup(cluster, "coord"); !s.ok()) return s;
   auto props = std::make_shared<std::map<std::string, std::string>>();
   (*props)["zookeeper.connect"] = coord_.connect_string();
@@ -378,12 +390,50 @@ absl::Status GroupChurn::setup(ICluster& cluster) {
   return started.ok() ? absl::OkStatus() : started.status();
 }
 
+namespace {
+
+// Every member in one generation, every partition owned by exactly one of them.
+bool stable(const GroupChurn::History& h, int members, int partitions) {
+  if (static_cast<int>(h.active.size()) != members) return false;
+  std::set<int32_t> generations;
+  std::set<int32_t> owned;
+  for (const auto& [name, a] : h.active) {
+    generations.insert(a.generation);
+    for (const auto& tp : a.assignment) owned.insert(tp.partition);
+  }
+  return generations.size() == 1 && static_cast<int>(owned.size()) == partitions;
+}
+
+}  // namespace
+
+// Waits for the group to be stable, kills one member and measures until the rest are.
+void GroupChurn::kill_one_member(ICluster& cluster) {
+  History& h = *history_;
+  while (h.producing && !stable(h, options_.members, options_.partitions)) delay(20ms);
+  if (!h.producing) return;
+  const int victim =
+      static_cast<int>(cluster.random().below(static_cast<uint64_t>(options_.members)));
+  h.killed = absl::StrCat("member", victim);
+  const TimePoint killed_at = Scheduler::current().now();
+  if (!faults_->kill(h.killed).ok()) return;
+  h.active.erase(h.killed);
+  while (h.producing && !stable(h, options_.members - 1, options_.partitions)) delay(20ms);
+  if (!h.producing) return;
+  h.rebalance_after_kill_s = to_seconds(Scheduler::current().now() - killed_at);
+  TraceEvent(Severity::kInfo, "GroupChurnRebalancedAfterKill")
+      .detail("Member", h.killed)
+      .detail("Seconds", h.rebalance_after_kill_s);
+}
+
 void GroupChurn::start(ICluster& cluster) {
   auto h = history_;
   std::vector<Future<void>> workers;
   // The monitor outlives start(): it reads the committed offsets until check() ends.
   monitor_ = spawn_in(cluster.client(0), "churn-monitor",
                       [h, b = bootstrap_, this] { run_monitor(h, b, options_.partitions); });
+  if (options_.kill_one)
+    workers.push_back(spawn_in(cluster.client(0), "churn-kill-one",
+                               [this, &cluster] { kill_one_member(cluster); }));
   for (int c = 0; c < cluster.client_count(); ++c) {
     for (int i = 0; i < options_.producers_per_client; ++i) {
       workers.push_back(spawn_in(cluster.client(c), "churn-producer", [h, this] {
@@ -405,29 +455,14 @@ void GroupChurn::stop() {
   history_->producing = false;
 }
 
-namespace {
-
-// Every member in one generation, every partition owned by exactly one of them.
-bool stable(const GroupChurn::History& h, int members, int partitions) {
-  if (static_cast<int>(h.active.size()) != members) return false;
-  std::set<int32_t> generations;
-  std::set<int32_t> owned;
-  for (const auto& [name, a] : h.active) {
-    generations.insert(a.generation);
-    for (const auto& tp : a.assignment) owned.insert(tp.partition);
-  }
-  return generations.size() == 1 && static_cast<int>(owned.size()) == partitions;
-}
-
-}  // namespace
-
 Verdict GroupChurn::check(ICluster&) {
   History& h = *history_;
+  const int members = options_.members - (h.killed.empty() ? 0 : 1);
   const TimePoint start = Scheduler::current().now();
   const TimePoint deadline = start + to_scheduler_duration(60s);
-  while (!stable(h, options_.members, options_.partitions) && Scheduler::current().now() < deadline)
+  while (!stable(h, members, options_.partitions) && Scheduler::current().now() < deadline)
     delay(100ms);
-  const bool settled = stable(h, options_.members, options_.partitions);
+  const bool settled = stable(h, members, options_.partitions);
   stabilised_after_s_ = to_seconds(Scheduler::current().now() - start);
   // The group consumes everything acknowledged.
   auto missing = [&] {
@@ -461,7 +496,7 @@ Verdict GroupChurn::check(ICluster&) {
   if (!problems.empty()) return Verdict::correctness(absl::StrJoin(problems, "; "));
   if (!settled)
     return Verdict::liveness(absl::StrCat("the group did not stabilise within 60 s of the end of ",
-                                          "churn (", h.active.size(), " of ", options_.members,
+                                          "churn (", h.active.size(), " of ", members,
                                           " members active)"));
   if (h.acked.empty()) return Verdict::liveness("no record was acknowledged");
   return Verdict::pass();
@@ -487,7 +522,8 @@ std::map<std::string, double> GroupChurn::metrics() const {
           {"rebalance_stop_p50_s", quantile(0.5)},
           {"rebalance_stop_p99_s", quantile(0.99)},
           {"rebalance_stop_max_s", stops.empty() ? 0.0 : stops.back()},
-          {"stabilised_after_s", stabilised_after_s_}};
+          {"stabilised_after_s", stabilised_after_s_},
+          {"rebalance_after_kill_s", h.rebalance_after_kill_s}};
 }
 
 }  // namespace weir::workloads

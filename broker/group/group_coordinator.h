@@ -256,9 +256,10 @@ class GroupCoordinator {
   void persist_group_async(Group& g);
   GroupValue group_value(const Group& g) const;
   kafka::ErrorCode write(Group& g, const std::vector<LogRecord>& records, int64_t& first_offset);
+  // `loading`: the partition is being loaded (the barrier that ends a load), not yet active.
   kafka::ErrorCode append_records(int32_t partition, const std::vector<LogRecord>& records,
-                                  int64_t& first_offset);
-  kafka::ErrorCode read_barrier(int32_t partition);
+                                  int64_t& first_offset, bool loading = false);
+  kafka::ErrorCode read_barrier(int32_t partition, bool loading = false);
 
   void load_partition(int32_t partition, uint64_t generation);
   void apply_record(int32_t partition, int64_t offset, std::string_view key,

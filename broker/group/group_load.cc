@@ -101,9 +101,10 @@ ErrorCode GroupCoordinator::write(Group& g, const std::vector<LogRecord>& record
 }
 
 ErrorCode GroupCoordinator::append_records(int32_t partition, const std::vector<LogRecord>& records,
-                                           int64_t& first_offset) {
+                                           int64_t& first_offset, bool loading) {
   auto it = owned_.find(partition);
-  if (stopping_ || it == owned_.end() || it->second.state != PartitionState::kActive)
+  const PartitionState wanted = loading ? PartitionState::kLoading : PartitionState::kActive;
+  if (stopping_ || it == owned_.end() || it->second.state != wanted)
     return ErrorCode::kNotCoordinator;
   ErrorCode error = ErrorCode::kNone;
   auto appended = log_.append(partition, it->second.epoch, records, error);
@@ -125,10 +126,10 @@ ErrorCode GroupCoordinator::append_records(int32_t partition, const std::vector<
 // here (the tombstone of the empty group id, which no group can have): it commits only while
 // min.insync replicas still follow this leader, and once it has, no other leader can have
 // committed anything, so the memory it is read from is the latest (Raft's read barrier).
-ErrorCode GroupCoordinator::read_barrier(int32_t partition) {
+ErrorCode GroupCoordinator::read_barrier(int32_t partition, bool loading) {
   const std::vector<LogRecord> barrier{{encode_key(GroupKey{""}), std::nullopt}};
   int64_t offset = -1;
-  return append_records(partition, barrier, offset);
+  return append_records(partition, barrier, offset, loading);
 }
 
 ErrorCode GroupCoordinator::persist_group(Group& g) {
@@ -205,6 +206,14 @@ void GroupCoordinator::load_partition(int32_t partition, uint64_t generation) {
         .detail("Error", s.ToString());
     delay(std::chrono::seconds(1));
   }
+  if (!current()) return;
+  // What was replayed may be the uncommitted tail of this leader's log (appended by an earlier
+  // term of its own that lost its followers): serving it now would hand out state a replacement
+  // leader may never have (GroupChurn seed 1144: an assignment from an uncommitted group record
+  // given again as Stable). A leader keeps its log, so the tail commits once followers catch up:
+  // a barrier committed after it proves it did.
+  while (current() && read_barrier(partition, /*loading=*/true) != ErrorCode::kNone)
+    delay(std::chrono::milliseconds(100));
   if (!current()) return;
   for (auto& [id, offsets] : replayed.offsets) {
     Group& g = get_or_create(id);
