@@ -1,0 +1,54 @@
+#include "broker/log/producer_state.h"
+
+#include <limits>
+
+namespace weir::broker::log {
+
+int32_t next_sequence(int32_t sequence) {
+  return sequence == std::numeric_limits<int32_t>::max() ? 0 : sequence + 1;
+}
+
+const ProducerEntry* ProducerStateTable::find(int64_t producer_id) const {
+  auto it = producers_.find(producer_id);
+  return it == producers_.end() ? nullptr : &it->second;
+}
+
+SequenceCheck ProducerStateTable::check(int64_t producer_id, int16_t epoch, int32_t first_sequence,
+                                        int32_t last_sequence) const {
+  const ProducerEntry* e = find(producer_id);
+  if (e == nullptr || e->batches.empty()) {
+    // A producer the log has no batch of starts at sequence 0 (a new id, or a new epoch after
+    // its state expired); anything else lost its history (Kafka's UNKNOWN_PRODUCER_ID, which
+    // makes the client bump its epoch and start over).
+    if (e != nullptr && epoch < e->epoch) return {SequenceVerdict::kFencedEpoch, std::nullopt};
+    if (first_sequence == 0) return {SequenceVerdict::kAppend, std::nullopt};
+    return {SequenceVerdict::kUnknownProducer, std::nullopt};
+  }
+  if (epoch < e->epoch) return {SequenceVerdict::kFencedEpoch, std::nullopt};
+  if (epoch > e->epoch) {
+    // A new epoch starts its sequences again.
+    if (first_sequence == 0) return {SequenceVerdict::kAppend, std::nullopt};
+    return {SequenceVerdict::kOutOfOrder, std::nullopt};
+  }
+  for (const ProducerBatch& b : e->batches) {
+    if (b.first_sequence == first_sequence && b.last_sequence == last_sequence)
+      return {SequenceVerdict::kDuplicate, b};
+  }
+  if (first_sequence == next_sequence(e->batches.back().last_sequence))
+    return {SequenceVerdict::kAppend, std::nullopt};
+  return {SequenceVerdict::kOutOfOrder, std::nullopt};
+}
+
+void ProducerStateTable::record(int64_t producer_id, int16_t epoch, const ProducerBatch& batch) {
+  ProducerEntry& e = producers_[producer_id];
+  if (epoch != e.epoch) {
+    // A newer epoch replaces the older one's history (replicated batches come in log order, so
+    // an older epoch after a newer one never reaches here from a valid log).
+    e.epoch = epoch;
+    e.batches.clear();
+  }
+  e.batches.push_back(batch);
+  while (e.batches.size() > kProducerBatchesKept) e.batches.pop_front();
+}
+
+}  // namespace weir::broker::log
