@@ -114,8 +114,8 @@ absl::Status GroupConsumer::commit_sync(std::optional<std::map<TopicPartition, i
   if (!result.ok()) return result.status();
   for (const auto& [tp, e] : *result) {
     if (e != kafka::ErrorCode::kNone)
-      return absl::AbortedError(
-          absl::StrCat("commit of ", tp.topic, "-", tp.partition, ": ", std::string(kafka::error_name(e))));
+      return absl::AbortedError(absl::StrCat("commit of ", tp.topic, "-", tp.partition, ": ",
+                                             std::string(kafka::error_name(e))));
   }
   return absl::OkStatus();
 }

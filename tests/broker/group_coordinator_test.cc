@@ -395,9 +395,8 @@ TEST(GroupCoordinator, AnOffsetFetchWaitsForCommitsInFlightAndProvesItsLeadershi
     Fixture f(h);
     const std::vector<OffsetCommit> c{{.partition = {"t", 0}, .offset = 9}};
     f.log.slow_next_ms = 50;  // the commit's write is slow; the read's barrier is not
-    auto commit = spawn("commit", [&] {
-      return f.coordinator.commit_offsets("solo", "", std::nullopt, -1, c)[0];
-    });
+    auto commit = spawn(
+        "commit", [&] { return f.coordinator.commit_offsets("solo", "", std::nullopt, -1, c)[0]; });
     delay(std::chrono::microseconds(100));  // the commit is being written
     ErrorCode e = ErrorCode::kNone;
     auto got = f.coordinator.fetch_offsets("solo", std::vector<TopicPartition>{{"t", 0}}, e);
