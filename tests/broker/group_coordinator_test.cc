@@ -412,5 +412,22 @@ TEST(GroupCoordinator, AnOffsetFetchWaitsForCommitsInFlightAndProvesItsLeadershi
   });
 }
 
+TEST(GroupCoordinator, ANewLeaderServesOnlyOnceWhatItReplayedIsCommitted) {
+  DiskHarness h(13);
+  h.run([&] {
+    MemoryGroupLog log;
+    GroupCoordinator c(config(), log, h.clock(), h.random());
+    c.start();
+    // The barrier that ends the load cannot commit yet (followers behind): still loading.
+    log.fail_next = ErrorCode::kNotEnoughReplicas;
+    c.on_elected(partition_for_group("g", kPartitions), LeaderEpoch(1));
+    delay(std::chrono::milliseconds(20));
+    EXPECT_EQ(c.check_coordinator("g"), ErrorCode::kCoordinatorLoadInProgress);
+    delay(std::chrono::milliseconds(200));  // the next barrier commits
+    EXPECT_EQ(c.check_coordinator("g"), ErrorCode::kNone);
+    c.stop();
+  });
+}
+
 }  // namespace
 }  // namespace weir::broker::group
