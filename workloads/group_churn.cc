@@ -107,6 +107,10 @@ absl::StatusOr<std::unique_ptr<Workload>> GroupChurn::create(
   options.rebalance_timeout_ms =
       static_cast<int32_t>(o.get_int("rebalance_timeout_ms", 4000, 500, 300000));
   options.kill_one = o.get_bool("kill_one", false);
+  options.assignor = o.get_string("assignor", "range");
+  if (options.assignor != "range" && options.assignor != "roundrobin" &&
+      options.assignor != "cooperative-sticky")
+    return absl::InvalidArgumentError("unknown assignor " + options.assignor);
   const std::string bug = o.get_string("bug", "none");
   if (bug == "group_reuse_generation" || bug == "group_commit_any_generation") {
     options.broker_bug = bug;
@@ -244,6 +248,7 @@ GroupMember make_member(std::shared_ptr<ClientCluster> cluster,
                         const GroupChurn::Options& options) {
   return GroupMember(cluster, {.group_id = kGroup,
                                .topics = {kTopic},
+                               .assignor = options.assignor,
                                .session_timeout_ms = options.session_timeout_ms,
                                .rebalance_timeout_ms = options.rebalance_timeout_ms,
                                .heartbeat_interval_ms = options.heartbeat_interval_ms,
@@ -463,6 +468,10 @@ Verdict GroupChurn::check(ICluster&) {
   while (!stable(h, members, options_.partitions) && Scheduler::current().now() < deadline)
     delay(100ms);
   const bool settled = stable(h, members, options_.partitions);
+  std::set<int32_t> owned_at_end;
+  for (const auto& [name, a] : h.active)
+    for (const auto& tp : a.assignment) owned_at_end.insert(tp.partition);
+  const size_t active_at_end = h.active.size();
   stabilised_after_s_ = to_seconds(Scheduler::current().now() - start);
   // The group consumes everything acknowledged.
   auto missing = [&] {
@@ -496,8 +505,9 @@ Verdict GroupChurn::check(ICluster&) {
   if (!problems.empty()) return Verdict::correctness(absl::StrJoin(problems, "; "));
   if (!settled)
     return Verdict::liveness(absl::StrCat("the group did not stabilise within 60 s of the end of ",
-                                          "churn (", h.active.size(), " of ", members,
-                                          " members active)"));
+                                          "churn (", active_at_end, " of ", members,
+                                          " members active, ", owned_at_end.size(), " of ",
+                                          options_.partitions, " partitions owned)"));
   if (h.acked.empty()) return Verdict::liveness("no record was acknowledged");
   return Verdict::pass();
 }

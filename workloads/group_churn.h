@@ -45,6 +45,7 @@ class GroupChurn final : public Workload {
     double abandon_probability = 0.01;  // per poll: a restart without LeaveGroup
     double stall_probability = 0.005;   // per poll: a handler longer than max.poll.interval.ms
     std::string broker_bug;
+    std::string assignor = "range";
     // Once the group is stable, one member is killed (kill -9, not restarted), and the time
     // until the others are stable again is reported (rebalance_after_kill_s).
     bool kill_one = false;

@@ -114,6 +114,13 @@ ErrorCode GroupMember::join_and_sync(TimePoint deadline) {
   join.group_instance_id = config_.group_instance_id;
   join.protocol_type = "consumer";
   ConsumerSubscription sub{.version = 0, .topics = config_.topics};
+  if (cooperative()) {
+    // KIP-429: what this member still owns, and from which generation, so that the leader
+    // keeps it here and revokes only what must move.
+    sub.version = 1;
+    sub.owned_partitions = group_by_topic(current_.assignment);
+    sub.user_data = encode_cooperative_user_data(current_.generation);
+  }
   join.protocols.push_back({config_.assignor, encode_subscription(sub)});
   const auto join_timeout =
       std::chrono::milliseconds(config_.rebalance_timeout_ms + config_.request_timeout_ms);
@@ -154,11 +161,17 @@ ErrorCode GroupMember::join_and_sync(TimePoint deadline) {
     return se;
   }
   auto assignment = decode_assignment(synced->body.assignment);
-  current_ = GroupGeneration{
-      j.generation_id, member_id_, j.leader == j.member_id,
-      assignment.ok() ? flatten(assignment->partitions) : std::vector<TopicPartition>{}};
+  std::vector<TopicPartition> next =
+      assignment.ok() ? flatten(assignment->partitions) : std::vector<TopicPartition>{};
+  std::sort(next.begin(), next.end());
+  revoked_.clear();
+  for (const TopicPartition& tp : current_.assignment)
+    if (!std::binary_search(next.begin(), next.end(), tp)) revoked_.push_back(tp);
+  current_ = GroupGeneration{j.generation_id, member_id_, j.leader == j.member_id, std::move(next)};
   active_ = true;
-  needs_rejoin_ = false;
+  // Cooperative: a member that gave partitions up rejoins at once, so that the round that
+  // left them unassigned is followed by the one that assigns them.
+  needs_rejoin_ = cooperative() && !revoked_.empty();
   ++rebalances_;
   changed_.fire_all();
   return ErrorCode::kNone;
@@ -202,8 +215,16 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GroupMember::as
   }
   auto counts = partition_counts(topics);
   if (!counts.ok()) return counts.status();
-  auto result = config_.assignor == kRoundRobinAssignorName ? roundrobin_assign(*counts, members)
-                                                            : range_assign(*counts, members);
+  absl::StatusOr<GroupAssignment> result = absl::InternalError("no assignor");
+  if (cooperative()) {
+    auto c = cooperative_sticky_assign(*counts, members);
+    if (!c.ok()) return c.status();
+    result = std::move(c->assignment);
+  } else if (config_.assignor == kRoundRobinAssignorName) {
+    result = roundrobin_assign(*counts, members);
+  } else {
+    result = range_assign(*counts, members);
+  }
   if (!result.ok()) return result.status();
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [id, partitions] : *result)
@@ -215,6 +236,12 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GroupMember::as
 void GroupMember::handle_group_error(ErrorCode e) {
   if (coordinator_moved(e)) coordinator_failed();
   if (e == ErrorCode::kUnknownMemberId || e == ErrorCode::kFencedInstanceId) member_id_.clear();
+  if (e == ErrorCode::kUnknownMemberId || e == ErrorCode::kFencedInstanceId ||
+      e == ErrorCode::kIllegalGeneration) {
+    // Out of the group: whatever it owned is lost, not kept (Kafka's onPartitionsLost).
+    current_.assignment.clear();
+    current_.generation = -1;
+  }
   if (e == ErrorCode::kRebalanceInProgress || e == ErrorCode::kIllegalGeneration ||
       e == ErrorCode::kUnknownMemberId || e == ErrorCode::kFencedInstanceId) {
     needs_rejoin_ = true;

@@ -7,7 +7,10 @@
 // top.
 //
 // Eager protocol (range, roundrobin): every rebalance revokes everything; the member owns its
-// assignment from a successful SyncGroup until it learns the group is rebalancing. A member
+// assignment from a successful SyncGroup until it learns the group is rebalancing.
+// Cooperative (cooperative-sticky): the member reports what it owns when it rejoins, keeps
+// what the new assignment leaves it, gives up only revoked(), and rejoins at once after giving
+// something up. A member
 // that does not call note_poll() within rebalance_timeout_ms (Kafka's max.poll.interval.ms)
 // leaves the group, as Kafka's consumer does.
 #pragma once
@@ -34,7 +37,9 @@ struct GroupMemberConfig {
   std::string group_id;
   std::optional<std::string> group_instance_id;
   std::vector<std::string> topics;
-  std::string assignor = std::string(kRangeAssignorName);  // range | roundrobin
+  // range | roundrobin (eager) | cooperative-sticky (KIP-429: a member keeps what it is not
+  // asked to give up, through the rebalance).
+  std::string assignor = std::string(kRangeAssignorName);
   int32_t session_timeout_ms = 10000;
   int32_t rebalance_timeout_ms = 30000;  // max.poll.interval.ms
   int32_t heartbeat_interval_ms = 1000;
@@ -83,6 +88,9 @@ class GroupMember {
   // must be made to join again.
   bool left() const { return stopped_; }
   uint64_t rebalances() const { return rebalances_; }
+  bool cooperative() const { return config_.assignor == kCooperativeStickyAssignorName; }
+  // Cooperative: what the last SyncGroup took away from this member (the rest it kept).
+  const std::vector<TopicPartition>& revoked() const { return revoked_; }
 
  private:
   absl::StatusOr<std::shared_ptr<KafkaConnection>> coordinator(TimePoint deadline);
@@ -100,6 +108,7 @@ class GroupMember {
   std::optional<int32_t> coordinator_node_;
   std::shared_ptr<KafkaConnection> coordinator_conn_;
   GroupGeneration current_;
+  std::vector<TopicPartition> revoked_;
   std::string member_id_;
   bool active_ = false;
   bool needs_rejoin_ = true;
