@@ -281,6 +281,10 @@ void GroupMember::run_heartbeats() {
 
 absl::StatusOr<std::map<TopicPartition, ErrorCode>> GroupMember::commit(
     const std::map<TopicPartition, int64_t>& offsets) {
+  // Generation -1 is how a consumer without group management commits; a member that lost its
+  // generation must not fall back to it (an empty group would take its stale offsets).
+  if (current_.generation < 0 || member_id_.empty())
+    return absl::FailedPreconditionError("not a member of a generation of the group");
   auto conn = coordinator(Scheduler::current().now() +
                           std::chrono::milliseconds(config_.request_timeout_ms));
   if (!conn.ok()) return conn.status();
