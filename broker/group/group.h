@@ -80,6 +80,10 @@ struct Member {
   std::shared_ptr<Slot<SyncResult>> awaiting_sync;
   TimePoint heartbeat_deadline{};
   uint64_t joined_seq = 0;  // order of joins: the first to join leads a new group
+  // The client connection it last spoke over; `disconnected` once that connection closed and
+  // it has not spoken since (its session then ends sooner, see on_connection_closed).
+  std::string connection;
+  bool disconnected = false;
 
   const std::string* metadata_for(std::string_view protocol) const;
 };

@@ -111,8 +111,25 @@ bool GroupCoordinator::still_owned(const Group& g, uint64_t generation) const {
   return git != groups_.end() && git->second.get() == &g;
 }
 
-void GroupCoordinator::touch(Member& m) {
+void GroupCoordinator::touch(Member& m, std::string_view connection) {
   m.heartbeat_deadline = now() + std::chrono::milliseconds(m.session_timeout_ms);
+  if (!connection.empty()) {
+    m.connection = std::string(connection);
+    m.disconnected = false;
+  }
+  wake_timer();
+}
+
+void GroupCoordinator::on_connection_closed(std::string_view connection) {
+  if (connection.empty()) return;
+  for (auto& [id, g] : groups_) {
+    for (auto& [mid, m] : g->members) {
+      if (m.connection != connection || m.group_instance_id.has_value() || m.disconnected) continue;
+      m.disconnected = true;
+      const TimePoint sooner = now() + std::chrono::milliseconds(m.session_timeout_ms / 3);
+      m.heartbeat_deadline = std::min(m.heartbeat_deadline, sooner);
+    }
+  }
   wake_timer();
 }
 
@@ -196,14 +213,14 @@ JoinResult GroupCoordinator::join_known_member(Group& g, const JoinRequest& req)
     case GroupState::kCompletingRebalance:
       // Its join answer was lost: the same answer again, unless it changed its protocols.
       if (same_protocols) {
-        touch(m);
+        touch(m, req.connection);
         return current_generation_result(g, m);
       }
       return update_member_and_rebalance(g, m, req);
     case GroupState::kStable:
       if (g.leader_id == m.member_id || !same_protocols)
         return update_member_and_rebalance(g, m, req);
-      touch(m);
+      touch(m, req.connection);
       return current_generation_result(g, m);
     case GroupState::kEmpty:
     case GroupState::kDead:
@@ -240,7 +257,7 @@ JoinResult GroupCoordinator::replace_static_member(Group& g, const JoinRequest& 
   if (g.leader_id == old_id) g.leader_id = m.member_id;
   const bool same_protocols = old.protocols == req.protocols;
   Member& placed = g.members.emplace(m.member_id, std::move(m)).first->second;
-  touch(placed);
+  touch(placed, req.connection);
   if (g.is(GroupState::kStable) && same_protocols) {
     JoinResult r = current_generation_result(g, placed);
     if (g.leader_id == placed.member_id) r.members.clear();  // keeps the old assignment
@@ -260,6 +277,7 @@ JoinResult GroupCoordinator::add_member_and_rebalance(Group& g, const JoinReques
   m.rebalance_timeout_ms = req.rebalance_timeout_ms;
   m.protocols = req.protocols;
   m.joined_seq = ++join_seq_;
+  m.connection = req.connection;
   m.awaiting_join = std::make_shared<Slot<JoinResult>>();
   if (m.group_instance_id.has_value()) g.static_members[*m.group_instance_id] = member_id;
   if (g.members.empty()) g.protocol_type = req.protocol_type;
@@ -284,6 +302,8 @@ JoinResult GroupCoordinator::update_member_and_rebalance(Group& g, Member& m,
   m.session_timeout_ms = req.session_timeout_ms;
   m.rebalance_timeout_ms = req.rebalance_timeout_ms;
   m.joined_seq = ++join_seq_;
+  if (!req.connection.empty()) m.connection = req.connection;
+  m.disconnected = false;
   if (m.awaiting_join != nullptr) {
     // A second join while the first is parked: the first is superseded.
     m.awaiting_join->value = join_error(ErrorCode::kUnknownMemberId, m.member_id);
@@ -451,7 +471,7 @@ SyncResult GroupCoordinator::sync(const SyncRequest& req) {
     case GroupState::kPreparingRebalance:
       return fail(ErrorCode::kRebalanceInProgress);
     case GroupState::kStable:
-      touch(m);
+      touch(m, req.connection);
       r.protocol_type = g->protocol_type;
       r.protocol_name = g->protocol_name;
       r.assignment = m.assignment;
@@ -459,7 +479,7 @@ SyncResult GroupCoordinator::sync(const SyncRequest& req) {
     case GroupState::kCompletingRebalance:
       break;
   }
-  touch(m);
+  touch(m, req.connection);
   auto slot = std::make_shared<Slot<SyncResult>>();
   if (m.awaiting_sync != nullptr) {
     m.awaiting_sync->value.error = ErrorCode::kRebalanceInProgress;
@@ -511,14 +531,14 @@ SyncResult GroupCoordinator::complete_sync_as_leader(Group& g, const SyncRequest
 
 ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, const std::string& member_id,
                                       const std::optional<std::string>& instance_id,
-                                      int32_t generation) {
+                                      int32_t generation, std::string_view connection) {
   if (ErrorCode e = check_coordinator(group_id); e != ErrorCode::kNone) return e;
   Group* g = group(group_id);
   if (g == nullptr || g->is(GroupState::kEmpty)) return ErrorCode::kUnknownMemberId;
   if (g->is(GroupState::kDead)) return ErrorCode::kCoordinatorNotAvailable;
   if (ErrorCode e = validate_member(*g, member_id, instance_id); e != ErrorCode::kNone) return e;
   if (generation != g->generation) return ErrorCode::kIllegalGeneration;
-  touch(g->members.at(member_id));
+  touch(g->members.at(member_id), connection);
   if (g->is(GroupState::kPreparingRebalance)) return ErrorCode::kRebalanceInProgress;
   return ErrorCode::kNone;
 }
@@ -564,7 +584,7 @@ TimePoint GroupCoordinator::next_deadline() const {
     if (g->is(GroupState::kPreparingRebalance)) next = std::min(next, g->rebalance_deadline);
     for (const auto& [mid, deadline] : g->pending_members) next = std::min(next, deadline);
     for (const auto& [mid, m] : g->members) {
-      if (m.awaiting_join == nullptr && m.awaiting_sync == nullptr)
+      if ((m.awaiting_join == nullptr && m.awaiting_sync == nullptr) || m.disconnected)
         next = std::min(next, m.heartbeat_deadline);
     }
   }
@@ -581,8 +601,9 @@ void GroupCoordinator::expire(TimePoint t) {
     for (const auto& mid : pending_gone) g->pending_members.erase(mid);
     std::vector<std::string> expired;
     for (const auto& [mid, m] : g->members) {
-      if (m.awaiting_join == nullptr && m.awaiting_sync == nullptr && m.heartbeat_deadline <= t)
-        expired.push_back(mid);
+      const bool kept_alive =
+          (m.awaiting_join != nullptr || m.awaiting_sync != nullptr) && !m.disconnected;
+      if (!kept_alive && m.heartbeat_deadline <= t) expired.push_back(mid);
     }
     for (const auto& mid : expired) {
       ++counters_.members_expired;

@@ -106,6 +106,7 @@ struct JoinRequest {
   std::string protocol_type;
   std::vector<std::pair<std::string, std::string>> protocols;
   bool require_known_member_id = false;  // JoinGroup v4+ (KIP-394)
+  std::string connection;                // the client's address, for on_connection_closed
 };
 
 struct SyncRequest {
@@ -116,6 +117,7 @@ struct SyncRequest {
   std::optional<std::string> protocol_type;                      // v5+
   std::optional<std::string> protocol_name;                      // v5+
   std::vector<std::pair<std::string, std::string>> assignments;  // the leader's
+  std::string connection;
 };
 
 struct MemberIdentity {
@@ -191,7 +193,14 @@ class GroupCoordinator {
   SyncResult sync(const SyncRequest& req);
   kafka::ErrorCode heartbeat(const std::string& group_id, const std::string& member_id,
                              const std::optional<std::string>& group_instance_id,
-                             int32_t generation);
+                             int32_t generation, std::string_view connection = {});
+  // A client connection closed. Its dynamic members' sessions end a third of their session
+  // timeout later (the heartbeat interval Kafka's clients default to) unless they speak again
+  // meanwhile, over another connection; a member parked in JoinGroup or SyncGroup included,
+  // whose answer can no longer reach it. Kafka waits the whole session (and for a member
+  // parked in a rebalance, the whole rebalance timeout): a crashed consumer stalls its group
+  // that long.
+  void on_connection_closed(std::string_view connection);
   // Per member errors; `group_error` for the whole request.
   std::vector<kafka::ErrorCode> leave(const std::string& group_id,
                                       const std::vector<MemberIdentity>& members,
@@ -245,7 +254,7 @@ class GroupCoordinator {
   void complete_join(Group& g);
   void remove_member(Group& g, const std::string& member_id, kafka::ErrorCode answer);
   void reset_assignments_and_answer_syncs(Group& g, kafka::ErrorCode error);
-  void touch(Member& m);
+  void touch(Member& m, std::string_view connection = {});
   kafka::ErrorCode validate_member(const Group& g, const std::string& member_id,
                                    const std::optional<std::string>& instance_id) const;
 

@@ -70,4 +70,8 @@ Future<framed::Reply> KafkaListener::on_frame(framed::FramedConnection& connecti
   return handler(core_, std::move(request));
 }
 
+void KafkaListener::on_close(framed::FramedConnection& connection) {
+  core_.groups.on_connection_closed(connection.peer());
+}
+
 }  // namespace weir::broker

@@ -22,6 +22,8 @@ class KafkaListener final : public framed::FramedHandler {
   explicit KafkaListener(BrokerCore& core) : core_(core) {}
   Future<framed::Reply> on_frame(framed::FramedConnection& connection,
                                  std::string_view frame) override;
+  // A closed client connection: group members that spoke over it lose their session sooner.
+  void on_close(framed::FramedConnection& connection) override;
 
   static framed::FramedServerOptions server_options(const BrokerConfig& config);
 

@@ -429,5 +429,38 @@ TEST(GroupCoordinator, ANewLeaderServesOnlyOnceWhatItReplayedIsCommitted) {
   });
 }
 
+TEST(GroupCoordinator, AMemberWhoseConnectionClosedIsRemovedAfterAThirdOfItsSession) {
+  DiskHarness h(14);
+  h.run([&] {
+    Fixture f(h);
+    JoinRequest ra = join_request();
+    ra.connection = "10.0.0.1:5000";
+    JoinRequest rb = join_request();
+    rb.connection = "10.0.0.2:5000";
+    auto a = join_async(f.coordinator, ra);
+    auto b = join_async(f.coordinator, rb);
+    JoinResult ja = *await(a);
+    JoinResult jb = *await(b);
+    if (ja.leader != ja.member_id) std::swap(ja, jb);
+    auto follower = spawn("sync-b", [&] { return sync(f.coordinator, jb); });
+    ASSERT_EQ(sync(f.coordinator, ja, {{ja.member_id, "A"}, {jb.member_id, "B"}}).error,
+              ErrorCode::kNone);
+    (void)await(follower);
+    // The leader rejoins (parked until the follower does); the follower's process dies.
+    auto rejoin = join_async(f.coordinator, join_request(ja.member_id));
+    const std::string follower_connection =
+        f.coordinator.find_group("g")->members.at(jb.member_id).connection;
+    f.coordinator.on_connection_closed(follower_connection);
+    const TimePoint start = h.clock().now();
+    JoinResult next = *await(rejoin);
+    const Duration took = h.clock().now() - start;
+    EXPECT_EQ(next.error, ErrorCode::kNone);
+    EXPECT_EQ(next.members.size(), 1u);
+    // A third of the 10 s session, not the 30 s rebalance timeout Kafka would wait.
+    EXPECT_LT(took, std::chrono::seconds(4));
+    EXPECT_GT(took, std::chrono::seconds(3));
+  });
+}
+
 }  // namespace
 }  // namespace weir::broker::group

@@ -26,7 +26,8 @@ JoinGroupResponse answer(BrokerCore& core, const Request& request, const JoinGro
       .session_timeout_ms = req.session_timeout_ms,
       .rebalance_timeout_ms = version >= 1 ? req.rebalance_timeout_ms : req.session_timeout_ms,
       .protocol_type = req.protocol_type,
-      .require_known_member_id = version >= 4};
+      .require_known_member_id = version >= 4,
+      .connection = request.peer};
   for (const auto& p : req.protocols) j.protocols.emplace_back(p.name, p.metadata);
   const group::JoinResult r = core.groups.join(j);
   JoinGroupResponse rsp;

@@ -15,7 +15,8 @@ Future<framed::Reply> handle_sync_group(BrokerCore& core, RequestPtr request) {
                                             .group_instance_id = req->group_instance_id,
                                             .generation = req->generation_id,
                                             .protocol_type = req->protocol_type,
-                                            .protocol_name = req->protocol_name};
+                                            .protocol_name = req->protocol_name,
+                                            .connection = request->peer};
                        for (const auto& a : req->assignments)
                          s.assignments.emplace_back(a.member_id, a.assignment);
                        const group::SyncResult r = core.groups.sync(s);
