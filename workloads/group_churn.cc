@@ -108,6 +108,7 @@ absl::StatusOr<std::unique_ptr<Workload>> GroupChurn::create(
       static_cast<int32_t>(o.get_int("rebalance_timeout_ms", 4000, 500, 300000));
   options.kill_one = o.get_bool("kill_one", false);
   options.assignor = o.get_string("assignor", "range");
+  options.static_members = o.get_bool("static_members", false);
   if (options.assignor != "range" && options.assignor != "roundrobin" &&
       options.assignor != "cooperative-sticky")
     return absl::InvalidArgumentError("unknown assignor " + options.assignor);
@@ -231,22 +232,28 @@ void fetch_one(ClientCluster& cluster, GroupChurn::History& h, const TopicPartit
   }
 }
 
-// Records what SyncGroup gave `member` and checks nobody else owns it in that generation.
+// Records what SyncGroup gave `member` and checks nobody else owns it in that generation. A
+// static member is one owner across its incarnations (KIP-345: a restarted instance takes the
+// place, and the assignment, of the one it fences).
 void took_assignment(GroupChurn::History& h, const std::string& process,
-                     const broker::client::GroupGeneration& g) {
+                     const broker::client::GroupGeneration& g, bool static_member) {
   auto& owners = h.owners[g.generation];
+  const std::string owner = static_member ? process : g.member_id;
   for (const TopicPartition& tp : g.assignment) {
-    auto [it, fresh] = owners.emplace(tp, g.member_id);
-    if (!fresh && it->second != g.member_id)
+    auto [it, fresh] = owners.emplace(tp, owner);
+    if (!fresh && it->second != owner)
       h.violation(absl::StrCat("partition ", tp.partition, " has two owners in generation ",
-                               g.generation, ": ", it->second, " and ", g.member_id));
+                               g.generation, ": ", it->second, " and ", owner));
   }
   h.active[process] = {g.generation, g.assignment};
 }
 
-GroupMember make_member(std::shared_ptr<ClientCluster> cluster,
-                        const GroupChurn::Options& options) {
+GroupMember make_member(std::shared_ptr<ClientCluster> cluster, const GroupChurn::Options& options,
+                        const std::string& process) {
+  std::optional<std::string> instance;
+  if (options.static_members) instance = process;
   return GroupMember(cluster, {.group_id = kGroup,
+                               .group_instance_id = instance,
                                .topics = {kTopic},
                                .assignor = options.assignor,
                                .session_timeout_ms = options.session_timeout_ms,
@@ -315,14 +322,14 @@ void member_main(ProcessContext& ctx, std::shared_ptr<GroupChurn::History> h,
                  GroupChurn::Options options, std::string bootstrap) {
   std::shared_ptr<ClientCluster> cluster = make_cluster(bootstrap, ctx.name);
   while (!h->stopped) {
-    GroupMember m = make_member(cluster, options);
+    GroupMember m = make_member(cluster, options, ctx.name);
     Churn churn = Churn::kNone;
     while (!h->stopped && churn == Churn::kNone) {
       const TimePoint asked = Scheduler::current().now();
       auto g = m.ensure_active(asked + to_scheduler_duration(30s));
       if (!g.ok()) break;
       h->rebalance_stops_s.push_back(to_seconds(Scheduler::current().now() - asked));
-      took_assignment(*h, ctx.name, *g);
+      took_assignment(*h, ctx.name, *g, options.static_members);
       churn = consume_generation(m, *cluster, *h, options);
       h->active.erase(ctx.name);
       if (m.left()) break;  // it left on a poll timeout: a new member joins

@@ -46,6 +46,9 @@ class GroupChurn final : public Workload {
     double stall_probability = 0.005;   // per poll: a handler longer than max.poll.interval.ms
     std::string broker_bug;
     std::string assignor = "range";
+    // Members are static (group.instance.id = their process name, KIP-345): a restart without
+    // LeaveGroup takes the old member's place and assignment without a rebalance.
+    bool static_members = false;
     // Once the group is stable, one member is killed (kill -9, not restarted), and the time
     // until the others are stable again is reported (rebalance_after_kill_s).
     bool kill_one = false;

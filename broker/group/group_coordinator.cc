@@ -235,6 +235,10 @@ JoinResult GroupCoordinator::join_known_member(Group& g, const JoinRequest& req)
 JoinResult GroupCoordinator::replace_static_member(Group& g, const JoinRequest& req) {
   const std::string old_id = g.static_members.at(*req.group_instance_id);
   Member old = g.members.at(old_id);
+  TraceEvent(Severity::kInfo, "GroupStaticMemberReplaced")
+      .detail("Group", g.id())
+      .detail("Instance", *req.group_instance_id)
+      .detail("Fenced", old_id);
   if (old.awaiting_join != nullptr) {
     old.awaiting_join->value = join_error(ErrorCode::kFencedInstanceId, old_id);
     old.awaiting_join->done = true;
