@@ -148,6 +148,8 @@ ErrorCode GroupCoordinator::validate_member(const Group& g, const std::string& m
 
 namespace {
 
+constexpr size_t kPendingMembersMax = 10000;
+
 std::string new_member_id(IRandom& random, std::string_view prefix) {
   const uint64_t hi = random.next_u64();
   const uint64_t lo = random.next_u64();
@@ -188,6 +190,11 @@ JoinResult GroupCoordinator::join_new_member(Group& g, const JoinRequest& req) {
   if (req.group_instance_id.has_value() && g.static_members.count(*req.group_instance_id) > 0)
     return replace_static_member(g, req);
   if (static_cast<int64_t>(g.members.size() + g.pending_members.size()) >= config_.group_max_size)
+    return join_error(ErrorCode::kGroupMaxSizeReached);
+  // KIP-394 member ids handed out and not yet used live a session timeout each: a client
+  // looping on empty-id joins must not grow them without bound (group.max.size defaults to
+  // unlimited, as in Kafka).
+  if (g.pending_members.size() >= kPendingMembersMax)
     return join_error(ErrorCode::kGroupMaxSizeReached);
   const std::string prefix = req.group_instance_id.value_or(req.client_id);
   std::string member_id = new_member_id(random_, prefix);

@@ -462,5 +462,23 @@ TEST(GroupCoordinator, AMemberWhoseConnectionClosedIsRemovedAfterAThirdOfItsSess
   });
 }
 
+TEST(GroupCoordinator, EmptyIdJoinsInALoopAreBounded) {
+  DiskHarness h(15);
+  h.run([&] {
+    Fixture f(h);
+    ErrorCode last = ErrorCode::kNone;
+    int handed_out = 0;
+    for (int i = 0; i < 10001 && last != ErrorCode::kGroupMaxSizeReached; ++i) {
+      last = f.coordinator.join(join_request()).error;
+      if (last == ErrorCode::kMemberIdRequired) ++handed_out;
+    }
+    EXPECT_EQ(last, ErrorCode::kGroupMaxSizeReached);
+    EXPECT_EQ(handed_out, 10000);
+    // They expire with their session timeout; then joins are taken again.
+    delay(std::chrono::seconds(11));
+    EXPECT_EQ(f.coordinator.join(join_request()).error, ErrorCode::kMemberIdRequired);
+  });
+}
+
 }  // namespace
 }  // namespace weir::broker::group
