@@ -113,6 +113,7 @@ echo
 echo "  bootstrap: $bootstrap"
 echo "  topics:    replication factor $rf, min.insync.replicas=$min_isr (auto-created on first use)"
 echo "  try:       echo hello | kcat -b $bootstrap -t demo -P -X acks=all && kcat -b $bootstrap -t demo -C -e"
+echo "  group:     kcat -b $bootstrap -G readers demo     (a consumer group; start two to split the partitions)"
 echo "  metadata:  kcat -b $bootstrap -L     (leader, replicas and ISR of each partition)"
 echo "  znodes:    /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:$coord_port ls /brokers/ids"
 echo
