@@ -14,6 +14,7 @@
 #include "runtime/trace.h"
 #include "runtime/workload_options.h"
 #include "workloads/broker_role.h"
+#include "workloads/kafka_client.h"
 
 namespace weir::workloads {
 namespace {
@@ -132,33 +133,12 @@ GroupChurn::~GroupChurn() = default;
 namespace {
 
 std::shared_ptr<ClientCluster> make_cluster(const std::string& bootstrap, const std::string& id) {
-  ProcessContext& ctx = current_context();
-  auto c = ClientCluster::create(*ctx.network, *ctx.clock,
-                                 {.bootstrap_servers = bootstrap,
-                                  .client_id = id,
-                                  .request_timeout = 3s,
-                                  .retry_backoff = 100ms});
-  WEIR_ASSERT_MSG(c.ok(), "the workload's bootstrap servers parse");
-  (*c)->add_topic(kTopic);
-  return *c;
+  return make_workload_cluster(bootstrap, id, kTopic);
 }
 
 std::shared_ptr<KafkaConnection> leader_connection(ClientCluster& cluster, int32_t partition,
                                                    int32_t* leader_out) {
-  const auto* t = cluster.topic(kTopic);
-  if (t == nullptr || static_cast<size_t>(partition) >= t->partitions.size() ||
-      t->partitions[static_cast<size_t>(partition)].leader < 0) {
-    cluster.request_refresh();
-    (void)cluster.await_refresh(cluster.deadline_after(1s));
-    return nullptr;
-  }
-  *leader_out = t->partitions[static_cast<size_t>(partition)].leader;
-  auto conn = cluster.connection(*leader_out);
-  if (!conn.ok()) {
-    delay(50ms);
-    return nullptr;
-  }
-  return *conn;
+  return workloads::leader_connection(cluster, kTopic, partition, leader_out);
 }
 
 // One acks=all batch of 1-3 records to a random partition; acknowledged offsets recorded.

@@ -16,6 +16,7 @@
 #include "runtime/trace.h"
 #include "runtime/workload_options.h"
 #include "workloads/broker_role.h"
+#include "workloads/kafka_client.h"
 
 namespace weir::workloads {
 namespace {
@@ -170,38 +171,13 @@ absl::Status ProduceVerify::setup(ICluster& cluster) {
 
 namespace {
 
-// A cluster client that knows the topic's leaders. Asking for the topic's metadata creates
-// it, as every Kafka client's first Metadata request does (auto.create.topics.enable).
 std::shared_ptr<ClientCluster> make_cluster(const std::string& bootstrap) {
-  ProcessContext& ctx = current_context();
-  auto c = ClientCluster::create(*ctx.network, *ctx.clock,
-                                 {.bootstrap_servers = bootstrap,
-                                  .client_id = "produce-verify",
-                                  .request_timeout = 3s,
-                                  .retry_backoff = 100ms});
-  WEIR_ASSERT_MSG(c.ok(), "the workload's bootstrap servers parse");
-  (*c)->add_topic(kTopic);
-  return *c;
+  return make_workload_cluster(bootstrap, "produce-verify", kTopic);
 }
 
-// The connection to the leader of `partition`, or nullptr (after asking for a refresh).
 std::shared_ptr<KafkaConnection> leader_connection(ClientCluster& cluster, int32_t partition,
                                                    int32_t* leader_out = nullptr) {
-  const auto* t = cluster.topic(kTopic);
-  if (t == nullptr || static_cast<size_t>(partition) >= t->partitions.size() ||
-      t->partitions[static_cast<size_t>(partition)].leader < 0) {
-    cluster.request_refresh();
-    (void)cluster.await_refresh(cluster.deadline_after(1s));
-    return nullptr;
-  }
-  const int32_t leader = t->partitions[static_cast<size_t>(partition)].leader;
-  auto conn = cluster.connection(leader);
-  if (!conn.ok()) {
-    delay(50ms);
-    return nullptr;
-  }
-  if (leader_out != nullptr) *leader_out = leader;
-  return *conn;
+  return workloads::leader_connection(cluster, kTopic, partition, leader_out);
 }
 
 bool retriable_leader_error(int16_t code) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "buggify/code_probe.h"
 #include "runtime/assert.h"
 #include "runtime/sync.h"
 #include "runtime/trace.h"
@@ -173,7 +174,6 @@ ErrorCode GroupMember::join_and_sync(TimePoint deadline) {
   // left them unassigned is followed by the one that assigns them.
   needs_rejoin_ = cooperative() && !revoked_.empty();
   ++rebalances_;
-  changed_.fire_all();
   return ErrorCode::kNone;
 }
 
@@ -196,6 +196,7 @@ absl::StatusOr<PartitionCounts> GroupMember::partition_counts(const std::set<std
       counts[t] = static_cast<int32_t>(tm->partitions.size());
     }
     if (complete) return counts;
+    CODE_PROBE(true, "group_member.leader_waited_for_topic_metadata");
     if (Scheduler::current().now() >= deadline)
       return absl::UnavailableError("no metadata for a subscribed topic");
     cluster_->request_refresh();
@@ -245,7 +246,6 @@ void GroupMember::handle_group_error(ErrorCode e) {
   if (e == ErrorCode::kRebalanceInProgress || e == ErrorCode::kIllegalGeneration ||
       e == ErrorCode::kUnknownMemberId || e == ErrorCode::kFencedInstanceId) {
     needs_rejoin_ = true;
-    changed_.fire_all();
   }
 }
 
@@ -283,8 +283,10 @@ absl::StatusOr<std::map<TopicPartition, ErrorCode>> GroupMember::commit(
     const std::map<TopicPartition, int64_t>& offsets) {
   // Generation -1 is how a consumer without group management commits; a member that lost its
   // generation must not fall back to it (an empty group would take its stale offsets).
-  if (current_.generation < 0 || member_id_.empty())
+  if (current_.generation < 0 || member_id_.empty()) {
+    CODE_PROBE(true, "group_member.commit_without_a_generation_refused");
     return absl::FailedPreconditionError("not a member of a generation of the group");
+  }
   auto conn = coordinator(Scheduler::current().now() +
                           std::chrono::milliseconds(config_.request_timeout_ms));
   if (!conn.ok()) return conn.status();

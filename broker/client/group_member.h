@@ -29,7 +29,6 @@
 #include "broker/client/client_cluster.h"
 #include "broker/kafka/protocol/error_codes.h"
 #include "runtime/future.h"
-#include "runtime/wait_list.h"
 
 namespace weir::broker::client {
 
@@ -116,7 +115,6 @@ class GroupMember {
   TimePoint last_poll_{};
   uint64_t rebalances_ = 0;
   Future<void> heartbeats_;
-  WaitList changed_;
 };
 
 }  // namespace weir::broker::client
