@@ -1,6 +1,7 @@
 // The rebalance protocol: JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the timer that
 // expires sessions and rebalances. Offsets are in group_offsets.cc, the log in group_load.cc.
 #include "broker/group/group_coordinator.h"
+#include "buggify/code_probe.h"
 
 #include <algorithm>
 
@@ -242,6 +243,7 @@ JoinResult GroupCoordinator::join_known_member(Group& g, const JoinRequest& req)
 JoinResult GroupCoordinator::replace_static_member(Group& g, const JoinRequest& req) {
   const std::string old_id = g.static_members.at(*req.group_instance_id);
   Member old = g.members.at(old_id);
+  CODE_PROBE(true, "group.static_member_replaced");
   TraceEvent(Severity::kInfo, "GroupStaticMemberReplaced")
       .detail("Group", g.id())
       .detail("Instance", *req.group_instance_id)
@@ -617,6 +619,8 @@ void GroupCoordinator::expire(TimePoint t) {
       if (!kept_alive && m.heartbeat_deadline <= t) expired.push_back(mid);
     }
     for (const auto& mid : expired) {
+      CODE_PROBE(g->members.at(mid).disconnected,
+                 "group.member_expired_after_its_connection_closed");
       ++counters_.members_expired;
       TraceEvent(Severity::kInfo, "GroupMemberExpired")
           .detail("Group", g->id())

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "broker/group/group_coordinator.h"
+#include "buggify/code_probe.h"
 #include "runtime/assert.h"
 #include "runtime/future.h"
 #include "runtime/trace.h"
@@ -212,8 +213,10 @@ void GroupCoordinator::load_partition(int32_t partition, uint64_t generation) {
   // leader may never have (GroupChurn seed 1144: an assignment from an uncommitted group record
   // given again as Stable). A leader keeps its log, so the tail commits once followers catch up:
   // a barrier committed after it proves it did.
-  while (current() && read_barrier(partition, /*loading=*/true) != ErrorCode::kNone)
+  while (current() && read_barrier(partition, /*loading=*/true) != ErrorCode::kNone) {
+    CODE_PROBE(true, "group.load_waited_for_its_barrier");
     delay(std::chrono::milliseconds(100));
+  }
   if (!current()) return;
   for (auto& [id, offsets] : replayed.offsets) {
     Group& g = get_or_create(id);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "broker/group/group_coordinator.h"
+#include "buggify/code_probe.h"
 #include "runtime/future.h"
 #include "runtime/sync.h"
 #include "runtime/trace.h"
@@ -68,6 +69,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
   if (--hold->commits_in_flight == 0) hold->commits_settled.fire_all();
   if (e == ErrorCode::kNone && !still_owned(g, owner)) {
     // Committed, but the partition moved meanwhile: the new leader has it from the log.
+    CODE_PROBE(true, "group.commit_committed_after_the_partition_moved");
     return out;
   }
   for (size_t k = 0; k < written.size(); ++k) {
@@ -80,6 +82,7 @@ std::vector<ErrorCode> GroupCoordinator::commit_offsets(
     const int64_t log_offset = first + static_cast<int64_t>(k);
     CommittedOffset& slot = g.offsets[c.partition];
     // Two commits in flight: the later record wins, whichever answer came first.
+    CODE_PROBE(slot.log_offset > log_offset, "group.commit_answered_after_a_later_one");
     if (slot.log_offset < log_offset)
       slot = CommittedOffset{
           OffsetValue{c.offset, c.leader_epoch, c.metadata.value_or(""), now_wall}, log_offset};
@@ -95,8 +98,10 @@ std::vector<CommittedOffsetOut> GroupCoordinator::fetch_offsets(
   group_error = check_coordinator(group_id);
   if (group_error != ErrorCode::kNone) return out;
   group_error = read_barrier(partition_for_group(group_id, config_.offsets_topic_partitions));
+  CODE_PROBE(group_error != ErrorCode::kNone, "group.read_barrier_refused_a_read");
   if (group_error != ErrorCode::kNone) return out;
   if (Group* pending = group(group_id); pending != nullptr && pending->commits_in_flight > 0) {
+    CODE_PROBE(true, "group.offset_fetch_waited_for_commits");
     std::shared_ptr<Group> hold = groups_.at(group_id);
     const TimePoint deadline =
         Scheduler::current().now() +

@@ -2,6 +2,7 @@
 
 #include "broker/kafka/handlers/log_errors.h"
 #include "broker/log/records.h"
+#include "buggify/buggify.h"
 #include "runtime/sync.h"
 
 namespace weir::broker {
@@ -37,6 +38,9 @@ absl::StatusOr<int64_t> PartitionGroupLog::append(int32_t partition, LeaderEpoch
     return info.status();
   }
   if (all) error = await_commit(*p, epoch, Offset(info->last_offset.value() + 1));
+  // A slow answer: commits of one partition then come back out of order, and the partition may
+  // move before this one is told (the coordinator's rare paths for both).
+  if (BUGGIFY_WITH_PROB(0.05)) delay(std::chrono::milliseconds(20));
   if (error != ErrorCode::kNone)
     return absl::UnavailableError(std::string(kafka::error_name(error)));
   return info->first_offset.value();

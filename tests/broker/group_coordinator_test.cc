@@ -480,5 +480,55 @@ TEST(GroupCoordinator, EmptyIdJoinsInALoopAreBounded) {
   });
 }
 
+TEST(GroupCoordinator, CommitsAnsweredOutOfLogOrderLeaveTheLaterRecord) {
+  DiskHarness h(16);
+  h.run([&] {
+    Fixture f(h);
+    auto commit = [&](int64_t offset) {
+      const std::vector<OffsetCommit> c{{.partition = {"t", 0}, .offset = offset}};
+      return f.coordinator.commit_offsets("solo", "", std::nullopt, -1, c)[0];
+    };
+    f.log.slow_answer_next_ms = 50;  // the first commit is in the log first, answered last
+    auto first = spawn("first", [&] { return commit(5); });
+    delay(std::chrono::microseconds(100));
+    EXPECT_EQ(commit(7), ErrorCode::kNone);
+    EXPECT_EQ(*await(first), ErrorCode::kNone);
+    ErrorCode e = ErrorCode::kNone;
+    auto got = f.coordinator.fetch_offsets("solo", std::nullopt, e);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].offset, 7);  // the log's last word, not the last answer's
+  });
+}
+
+TEST(GroupCoordinator, ACommitWrittenWhileItsPartitionMovesIsThereForTheNextLeader) {
+  DiskHarness h(17);
+  h.run([&] {
+    MemoryGroupLog shared;
+    GroupCoordinator c(config(), shared, h.clock(), h.random());
+    c.start();
+    const int32_t p = partition_for_group("solo", kPartitions);
+    c.on_elected(p, LeaderEpoch(1));
+    delay(std::chrono::milliseconds(10));
+    shared.slow_answer_next_ms = 50;
+    auto commit = spawn("commit", [&] {
+      const std::vector<OffsetCommit> o{{.partition = {"t", 0}, .offset = 9}};
+      return c.commit_offsets("solo", "", std::nullopt, -1, o)[0];
+    });
+    delay(std::chrono::milliseconds(10));
+    c.on_resigned(p);  // the commit is in the log; its answer is on its way
+    EXPECT_EQ(*await(commit), ErrorCode::kNone);
+    c.stop();
+    GroupCoordinator next(config(), shared, h.clock(), h.random());
+    next.start();
+    next.on_elected(p, LeaderEpoch(2));
+    delay(std::chrono::milliseconds(10));
+    ErrorCode e = ErrorCode::kNone;
+    auto got = next.fetch_offsets("solo", std::nullopt, e);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].offset, 9);
+    next.stop();
+  });
+}
+
 }  // namespace
 }  // namespace weir::broker::group

@@ -37,6 +37,8 @@ class MemoryGroupLog final : public GroupLog {
     for (const LogRecord& r : records)
       log.push_back({static_cast<int64_t>(log.size()), r.key, r.value});
     ++appends;
+    // An answer that comes late, after the records are in the log.
+    delay(std::chrono::milliseconds(std::exchange(slow_answer_next_ms, 0)));
     return first;
   }
 
@@ -54,7 +56,8 @@ class MemoryGroupLog final : public GroupLog {
 
   std::map<int32_t, std::vector<Entry>> partitions;
   kafka::ErrorCode fail_next = kafka::ErrorCode::kNone;
-  int slow_next_ms = 1;  // how long the next append takes
+  int slow_next_ms = 1;         // how long the next append takes
+  int slow_answer_next_ms = 0;  // how long the next append's answer then takes
   int appends = 0;
 };
 
