@@ -34,6 +34,10 @@ struct LogConfig {
   // The largest batch accepted (max.message.bytes).
   int32_t max_message_bytes = 1048588;
 
+  // An idempotent producer is forgotten after this long without a batch
+  // (producer.id.expiration.ms, a broker-level key in Kafka).
+  int64_t producer_id_expiration_ms = 86400000;
+
   // Weir's own, not Kafka properties:
   // Recovery writes back every batch it validated before fsyncing (see README: a failed fsync
   // may have dropped pages the page cache still shows).
@@ -44,6 +48,9 @@ struct LogConfig {
   // whatever the recovery point (the last segment too): such a segment is neither validated
   // nor rewritten nor fsynced, yet the recovery point becomes the log end.
   bool unsafe_trust_index = false;
+  // TEST ONLY, the broken variant: a retried idempotent batch is appended again instead of
+  // being answered with its original offsets.
+  bool unsafe_accept_duplicates = false;
 };
 
 // InvalidArgument when a setting is out of its valid range.

@@ -102,6 +102,7 @@ bool PartitionLog::should_roll(const Segment& active, const BatchHeader& next,
 absl::Status PartitionLog::roll(TimePoint now) {
   Segment& active = *segments_.back();
   if (auto s = active.seal(); !s.ok()) return fail(s, "seal segment");
+  if (auto s = write_producer_snapshot(); !s.ok()) return fail(s, "producer snapshot");
   recovery_point_ = active.next_offset();
   unflushed_messages_ = 0;
   last_flush_ = now;
@@ -140,10 +141,23 @@ absl::Status PartitionLog::write_batches(std::string_view bytes,
     if (auto s = active.append(bytes.substr(at, run), batches.subspan(i, j - i)); !s.ok()) {
       return fail(s, "append");
     }
+    note_producers(batches.subspan(i, j - i));
     at += run;
     i = j;
   }
   return absl::OkStatus();
+}
+
+// A retry of a batch the log holds: its original offsets, nothing appended (Kafka's answer).
+AppendInfo PartitionLog::duplicate_append(const ProducerBatch& original) const {
+  CODE_PROBE(true, "broker_log.producer_duplicate_answered");
+  AppendInfo info;
+  info.first_offset = Offset(original.first_offset);
+  info.last_offset = Offset(original.last_offset);
+  info.log_append_time_ms = config_.log_append_time ? original.timestamp_ms : -1;
+  info.log_start_offset = log_start_offset_;
+  info.duplicate = true;
+  return info;
 }
 
 absl::StatusOr<AppendInfo> PartitionLog::append(absl::Span<uint8_t> records,
@@ -159,6 +173,9 @@ absl::StatusOr<AppendInfo> PartitionLog::append(absl::Span<uint8_t> records,
           "RECORD_LIST_TOO_LARGE: batch of ", batch.size_bytes(), " bytes exceeds segment.bytes"));
     }
   }
+  auto duplicate = check_producers(*batches);
+  if (!duplicate.ok()) return duplicate.status();
+  if (duplicate->has_value()) return duplicate_append(**duplicate);
   const TimePoint now = clock_.now();
   const int64_t now_ms = clock_.wall_ms();
   AppendInfo info;
@@ -532,6 +549,9 @@ absl::Status PartitionLog::delete_oldest_segments(size_t count, const char* reas
         .detail("Reason", reason);
   }
   log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+  const Offset first = segments_.front()->base_offset();
+  if (auto s = remove_producer_snapshots([first](Offset o) { return o < first; }); !s.ok())
+    return fail(s, "remove producer snapshots");
   if (epochs_.truncate_from_start(log_start_offset_)) {
     if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
   }
@@ -557,6 +577,8 @@ absl::StatusOr<Offset> PartitionLog::delete_records_before(Offset offset) {
 absl::Status PartitionLog::apply_retention(int64_t now_ms) {
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
+  const size_t expired = producers_.expire(now_ms, config_.producer_id_expiration_ms);
+  CODE_PROBE(expired > 0, "broker_log.producer_ids_expired");
   const size_t deletable = segments_.size() - 1;  // never the active segment
   size_t by_time = 0;
   if (config_.retention_ms >= 0) {
@@ -585,6 +607,9 @@ absl::Status PartitionLog::truncate_fully(Offset offset) {
     if (auto s = segments_[i]->remove_files(fs_); !s.ok()) return fail(s, "remove segment");
   }
   segments_.clear();
+  // The leader's history below `offset` is not this log's: no snapshot of ours describes it.
+  if (auto s = remove_producer_snapshots([](Offset) { return true; }); !s.ok())
+    return fail(s, "remove producer snapshots");
   auto segment = Segment::create(fs_, dir_, offset, config_.index_interval_bytes, clock_.now());
   if (!segment.ok()) return fail(segment.status(), "create segment");
   segments_.push_back(std::move(*segment));
@@ -633,6 +658,7 @@ absl::Status PartitionLog::truncate_to(Offset offset) {
   }
   recovery_point_ = std::min(recovery_point_, log_end_offset());
   log_start_offset_ = std::min(log_start_offset_, log_end_offset());
+  if (auto s = load_producer_state(); !s.ok()) return fail(s, "rebuild producer state");
   if (epochs_.truncate_from_end(log_end_offset())) {
     if (auto s = save_epochs_if_changed(); !s.ok()) return fail(s, "leader epoch checkpoint");
   }
@@ -647,6 +673,8 @@ absl::Status PartitionLog::close() {
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
   if (auto s = segments_.back()->seal(); !s.ok()) return fail(s, "seal");
+  // A clean shutdown's snapshot: the next open replays nothing.
+  if (auto s = write_producer_snapshot(); !s.ok()) return fail(s, "producer snapshot");
   recovery_point_ = log_end_offset();
   failed_ = absl::FailedPreconditionError("PartitionLog: closed");
   return absl::OkStatus();

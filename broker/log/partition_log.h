@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@
 #include "broker/ids.h"
 #include "broker/log/leader_epoch_cache.h"
 #include "broker/log/log_config.h"
+#include "broker/log/producer_state.h"
 #include "broker/log/record_batch.h"
 #include "runtime/clock.h"
 #include "runtime/filesystem.h"
@@ -45,6 +47,9 @@ struct AppendInfo {
   int64_t log_append_time_ms = -1;  // -1 when the topic uses CreateTime
   Offset log_start_offset;
   int64_t record_count = 0;
+  // A retry of an idempotent producer's batch the log already holds: nothing was appended and
+  // the offsets (and LogAppendTime) are the original batch's.
+  bool duplicate = false;
 };
 
 // How a read hands over its bytes.
@@ -102,6 +107,11 @@ class PartitionLog {
   // LogAppendTime are written into it). All batches are validated first; on any error
   // nothing is appended: DataLoss (CORRUPT_MESSAGE), InvalidArgument (INVALID_RECORD),
   // OutOfRange with MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE in the message.
+  // Batches of idempotent producers are checked against the producer state first (see
+  // producer_state.h): a retry of a batch the log holds is answered with its offsets
+  // (AppendInfo::duplicate) and appends nothing; OutOfRange with OUT_OF_ORDER_SEQUENCE_NUMBER,
+  // FailedPrecondition with INVALID_PRODUCER_EPOCH or UNKNOWN_PRODUCER_ID append nothing and
+  // leave the log healthy.
   absl::StatusOr<AppendInfo> append(absl::Span<uint8_t> records, LeaderEpoch leader_epoch);
   // Appends batches a leader sent to this follower, as they are: offsets, leader epochs and
   // timestamps were set by the leader. Each batch's CRC is checked, the first must start at
@@ -161,6 +171,9 @@ class PartitionLog {
   std::optional<std::pair<LeaderEpoch, Offset>> end_offset_for_epoch(LeaderEpoch epoch) const;
   const std::vector<LeaderEpochCache::Entry>& leader_epochs() const { return epochs_.entries(); }
   const RecoveryReport& recovery_report() const { return report_; }
+  // What the log knows of its idempotent producers: derived from its batches, kept across
+  // restarts and truncations by `<offset>.snapshot` files (producer_snapshot.h).
+  const ProducerStateTable& producers() const { return producers_; }
   const absl::Status& failure() const { return failed_; }
   const std::string& dir() const { return dir_; }
   const LogConfig& config() const { return config_; }
@@ -187,6 +200,16 @@ class PartitionLog {
   absl::Status flush_locked();
   absl::Status delete_oldest_segments(size_t count, const char* reason);
   absl::Status truncate_fully(Offset offset);
+  // Producer state (partition_log_producers.cc).
+  absl::StatusOr<std::optional<ProducerBatch>> check_producers(
+      absl::Span<const BatchView> batches) const;
+  void note_producers(absl::Span<const BatchView> batches);
+  absl::Status write_producer_snapshot();
+  AppendInfo duplicate_append(const ProducerBatch& original) const;
+  absl::Status load_producer_state();
+  absl::StatusOr<std::vector<Offset>> producer_snapshot_offsets();
+  absl::Status remove_producer_snapshots(const std::function<bool(Offset)>& doomed);
+  absl::Status replay_producers_from(Offset from);
   std::shared_ptr<Segment> segment_for(Offset offset) const;
   static bool truncating(uint64_t generation) { return generation % 2 == 1; }
   static absl::Status truncated_during_read() {
@@ -221,6 +244,9 @@ class PartitionLog {
   // racing one notices it.
   uint64_t truncations_ = 0;
   RecoveryReport report_;
+  // Reflects exactly the batches below log_end_offset(): recorded as each run of batches is
+  // written, so a snapshot taken at a roll in the middle of an append holds what precedes it.
+  ProducerStateTable producers_;
 };
 
 }  // namespace weir::broker::log

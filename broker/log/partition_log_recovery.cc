@@ -183,6 +183,7 @@ absl::Status PartitionLog::recover(Offset recovery_point, Offset log_start_offse
   epochs_.truncate_from_end(end);
   epochs_.truncate_from_start(log_start_offset_);
   if (auto s = save_epochs_if_changed(); !s.ok()) return s;
+  if (auto s = load_producer_state(); !s.ok()) return s;
   last_flush_ = clock_.now();
   report_.segments = static_cast<int64_t>(segments_.size());
   report_.log_end_offset = end;

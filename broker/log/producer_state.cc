@@ -8,6 +8,12 @@ int32_t next_sequence(int32_t sequence) {
   return sequence == std::numeric_limits<int32_t>::max() ? 0 : sequence + 1;
 }
 
+int32_t last_sequence_of(int32_t base, int32_t delta) {
+  const int64_t last = int64_t{base} + delta;
+  constexpr int64_t kWrap = int64_t{std::numeric_limits<int32_t>::max()} + 1;
+  return static_cast<int32_t>(last >= kWrap ? last - kWrap : last);
+}
+
 const ProducerEntry* ProducerStateTable::find(int64_t producer_id) const {
   auto it = producers_.find(producer_id);
   return it == producers_.end() ? nullptr : &it->second;
@@ -39,7 +45,32 @@ SequenceCheck ProducerStateTable::check(int64_t producer_id, int16_t epoch, int3
   return {SequenceVerdict::kOutOfOrder, std::nullopt};
 }
 
+namespace {
+int64_t last_timestamp_ms(const ProducerEntry& e) {
+  return e.batches.empty() ? std::numeric_limits<int64_t>::min() : e.batches.back().timestamp_ms;
+}
+}  // namespace
+
+// O(producers), only when the table is full.
+void ProducerStateTable::forget_idlest() {
+  auto idlest = producers_.end();
+  for (auto it = producers_.begin(); it != producers_.end(); ++it) {
+    if (idlest == producers_.end() ||
+        last_timestamp_ms(it->second) < last_timestamp_ms(idlest->second))
+      idlest = it;
+  }
+  if (idlest != producers_.end()) producers_.erase(idlest);
+}
+
+size_t ProducerStateTable::expire(int64_t now_ms, int64_t expiration_ms) {
+  return std::erase_if(producers_, [&](const auto& kv) {
+    const ProducerEntry& e = kv.second;
+    return e.batches.empty() || now_ms - last_timestamp_ms(e) >= expiration_ms;
+  });
+}
+
 void ProducerStateTable::record(int64_t producer_id, int16_t epoch, const ProducerBatch& batch) {
+  if (producers_.size() >= producers_max_ && !producers_.contains(producer_id)) forget_idlest();
   ProducerEntry& e = producers_[producer_id];
   if (epoch != e.epoch) {
     // A newer epoch replaces the older one's history (replicated batches come in log order, so

@@ -391,6 +391,22 @@ absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch(Offset target,
   return std::nullopt;
 }
 
+absl::Status Segment::scan_headers(Offset from, const std::function<void(const BatchHeader&)>& f) {
+  uint64_t position = offset_index_.lookup(from).position;
+  HeaderScan scan(*log_, size_bytes_);
+  while (position < size_bytes_) {
+    BatchHeader h;
+    auto outcome = scan.at(position, h);
+    if (!outcome.ok()) return outcome.status();
+    if (*outcome != ScanOutcome::kBatch) {
+      return absl::DataLossError(absl::StrCat(log_path_, ": invalid batch header at ", position));
+    }
+    if (h.last() >= from) f(h);
+    position += h.size_bytes();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch_by_time(int64_t target_ms) {
   if (max_timestamp_ms_ < target_ms) return std::nullopt;
   const TimeIndex::Entry entry = time_index_.lookup(target_ms);

@@ -97,6 +97,10 @@ class Segment {
   // The first batch whose last offset is >= target, among batches starting before
   // position_limit; nullopt when there is none.
   absl::StatusOr<std::optional<BatchLocation>> find_batch(Offset target, uint64_t position_limit);
+  // Calls `f` with the header of every batch whose last offset is >= from, in order (headers
+  // only: for state derived from batch metadata, such as the producers'). DataLoss on a header
+  // that does not parse.
+  absl::Status scan_headers(Offset from, const std::function<void(const BatchHeader&)>& f);
   // The first batch whose maxTimestamp is >= target_ms, nullopt when there is none.
   absl::StatusOr<std::optional<BatchLocation>> find_batch_by_time(int64_t target_ms);
   // `size` bytes at `position` (fewer at the end of the file), as two reads agreed on them:
