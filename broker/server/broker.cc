@@ -422,6 +422,7 @@ absl::Status Broker::run() {
   controller_ = std::make_unique<controller::Controller>(config_, broker_id_, *store_,
                                                          *context_.network, *context_.clock);
   start_group_coordinator();
+  producer_ids_ = std::make_unique<ProducerIdManager>(*store_, broker_id_);
   core_.reset(new BrokerCore{.config = config_,
                              .broker_id = broker_id_,
                              .cluster_id = cluster_id_,
@@ -430,6 +431,7 @@ absl::Status Broker::run() {
                              .store = *store_,
                              .controller = *controller_,
                              .groups = *groups_,
+                             .producer_ids = *producer_ids_,
                              .clock = *context_.clock});
   if (auto s = start_listener(); !s.ok()) return s;
   if (auto s = register_self(); !s.ok()) return s;

@@ -19,6 +19,7 @@
 #include "broker/server/cluster_store.h"
 #include "broker/server/group_log.h"
 #include "broker/server/kafka_listener.h"
+#include "broker/server/producer_id_manager.h"
 #include "broker/server/replica_manager.h"
 #include "broker/server/topic_admin.h"
 #include "coord/client/client.h"
@@ -90,6 +91,7 @@ class Broker {
   std::unique_ptr<controller::Controller> controller_;
   std::unique_ptr<PartitionGroupLog> group_log_;
   std::unique_ptr<group::GroupCoordinator> groups_;
+  std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<BrokerCore> core_;
   std::unique_ptr<KafkaListener> handler_;
   std::unique_ptr<framed::FramedServer> server_;

@@ -11,6 +11,7 @@
 #include "broker/group/group_coordinator.h"
 #include "broker/server/broker_config.h"
 #include "broker/server/cluster_store.h"
+#include "broker/server/producer_id_manager.h"
 #include "broker/server/replica_manager.h"
 #include "broker/server/topic_admin.h"
 #include "runtime/actor_collection.h"
@@ -38,6 +39,7 @@ struct BrokerCore {
   ClusterStore& store;
   controller::Controller& controller;
   group::GroupCoordinator& groups;
+  ProducerIdManager& producer_ids;  // ids for InitProducerId
   IClock& clock;
   BrokerCounters counters;
   // Request actors that touch a log. A connection that closes drops its handle, but this one

@@ -312,6 +312,36 @@ TEST(KafkaGolden, ListPartitionReassignmentsV0NullTopicsMeansAll) {
   EXPECT_EQ(encode_message(request, 0), body);
 }
 
+// An idempotent producer's InitProducerId: v0 (a classic nullable string, -1 for null) and v4
+// (compact: 0 for null), where v3+ also carries the id and epoch it had (-1 for none).
+TEST(KafkaGolden, InitProducerIdV0AndV4NullTransactionalId) {
+  const std::string v0 = b({0xff, 0xff, 0x00, 0x00, 0xea, 0x60});  // null, 60000 ms
+  InitProducerIdRequest request;
+  ASSERT_TRUE(decode_message(v0, 0, request).ok());
+  EXPECT_FALSE(request.transactional_id.has_value());
+  EXPECT_EQ(request.transaction_timeout_ms, 60000);
+  EXPECT_EQ(request.producer_id, -1);  // v3+: the default
+  EXPECT_EQ(encode_message(request, 0), v0);
+  const std::string v4 = b({0x00, 0x00, 0x00, 0xea, 0x60,                    // null
+                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // id -1
+                            0xff, 0xff, 0x00});                              // epoch -1
+  InitProducerIdRequest flexible;
+  ASSERT_TRUE(decode_message(v4, 4, flexible).ok());
+  EXPECT_FALSE(flexible.transactional_id.has_value());
+  EXPECT_EQ(flexible.producer_epoch, -1);
+  EXPECT_EQ(encode_message(flexible, 4), v4);
+  EXPECT_EQ(request_header_version(ApiKey::kInitProducerId, 1), 1);
+  EXPECT_EQ(request_header_version(ApiKey::kInitProducerId, 2), 2);
+
+  InitProducerIdResponse response;
+  response.producer_id = 1000;
+  response.producer_epoch = 0;
+  EXPECT_EQ(encode_message(response, 4),
+            b({0x00, 0x00, 0x00, 0x00, 0x00, 0x00,              // throttle 0, error 0
+               0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8,  // producer id 1000
+               0x00, 0x00, 0x00}));                             // epoch 0, tags
+}
+
 // ---- edges ----------------------------------------------------------------------------------
 
 TEST(KafkaEdges, VersionOutsideTheRangeIsRefused) {
@@ -412,23 +442,24 @@ TEST(KafkaTables, HeaderVersionsFollowFlexibleVersions) {
   EXPECT_EQ(response_header_version(ApiKey::kProduce, 9), 1);
   EXPECT_EQ(response_header_version(ApiKey::kFetch, 11), 0);
   EXPECT_EQ(response_header_version(ApiKey::kFetch, 12), 1);
-  EXPECT_EQ(request_header_version(static_cast<ApiKey>(22), 0), 1);  // not served
+  EXPECT_EQ(request_header_version(static_cast<ApiKey>(24), 0), 1);  // not served
   // Kafka's exception: ControlledShutdown v0 predates client ids.
   EXPECT_EQ(request_header_version(ApiKey::kControlledShutdown, 0), 0);
   EXPECT_EQ(request_header_version(ApiKey::kControlledShutdown, 1), 1);
 }
 
 TEST(KafkaTables, ApiTable) {
-  EXPECT_EQ(kApis.size(), 30u);
+  EXPECT_EQ(kApis.size(), 31u);
   EXPECT_EQ(api_name(ApiKey::kProduce), "Produce");
   EXPECT_EQ(api_name(ApiKey::kDescribeCluster), "DescribeCluster");
-  EXPECT_EQ(api_name(static_cast<ApiKey>(22)), "Unknown");  // InitProducerId, not served
+  EXPECT_EQ(api_name(static_cast<ApiKey>(24)), "Unknown");  // AddPartitionsToTxn, not served
   EXPECT_EQ(api_name(ApiKey::kOffsetCommit), "OffsetCommit");
   EXPECT_EQ(api_name(ApiKey::kLeaderAndIsr), "LeaderAndIsr");
   EXPECT_EQ(api_key_from_int(46), ApiKey::kListPartitionReassignments);
   EXPECT_EQ(api_key_from_int(44), std::nullopt);
   EXPECT_EQ(api_key_from_int(18), ApiKey::kApiVersions);
-  EXPECT_EQ(api_key_from_int(22), std::nullopt);
+  EXPECT_EQ(api_key_from_int(22), ApiKey::kInitProducerId);
+  EXPECT_EQ(api_key_from_int(24), std::nullopt);
   EXPECT_EQ(api_key_from_int(47), ApiKey::kOffsetDelete);
   ASSERT_NE(find_api(1), nullptr);
   EXPECT_EQ(find_api(1)->max_version, 12);

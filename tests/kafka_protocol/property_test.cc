@@ -204,6 +204,8 @@ KAFKA_ROUND_TRIP(DeleteGroupsRequest)
 KAFKA_ROUND_TRIP(DeleteGroupsResponse)
 KAFKA_ROUND_TRIP(OffsetDeleteRequest)
 KAFKA_ROUND_TRIP(OffsetDeleteResponse)
+KAFKA_ROUND_TRIP(InitProducerIdRequest)
+KAFKA_ROUND_TRIP(InitProducerIdResponse)
 
 template <class... T>
 std::vector<std::string_view> names_of(TypeList<T...>) {

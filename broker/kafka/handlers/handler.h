@@ -97,6 +97,7 @@ Future<framed::Reply> handle_list_groups(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_describe_groups(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_delete_groups(BrokerCore& core, RequestPtr request);
 Future<framed::Reply> handle_offset_delete(BrokerCore& core, RequestPtr request);
+Future<framed::Reply> handle_init_producer_id(BrokerCore& core, RequestPtr request);
 
 // The partition `topic`/`index` if this broker leads it; else nullptr with the error a client
 // must see: UNKNOWN_TOPIC_OR_PARTITION when the cluster has no such partition,

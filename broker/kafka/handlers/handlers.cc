@@ -66,6 +66,8 @@ ApiHandler find_handler(kafka::ApiKey key) {
       return handle_delete_groups;
     case ApiKey::kOffsetDelete:
       return handle_offset_delete;
+    case ApiKey::kInitProducerId:
+      return handle_init_producer_id;
   }
   return nullptr;
 }

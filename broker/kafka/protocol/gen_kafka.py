@@ -47,6 +47,7 @@ APIS = [
     ("CreateTopics", 19, 0, 7),
     ("DeleteTopics", 20, 0, 6),
     ("DeleteRecords", 21, 0, 2),
+    ("InitProducerId", 22, 0, 4),
     ("OffsetForLeaderEpoch", 23, 0, 4),
     ("DescribeConfigs", 32, 0, 4),
     ("CreatePartitions", 37, 0, 3),

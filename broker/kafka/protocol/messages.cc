@@ -5577,6 +5577,86 @@ size_t DeleteRecordsResponse::encoded_size([[maybe_unused]] int16_t version) con
   return n;
 }
 
+void InitProducerIdRequest::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = InitProducerIdRequest{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  transactional_id = wire::read_nullable_string(r, flexible, true, "transactional_id");
+  transaction_timeout_ms = r.read_i32("transaction_timeout_ms");
+  if (version >= 3) {
+    producer_id = r.read_i64("producer_id");
+    producer_epoch = r.read_i16("producer_epoch");
+  }
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void InitProducerIdRequest::encode([[maybe_unused]] ByteWriter& w,
+                                   [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  wire::write_nullable_string(w, flexible, true, transactional_id);
+  w.write_i32(transaction_timeout_ms);
+  if (version >= 3) {
+    w.write_i64(producer_id);
+    w.write_i16(producer_epoch);
+  }
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t InitProducerIdRequest::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 4;
+  n += wire::nullable_string_size(flexible, true, transactional_id);
+  if (version >= 3) {
+    n += 10;
+  }
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
+void InitProducerIdResponse::decode(ByteReader& r, [[maybe_unused]] int16_t version) {
+  if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;
+  *this = InitProducerIdResponse{};
+  [[maybe_unused]] const bool flexible = version >= 2;
+  throttle_time_ms = r.read_i32("throttle_time_ms");
+  error_code = r.read_i16("error_code");
+  producer_id = r.read_i64("producer_id");
+  producer_epoch = r.read_i16("producer_epoch");
+  if (version >= 2) {
+    wire::skip_tagged_fields(r);
+  }
+}
+
+void InitProducerIdResponse::encode([[maybe_unused]] ByteWriter& w,
+                                    [[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  w.write_i32(throttle_time_ms);
+  w.write_i16(error_code);
+  w.write_i64(producer_id);
+  w.write_i16(producer_epoch);
+  if (version >= 2) {
+    w.write_uvarint(0);
+  }
+}
+
+size_t InitProducerIdResponse::encoded_size([[maybe_unused]] int16_t version) const {
+  if (version < kMinVersion || version > kMaxVersion) return 0;
+  [[maybe_unused]] const bool flexible = version >= 2;
+  size_t n = 16;
+  if (version >= 2) {
+    n += 1;  // no tagged fields
+  }
+  return n;
+}
+
 void OffsetForLeaderEpochRequest::OffsetForLeaderPartition::decode(
     ByteReader& r, [[maybe_unused]] int16_t version) {
   if (!wire::check_version(r, version, kMinVersion, kMaxVersion)) return;

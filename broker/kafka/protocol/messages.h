@@ -47,6 +47,7 @@ enum class ApiKey : int16_t {
   kCreateTopics = 19,
   kDeleteTopics = 20,
   kDeleteRecords = 21,
+  kInitProducerId = 22,
   kOffsetForLeaderEpoch = 23,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
@@ -72,7 +73,7 @@ struct ApiInfo {
   int16_t first_flexible_response;
 };
 
-inline constexpr std::array<ApiInfo, 30> kApis = {{
+inline constexpr std::array<ApiInfo, 31> kApis = {{
     {ApiKey::kProduce, "Produce", 0, 9, 9, 9},
     {ApiKey::kFetch, "Fetch", 0, 12, 12, 12},
     {ApiKey::kListOffsets, "ListOffsets", 0, 7, 6, 6},
@@ -94,6 +95,7 @@ inline constexpr std::array<ApiInfo, 30> kApis = {{
     {ApiKey::kCreateTopics, "CreateTopics", 0, 7, 5, 5},
     {ApiKey::kDeleteTopics, "DeleteTopics", 0, 6, 4, 4},
     {ApiKey::kDeleteRecords, "DeleteRecords", 0, 2, 2, 2},
+    {ApiKey::kInitProducerId, "InitProducerId", 0, 4, 2, 2},
     {ApiKey::kOffsetForLeaderEpoch, "OffsetForLeaderEpoch", 0, 4, 4, 4},
     {ApiKey::kDescribeConfigs, "DescribeConfigs", 0, 4, 4, 4},
     {ApiKey::kCreatePartitions, "CreatePartitions", 0, 3, 2, 2},
@@ -3562,6 +3564,65 @@ struct DeleteRecordsResponse {
   friend bool operator==(const DeleteRecordsResponse&, const DeleteRecordsResponse&) = default;
 };
 
+// Kafka's InitProducerIdRequest (api key 22): the request body, versions 0-4, flexible from v2.
+struct InitProducerIdRequest {
+  static constexpr std::string_view kName = "InitProducerIdRequest";
+  static constexpr ApiKey kApiKey = ApiKey::kInitProducerId;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  std::optional<std::string> transactional_id = std::string();
+  int32_t transaction_timeout_ms = 0;
+  int64_t producer_id = -1;     // v3+
+  int16_t producer_epoch = -1;  // v3+
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 2 ? 6 : 16; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"transactional_id", {0, 4}, {0, 4}, {0, -1}, -1}, self.transactional_id);
+    v(FieldInfo{"transaction_timeout_ms", {0, 4}, {0, -1}, {0, -1}, -1},
+      self.transaction_timeout_ms);
+    v(FieldInfo{"producer_id", {3, 4}, {0, -1}, {0, -1}, -1}, self.producer_id);
+    v(FieldInfo{"producer_epoch", {3, 4}, {0, -1}, {0, -1}, -1}, self.producer_epoch);
+  }
+  friend bool operator==(const InitProducerIdRequest&, const InitProducerIdRequest&) = default;
+};
+
+// Kafka's InitProducerIdResponse (api key 22): the response body, versions 0-4, flexible from v2.
+struct InitProducerIdResponse {
+  static constexpr std::string_view kName = "InitProducerIdResponse";
+  static constexpr ApiKey kApiKey = ApiKey::kInitProducerId;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 4;
+  static constexpr VersionRange kFlexibleVersions{2, 32767};
+
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = 0;
+
+  void decode(ByteReader& r, int16_t version);
+  void encode(ByteWriter& w, int16_t version) const;
+  size_t encoded_size(int16_t version) const;
+  // The smallest encoding at a version: bounds element counts of arrays of this.
+  static constexpr size_t min_encoded_size(int16_t version) { return version <= 1 ? 16 : 17; }
+  // Calls v(FieldInfo, field&) for each field in wire order (for_each_field, wire.h).
+  template <class Self, class V>
+  static void visit_fields(Self& self, V& v) {
+    v(FieldInfo{"throttle_time_ms", {0, 4}, {0, -1}, {0, -1}, -1}, self.throttle_time_ms);
+    v(FieldInfo{"error_code", {0, 4}, {0, -1}, {0, -1}, -1}, self.error_code);
+    v(FieldInfo{"producer_id", {0, 4}, {0, -1}, {0, -1}, -1}, self.producer_id);
+    v(FieldInfo{"producer_epoch", {0, 4}, {0, -1}, {0, -1}, -1}, self.producer_epoch);
+  }
+  friend bool operator==(const InitProducerIdResponse&, const InitProducerIdResponse&) = default;
+};
+
 // Kafka's OffsetForLeaderEpochRequest (api key 23): the request body, versions 0-4, flexible from
 // v4.
 struct OffsetForLeaderEpochRequest {
@@ -4805,10 +4866,10 @@ using AllRequests =
              OffsetCommitRequest, OffsetFetchRequest, FindCoordinatorRequest, JoinGroupRequest,
              HeartbeatRequest, LeaveGroupRequest, SyncGroupRequest, DescribeGroupsRequest,
              ListGroupsRequest, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-             DeleteRecordsRequest, OffsetForLeaderEpochRequest, DescribeConfigsRequest,
-             CreatePartitionsRequest, DeleteGroupsRequest, ElectLeadersRequest,
-             AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
-             OffsetDeleteRequest, DescribeClusterRequest>;
+             DeleteRecordsRequest, InitProducerIdRequest, OffsetForLeaderEpochRequest,
+             DescribeConfigsRequest, CreatePartitionsRequest, DeleteGroupsRequest,
+             ElectLeadersRequest, AlterPartitionReassignmentsRequest,
+             ListPartitionReassignmentsRequest, OffsetDeleteRequest, DescribeClusterRequest>;
 using AllResponses =
     TypeList<ProduceResponse, FetchResponse, ListOffsetsResponse, MetadataResponse,
              LeaderAndIsrResponse, StopReplicaResponse, UpdateMetadataResponse,
@@ -4816,9 +4877,10 @@ using AllResponses =
              FindCoordinatorResponse, JoinGroupResponse, HeartbeatResponse, LeaveGroupResponse,
              SyncGroupResponse, DescribeGroupsResponse, ListGroupsResponse, ApiVersionsResponse,
              CreateTopicsResponse, DeleteTopicsResponse, DeleteRecordsResponse,
-             OffsetForLeaderEpochResponse, DescribeConfigsResponse, CreatePartitionsResponse,
-             DeleteGroupsResponse, ElectLeadersResponse, AlterPartitionReassignmentsResponse,
-             ListPartitionReassignmentsResponse, OffsetDeleteResponse, DescribeClusterResponse>;
+             InitProducerIdResponse, OffsetForLeaderEpochResponse, DescribeConfigsResponse,
+             CreatePartitionsResponse, DeleteGroupsResponse, ElectLeadersResponse,
+             AlterPartitionReassignmentsResponse, ListPartitionReassignmentsResponse,
+             OffsetDeleteResponse, DescribeClusterResponse>;
 using AllHeaders = TypeList<RequestHeader, ResponseHeader>;
 
 }  // namespace weir::kafka

@@ -17,8 +17,8 @@ except ImportError:
 KAFKA_3_0 = {0: (0, 9), 1: (0, 12), 2: (0, 7), 3: (0, 11), 4: (0, 5), 5: (0, 3), 6: (0, 7),
              7: (0, 3), 8: (0, 8), 9: (0, 8), 10: (0, 4), 11: (0, 7), 12: (0, 4), 13: (0, 4),
              14: (0, 5), 15: (0, 5), 16: (0, 4), 18: (0, 3), 19: (0, 7), 20: (0, 6), 21: (0, 2),
-             23: (0, 4), 32: (0, 4), 37: (0, 3), 42: (0, 2), 43: (0, 2), 45: (0, 0), 46: (0, 0),
-             47: (0, 0), 60: (0, 0)}
+             22: (0, 4), 23: (0, 4), 32: (0, 4), 37: (0, 3), 42: (0, 2), 43: (0, 2), 45: (0, 0),
+             46: (0, 0), 47: (0, 0), 60: (0, 0)}
 
 
 def closed_without_answer(port, frame, timeout=5.0):
@@ -39,6 +39,17 @@ def framed(body):
     return struct.pack(">i", len(body)) + body
 
 
+def init_producer_id(port, transactional_id=None):
+    """InitProducerId v1: (throttle_time_ms, error_code, producer_id, producer_epoch)."""
+    if transactional_id is None:
+        tid = struct.pack(">h", -1)
+    else:
+        tid = struct.pack(">h", len(transactional_id)) + transactional_id
+    rsp = kafka_request(port, 22, 1, body=tid + struct.pack(">i", 60000))
+    expect_eq(rsp is not None, True, "InitProducerId answered")
+    return struct.unpack(">ihqh", rsp)
+
+
 def main(weir):
     with Cluster(weir, partitions=2, extra_props="socket.request.max.bytes=1048576\n") as c:
         port = c.broker_port(0)
@@ -54,10 +65,19 @@ def main(weir):
         expect_eq((error, n), (35, len(KAFKA_3_0)), "ApiVersions v9: UNSUPPORTED_VERSION + list")
         ok("ApiVersions v9: v0 answer with UNSUPPORTED_VERSION and the versions")
 
+        # Idempotent producers get a new id each time, from Kafka's first block, with epoch 0;
+        # a transactional id is refused (transactions are not served).
+        expect_eq(init_producer_id(port), (0, 0, 0, 0), "first InitProducerId")
+        expect_eq(init_producer_id(port), (0, 0, 1, 0), "second InitProducerId")
+        expect_eq(init_producer_id(port, b"txn")[1:], (53, -1, -1), "transactional InitProducerId")
+        ok("InitProducerId: ids 0 then 1 with epoch 0; a transactional id: "
+           "TRANSACTIONAL_ID_AUTHORIZATION_FAILED")
+
         # Unserved api, unserved version, malformed header: closed, never left hanging.
         expect_eq(closed_without_answer(port, framed(header(9999, 0))), True, "unknown api key")
         expect_eq(closed_without_answer(port, framed(header(0, 10))), True, "Produce v10")
-        expect_eq(closed_without_answer(port, framed(header(22, 0))), True, "InitProducerId (unserved)")
+        expect_eq(closed_without_answer(port, framed(header(24, 0))), True,
+                  "AddPartitionsToTxn (unserved)")
         expect_eq(closed_without_answer(port, framed(b"\x00\x03")), True, "truncated header")
         expect_eq(closed_without_answer(port, framed(header(3, 1) + b"\xff\xff\xff")), True,
                   "Metadata v1 with a bogus topic count")
@@ -108,8 +128,11 @@ def main(weir):
             expect_eq((cluster["version"], len(cluster["id"])), ("1", 22), "/cluster/id")
             expect_eq(json.loads(zk.get("/controller")[0])["brokerid"], 0, "/controller")
             expect_eq(int(zk.get("/controller_epoch")[0]) >= 1, True, "/controller_epoch")
+            expect_eq(zk.get("/latest_producer_id_block")[0],
+                      b'{"version":1,"broker":0,"block_start":"0","block_end":"999"}',
+                      "/latest_producer_id_block")
             ok("coord holds Kafka's layout: /brokers/ids/0, topic, partition state, config, "
-               "/cluster/id, /controller")
+               "/cluster/id, /controller, /latest_producer_id_block")
             # SIGTERM: the registration goes with the session, the logs stay.
             c.stop_broker(0)
             wait_until("/brokers/ids/0 removed", lambda: zk.exists("/brokers/ids/0") is None, 10)
