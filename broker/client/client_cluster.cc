@@ -119,6 +119,12 @@ const TopicMetadata* ClientCluster::topic(std::string_view name) const {
   return it == topics_.end() ? nullptr : &it->second;
 }
 
+std::vector<int32_t> ClientCluster::node_ids() const {
+  std::vector<int32_t> out;
+  for (const auto& [id, address] : brokers_) out.push_back(id);
+  return out;
+}
+
 std::optional<std::string> ClientCluster::broker_address(int32_t node) const {
   auto it = brokers_.find(node);
   if (it == brokers_.end()) return std::nullopt;

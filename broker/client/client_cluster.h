@@ -109,6 +109,8 @@ class ClientCluster : public std::enable_shared_from_this<ClientCluster> {
 
   const TopicMetadata* topic(std::string_view name) const;
   std::optional<std::string> broker_address(int32_t node) const;
+  // The brokers the last metadata named, ascending.
+  std::vector<int32_t> node_ids() const;
   // Bumped by every completed refresh (and connection loss); `changed` fires with it.
   uint64_t version() const { return version_; }
   WaitList& changed() { return changed_; }

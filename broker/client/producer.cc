@@ -169,12 +169,20 @@ struct Batch {
   int32_t attempts = 0;
   bool closed = false;  // a record did not fit: no more appends
   bool sealed = false;
+  // Idempotence: the producer id, epoch and first sequence in the header (-1: none yet);
+  // restamp asks for new ones before the next attempt (the broker lost the producer).
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  bool restamp = false;
   std::vector<PendingRecord> pending;
 };
 
 struct PartitionQueue {
   std::deque<std::unique_ptr<Batch>> batches;  // oldest first; only the last takes records
   bool in_flight = false;
+  int32_t next_sequence = 0;         // idempotence: of the next batch's first record ...
+  uint64_t sequence_generation = 0;  // ... under this producer id generation
 };
 
 struct TopicState {
@@ -233,6 +241,13 @@ class Producer::Core : public std::enable_shared_from_this<Core> {
   bool expire(PartitionQueue& q, TimePoint now);
   bool node_ready(int32_t node, TimePoint now, TimePoint& next_wake);
   absl::Status seal(Batch& b);
+  void write_producer_fields(Batch& b);
+  void assign_sequences(Batch& b, PartitionQueue& q);
+  bool producer_id_ready(TimePoint now, TimePoint& next_wake);
+  void run_init_producer_id();
+  absl::Status init_producer_id_once();
+  void reset_producer_id(int64_t stale_id);
+  void fail_queue(PartitionQueue& q, const absl::Status& status);
   void send_request(int32_t node, std::vector<Batch*> batches);
   void run_request(int32_t node, std::shared_ptr<KafkaConnection> connection,
                    std::vector<Batch*> batches);
@@ -262,8 +277,17 @@ class Producer::Core : public std::enable_shared_from_this<Core> {
   bool closing_ = false;
   bool shut_down_ = false;
   absl::Status shutdown_status_;
-  WaitList wake_;       // the sender's
-  WaitList completed_;  // a batch completed (flush waits on it)
+  // Idempotence: the current producer id (-1: none; the sender fetches one), and a generation
+  // bumped with each new id so that every partition's sequences restart at 0 under it.
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  uint64_t producer_generation_ = 0;
+  bool producer_id_pending_ = false;
+  TimePoint producer_id_retry_at_{};  // local clock
+  uint64_t producer_id_attempts_ = 0;
+  absl::Status producer_id_fatal_;  // a broker refused InitProducerId for good
+  WaitList wake_;                   // the sender's
+  WaitList completed_;              // a batch completed (flush waits on it)
   ActorCollection actors_;
 };
 
@@ -565,10 +589,16 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
   bool need_metadata = false;
   const bool all_ready = flushing_ > 0 || closing_ || pool_.waiters() > 0;
   const Duration linger = ms(config_.linger_ms);
+  const bool idempotent = config_.enable_idempotence;
+  const bool can_send = !idempotent || producer_id_ready(now, next_wake);
   for (auto& [name, t] : topics_) {
     for (size_t p = 0; p < t->queues.size(); ++p) {
       PartitionQueue& q = t->queues[p];
       if (expire(q, now) || q.batches.empty()) continue;
+      if (!can_send) {
+        if (!producer_id_fatal_.ok()) fail_queue(q, producer_id_fatal_);
+        continue;
+      }
       Batch& b = *q.batches.front();
       if (now < b.retry_at) {
         next_wake = std::min(next_wake, b.retry_at);
@@ -579,7 +609,7 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
         next_wake = std::min(next_wake, b.created + linger);
         continue;
       }
-      if (config_.max_in_flight == 1 && q.in_flight) continue;
+      if ((config_.max_in_flight == 1 || idempotent) && q.in_flight) continue;
       const int32_t leader = p < t->leaders.size() ? t->leaders[p] : -1;
       if (leader < 0) {
         need_metadata = true;
@@ -590,6 +620,7 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
                       !node_ready(leader, now, next_wake))) {
         continue;
       }
+      if (idempotent && (!b.sealed || b.restamp)) assign_sequences(b, q);
       if (auto s = seal(b); !s.ok()) {
         Batch* raw = q.batches.front().get();
         in_flight_.emplace(raw->id, std::move(q.batches.front()));
@@ -638,13 +669,39 @@ absl::Status Producer::Core::seal(Batch& b) {
   store_be(h + f::kLastOffsetDelta, static_cast<uint32_t>(b.record_count - 1), 4);
   store_be(h + f::kBaseTimestamp, static_cast<uint64_t>(b.base_timestamp), 8);
   store_be(h + f::kMaxTimestamp, static_cast<uint64_t>(b.max_timestamp), 8);
-  store_be(h + f::kProducerId, static_cast<uint64_t>(-1), 8);
-  store_be(h + f::kProducerEpoch, static_cast<uint16_t>(-1), 2);
-  store_be(h + f::kBaseSequence, static_cast<uint32_t>(-1), 4);
   store_be(h + f::kRecordCount, static_cast<uint32_t>(b.record_count), 4);
-  store_be(h + f::kCrc, crc32c(h + f::kAttributes, b.buffer.size() - f::kAttributes), 4);
   b.sealed = true;
+  write_producer_fields(b);
   return absl::OkStatus();
+}
+
+// The producer fields of a sealed batch's header, and the CRC that covers them.
+void Producer::Core::write_producer_fields(Batch& b) {
+  WEIR_ASSERT(b.sealed);
+  char* h = b.buffer.data();
+  namespace f = log::batch_field;
+  store_be(h + f::kProducerId, static_cast<uint64_t>(b.producer_id), 8);
+  store_be(h + f::kProducerEpoch, static_cast<uint16_t>(b.producer_epoch), 2);
+  store_be(h + f::kBaseSequence, static_cast<uint32_t>(b.base_sequence), 4);
+  store_be(h + f::kCrc, crc32c(h + f::kAttributes, b.buffer.size() - f::kAttributes), 4);
+}
+
+// A batch's first attempt (or its first after the broker lost this producer) takes the current
+// producer id and its partition's next sequences; a retry keeps them, which is what lets the
+// broker recognise it.
+void Producer::Core::assign_sequences(Batch& b, PartitionQueue& q) {
+  WEIR_ASSERT(producer_id_ >= 0);
+  if (q.sequence_generation != producer_generation_) {
+    q.sequence_generation = producer_generation_;
+    q.next_sequence = 0;
+  }
+  b.producer_id = producer_id_;
+  b.producer_epoch = producer_epoch_;
+  b.base_sequence = q.next_sequence;
+  constexpr int64_t kWrap = int64_t{INT32_MAX} + 1;
+  q.next_sequence = static_cast<int32_t>((int64_t{q.next_sequence} + b.record_count) % kWrap);
+  if (b.sealed) write_producer_fields(b);
+  b.restamp = false;
 }
 
 }  // namespace weir::broker::client
@@ -755,12 +812,22 @@ std::unique_ptr<Batch> Producer::Core::take_in_flight(Batch* b) {
 
 void Producer::Core::retry_or_fail(Batch* b, ErrorCode code, const absl::Status& status) {
   const TimePoint now = clock_.now();
-  const bool retriable = kafka::is_retriable(code) || code == ErrorCode::kNetworkException;
+  // The broker has no history of this producer that the batch continues: under a new
+  // producer id, the batch starts its partition's sequences again.
+  const bool lost_producer =
+      config_.enable_idempotence &&
+      (code == ErrorCode::kOutOfOrderSequenceNumber || code == ErrorCode::kUnknownProducerId);
+  const bool retriable =
+      kafka::is_retriable(code) || code == ErrorCode::kNetworkException || lost_producer;
   if (retriable && !shut_down_ && b->attempts < config_.retries &&
       now < b->created + ms(config_.delivery_timeout_ms)) {
     if (needs_metadata_refresh(code)) {
       ++stats_.metadata_refreshes_asked;
       cluster_->request_refresh();
+    }
+    if (lost_producer) {
+      b->restamp = true;
+      reset_producer_id(b->producer_id);
     }
     ++b->attempts;
     ++stats_.retries;
@@ -780,6 +847,9 @@ void Producer::Core::retry_or_fail(Batch* b, ErrorCode code, const absl::Status&
 void Producer::Core::complete(Batch* b, int64_t base_offset, int64_t log_append_time_ms,
                               const absl::Status& status) {
   std::unique_ptr<Batch> owned = take_in_flight(b);
+  // A batch that got sequences and failed leaves a gap (or, if it was written after all, an
+  // unknown outcome) in its partition's sequences: later batches go under a new producer id.
+  if (!status.ok() && b->base_sequence >= 0) reset_producer_id(b->producer_id);
   RecordMetadata md;
   md.topic = b->topic;
   md.partition = b->partition;
@@ -797,6 +867,84 @@ void Producer::Core::complete(Batch* b, int64_t base_offset, int64_t log_append_
   pool_.release(b->capacity);
   incomplete_.erase(b->id);
   completed_.fire_all();
+}
+
+// ---- idempotence: the producer id ------------------------------------------------------------
+
+// Whether batches can get sequences now; otherwise starts fetching a producer id (at most one
+// request at a time, retry_backoff_ms apart).
+bool Producer::Core::producer_id_ready(TimePoint now, TimePoint& next_wake) {
+  if (producer_id_ >= 0) return true;
+  if (producer_id_pending_ || !producer_id_fatal_.ok()) return false;
+  if (now < producer_id_retry_at_) {
+    next_wake = std::min(next_wake, producer_id_retry_at_);
+    return false;
+  }
+  producer_id_pending_ = true;
+  actors_.add(
+      spawn("producer-init-id", [self = shared_from_this()] { self->run_init_producer_id(); }));
+  return false;
+}
+
+void Producer::Core::run_init_producer_id() {
+  const absl::Status s = init_producer_id_once();
+  producer_id_pending_ = false;
+  if (!s.ok()) {
+    if (!absl::IsUnavailable(s) && !absl::IsDeadlineExceeded(s)) producer_id_fatal_ = s;
+    producer_id_retry_at_ = clock_.now() + ms(config_.retry_backoff_ms);
+  }
+  wake();
+}
+
+// One InitProducerId, to the brokers in turn (any broker serves it for an idempotent
+// producer). Unavailable or DeadlineExceeded: worth retrying.
+absl::Status Producer::Core::init_producer_id_once() {
+  const std::vector<int32_t> nodes = cluster_->node_ids();
+  if (nodes.empty()) {
+    cluster_->request_refresh();
+    return absl::UnavailableError("no broker known yet");
+  }
+  const int32_t node = nodes[producer_id_attempts_++ % nodes.size()];
+  auto c = cluster_->connection(node, ConnectionPurpose::kControl);
+  if (!c.ok()) return absl::UnavailableError(c.status().message());
+  const std::optional<int16_t> version = (*c)->version_for(kafka::ApiKey::kInitProducerId);
+  if (!version) {
+    return absl::UnimplementedError("enable_idempotence: the broker does not serve InitProducerId");
+  }
+  kafka::InitProducerIdRequest req;
+  req.transactional_id = std::nullopt;
+  req.transaction_timeout_ms = 60000;
+  auto rsp = call_with_deadline<kafka::InitProducerIdResponse>(
+      *c, req, ms(config_.request_timeout_ms), version);
+  if (!rsp.ok()) {
+    cluster_->connection_failed(node, *c);
+    return absl::UnavailableError(rsp.status().message());
+  }
+  const auto code = static_cast<ErrorCode>(rsp->body.error_code);
+  if (code != ErrorCode::kNone) return kafka_status(code, "InitProducerId");
+  WEIR_ASSERT_MSG(rsp->body.producer_id >= 0, "InitProducerId answered without an id");
+  producer_id_ = rsp->body.producer_id;
+  producer_epoch_ = rsp->body.producer_epoch;
+  ++producer_generation_;
+  ++stats_.producer_ids;
+  return absl::OkStatus();
+}
+
+// `stale_id` can no longer be trusted to continue its sequences: the next batches wait for a
+// new id. A no-op when it was already replaced (several partitions may report one loss).
+void Producer::Core::reset_producer_id(int64_t stale_id) {
+  if (stale_id < 0 || stale_id != producer_id_) return;
+  producer_id_ = -1;
+  wake();
+}
+
+void Producer::Core::fail_queue(PartitionQueue& q, const absl::Status& status) {
+  while (!q.batches.empty()) {
+    Batch* b = q.batches.front().get();
+    in_flight_.emplace(b->id, std::move(q.batches.front()));
+    q.batches.pop_front();
+    complete(b, -1, -1, status);
+  }
 }
 
 }  // namespace weir::broker::client
@@ -817,6 +965,12 @@ absl::Status validate_producer_config(const ProducerConfig& c) {
   if (c.delivery_timeout_ms < 1)
     return absl::InvalidArgumentError("delivery_timeout_ms must be >= 1");
   if (c.max_in_flight < 1) return absl::InvalidArgumentError("max_in_flight must be >= 1");
+  if (c.enable_idempotence && c.acks != -1)
+    return absl::InvalidArgumentError("enable_idempotence needs acks=-1 (all)");
+  if (c.enable_idempotence && c.max_in_flight > 5)
+    return absl::InvalidArgumentError("enable_idempotence needs max_in_flight <= 5");
+  if (c.enable_idempotence && c.retries < 1)
+    return absl::InvalidArgumentError("enable_idempotence needs retries >= 1");
   if (c.buffer_memory < static_cast<int64_t>(kHeaderBytes) + 64)
     return absl::InvalidArgumentError("buffer_memory is too small");
   if (c.max_block_ms < 0) return absl::InvalidArgumentError("max_block_ms must be >= 0");

@@ -23,6 +23,19 @@
 //     compressed size instead; Weir compresses a batch when it is sent, into one buffer).
 //   - A batch too large for the broker (MESSAGE_TOO_LARGE) fails; it is not split.
 //
+// With enable_idempotence (Kafka's enable.idempotence; acks must be -1): the producer takes a
+// producer id from InitProducerId before its first batch and numbers each partition's records
+// (sequence numbers), so that the broker appends a retried batch once and refuses a gap
+// (OUT_OF_ORDER_SEQUENCE_NUMBER): no duplicates and no reordering per partition, whatever
+// retries, lost responses and leader changes happen. Each partition then has at most one
+// batch in flight (Kafka's Java producer allows five and re-sequences them after an error;
+// one keeps the ordering argument to the broker's check alone, at the cost of a round trip
+// per batch and partition). A batch that fails for good after it got its sequences leaves a
+// gap, so the producer takes a new producer id for the batches after it (as Kafka's epoch
+// bump); OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID (the broker lost this
+// producer's history, e.g. after producer.id.expiration.ms) do the same and retry the batch
+// under the new id.
+//
 // The hot path: each batch is built in one buffer reserved at batch_size, records are encoded
 // straight into it (no per-record allocation besides the completion's own state), and the
 // header and CRC are written in place when the batch is sent.
@@ -63,6 +76,7 @@ struct ProducerConfig {
   int32_t max_block_ms = 60000;          // how long send() waits for memory or metadata
   int32_t max_request_size = 1 << 20;    // bytes of one record, and of one request's batches
   int32_t metadata_max_age_ms = 300000;
+  bool enable_idempotence = false;
 };
 
 // A header of a record to send; views, like the record.
@@ -102,6 +116,7 @@ struct ProducerStats {
   uint64_t requests_sent = 0;
   uint64_t retries = 0;
   uint64_t metadata_refreshes_asked = 0;
+  uint64_t producer_ids = 0;  // taken from InitProducerId (idempotence)
 };
 
 class Producer {

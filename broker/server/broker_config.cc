@@ -192,7 +192,7 @@ std::map<std::string, Setter> make_setters() {
     if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark" &&
         v != "unfenced_controller" && v != "ignore_unflushed_data_lost" &&
         v != "isr_write_unconditional" && v != "group_reuse_generation" &&
-        v != "group_commit_any_generation")
+        v != "group_commit_any_generation" && v != "producer_accept_duplicates")
       return bad(k, v, "not a known broken variant");
     c.weir_bug = std::string(v);
     return absl::OkStatus();
@@ -222,6 +222,7 @@ std::map<std::string, Setter> make_setters() {
   s["log.retention.minutes"] = int_key(&BrokerConfig::log_retention_ms, -1, INT64_MAX, 60000);
   s["log.retention.hours"] = int_key(&BrokerConfig::log_retention_ms, -1, INT64_MAX, 3600000);
   s["log.retention.bytes"] = int_key(&BrokerConfig::log_retention_bytes, -1);
+  s["producer.id.expiration.ms"] = int_key(&BrokerConfig::producer_id_expiration_ms, 1);
   s["log.retention.check.interval.ms"] = int_key(&BrokerConfig::log_retention_check_interval_ms, 1);
   s["log.index.interval.bytes"] = int_key(&BrokerConfig::log_index_interval_bytes, 0);
   s["log.flush.interval.messages"] = int_key(&BrokerConfig::log_flush_interval_messages, 1);

@@ -47,6 +47,7 @@ struct BrokerConfig {
   int64_t log_retention_ms = 168LL * 3600 * 1000;  // -1: forever
   int64_t log_retention_bytes = -1;
   int64_t log_retention_check_interval_ms = 300000;
+  int64_t producer_id_expiration_ms = 86400000;  // producer.id.expiration.ms
   int32_t log_index_interval_bytes = 4096;
   int64_t log_flush_interval_messages = INT64_MAX;
   int64_t log_flush_interval_ms = INT64_MAX;  // Kafka: unset, the scheduler interval applies

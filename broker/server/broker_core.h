@@ -26,6 +26,7 @@ struct BrokerCounters {
   uint64_t fetch_bytes = 0;
   uint64_t request_errors = 0;  // frames refused (bad header, unknown api or version)
   uint64_t produce_timeouts = 0;
+  uint64_t produce_duplicates = 0;  // idempotent retries answered with their original offsets
 };
 
 struct BrokerCore {

@@ -132,6 +132,8 @@ log::LogConfig log_config_for(const BrokerConfig& broker, const TopicOverrides& 
   auto ts = overrides.find("message.timestamp.type");
   out.log_append_time = ts != overrides.end() ? ts->second == "LogAppendTime"
                                               : broker.log_message_timestamp_type_log_append;
+  out.producer_id_expiration_ms = broker.producer_id_expiration_ms;
+  out.unsafe_accept_duplicates = broker.weir_bug == "producer_accept_duplicates";
   return out;
 }
 

@@ -449,3 +449,94 @@ TEST(ClientEndToEnd, ProducerAndConsumerRideOutABrokerRestart) {
 
 }  // namespace
 }  // namespace weir::broker::testing
+
+namespace weir::broker::testing {
+namespace {
+
+// With idempotence, the log holds every record exactly once, in the order sent, whatever
+// is lost: responses dropped on their way back (the broker appended, the producer retries),
+// and a broker killed and restarted (its producer state comes back from the log's snapshots)
+// while retries are pending. The broken variant (the broker appends retries again) fails it.
+void idempotent_run(uint64_t seed, Duration cut_after, bool kill, bool broken,
+                    std::vector<std::string>& log_out, uint64_t& retries) {
+  BrokerSimOptions options;
+  if (broken) options.properties["weir.bug"] = "producer_accept_duplicates";
+  BrokerSimCluster c(seed, options);
+  bool done = c.run([&] {
+    ASSERT_TRUE(c.wait_ready());
+    auto producer = make_producer(c, {.acks = -1,
+                                      .linger_ms = 2,
+                                      .retry_backoff_ms = 50,
+                                      .request_timeout_ms = 500,
+                                      .max_in_flight = 5,
+                                      .enable_idempotence = true});
+    std::vector<Future<RecordMetadata>> acks;
+    std::vector<std::string> values;
+    for (int i = 0; i < 300; ++i) values.push_back(absl::StrCat("value-", i));
+    const std::string broker_ip = c.broker_machines[0]->ip();
+    const std::string client_ip = c.client_machine->ip();
+    for (int i = 0; i < 300; ++i) {
+      acks.push_back(producer->send({.topic = "idem", .value = values[i]}));
+      if (i == 150) {
+        delay(cut_after);
+        c.sim.network().partition(broker_ip, client_ip);  // requests arrive, answers do not
+        delay(700ms);
+        if (kill) {
+          c.sim.kill(c.broker_processes[0]);
+          c.sim.boot_after(c.broker_processes[0], 500ms);
+        }
+        c.sim.network().heal(broker_ip, client_ip);
+      }
+      delay(5ms);
+    }
+    producer->flush();
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(acks[i].get().ok()) << i << ": " << acks[i].get().status();
+    }
+    EXPECT_GE(producer->stats().producer_ids, 1u);
+    retries += producer->stats().retries;
+    producer->close();
+    auto consumer = make_consumer(c, {.fetch_max_wait_ms = 100,
+                                      .auto_offset_reset = OffsetReset::kEarliest,
+                                      .request_timeout_ms = 2000});
+    consumer->assign({{"idem", 0}});
+    int idle = 0;
+    while (idle < 3) {
+      auto polled = consumer->poll(500ms);
+      ASSERT_TRUE(polled.ok()) << polled.status();
+      if (polled->empty()) ++idle;
+      for (const ConsumerRecord& r : *polled) log_out.push_back(std::string(*r.value));
+    }
+    consumer->close();
+  });
+  EXPECT_TRUE(done);
+}
+
+std::vector<std::string> values_sent() {
+  std::vector<std::string> v;
+  for (int i = 0; i < 300; ++i) v.push_back(absl::StrCat("value-", i));
+  return v;
+}
+
+TEST(ClientEndToEnd, IdempotentProducerWritesEachRecordOnceInOrder) {
+  uint64_t retries = 0;
+  for (bool kill : {false, true}) {
+    for (Duration cut_after : {0us, 1500us, 2500us, 3500us}) {
+      std::vector<std::string> log;
+      idempotent_run(26, cut_after, kill, false, log, retries);
+      EXPECT_EQ(log, values_sent())
+          << "kill " << kill << " cut after " << to_seconds(cut_after) * 1e3 << " ms";
+    }
+  }
+  EXPECT_GT(retries, 0u) << "no request was retried: the dedup path went untested";
+}
+
+TEST(ClientEndToEnd, IdempotenceCheckFailsWhenTheBrokerAppendsRetries) {
+  uint64_t retries = 0;
+  std::vector<std::string> log;
+  idempotent_run(26, 0us, false, true, log, retries);
+  EXPECT_GT(log.size(), values_sent().size()) << "the broken broker wrote no duplicate";
+}
+
+}  // namespace
+}  // namespace weir::broker::testing

@@ -24,12 +24,18 @@ inline kafka::ErrorCode error_for_log_status(const absl::Status& s) {
         return ErrorCode::kRecordListTooLarge;
       if (message.find("MESSAGE_TOO_LARGE") != std::string_view::npos)
         return ErrorCode::kMessageTooLarge;
+      if (message.find("OUT_OF_ORDER_SEQUENCE_NUMBER") != std::string_view::npos)
+        return ErrorCode::kOutOfOrderSequenceNumber;
       return ErrorCode::kOffsetOutOfRange;
     case absl::StatusCode::kUnavailable:
       return ErrorCode::kNotLeaderOrFollower;
     case absl::StatusCode::kFailedPrecondition:
       if (message.find("NOT_LEADER_OR_FOLLOWER") != std::string_view::npos)
         return ErrorCode::kNotLeaderOrFollower;
+      if (message.find("INVALID_PRODUCER_EPOCH") != std::string_view::npos)
+        return ErrorCode::kInvalidProducerEpoch;
+      if (message.find("UNKNOWN_PRODUCER_ID") != std::string_view::npos)
+        return ErrorCode::kUnknownProducerId;
       return ErrorCode::kKafkaStorageError;
     default:
       return ErrorCode::kKafkaStorageError;

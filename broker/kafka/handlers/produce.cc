@@ -5,7 +5,8 @@
 // min.insync.replicas, and otherwise parked until the high watermark passes the batch (the
 // ISR has it), the leadership moves (NOT_LEADER_OR_FOLLOWER), or the request's timeout ends
 // (NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below min.insync meanwhile, else
-// REQUEST_TIMED_OUT).
+// REQUEST_TIMED_OUT). A retry of an idempotent producer's batch the log already holds is
+// answered with the original's offsets, and with acks=-1 only once the original is committed.
 #include "broker/kafka/handlers/handler.h"
 #include "broker/kafka/handlers/log_errors.h"
 #include "broker/log/legacy_records.h"
@@ -63,8 +64,12 @@ ProduceResponse::PartitionProduceResponse append_partition(
   auto info = partition->append_as_leader(records);
   if (!info.ok())
     return fail(error_for_log_status(info.status()), std::string(info.status().message()));
-  ++core.counters.produce_batches;
-  core.counters.produce_bytes += records.size();
+  if (info->duplicate) {
+    ++core.counters.produce_duplicates;
+  } else {
+    ++core.counters.produce_batches;
+    core.counters.produce_bytes += records.size();
+  }
   out.base_offset = info->first_offset.value();
   out.log_append_time_ms = info->log_append_time_ms;
   out.log_start_offset = info->log_start_offset.value();
