@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/client/client_cluster.h"
 #include "broker/client/kafka_connection.h"
+#include "broker/client/producer.h"
 #include "broker/log/records.h"
 #include "broker/server/broker.h"
 #include "broker/server/cluster_store.h"
@@ -73,6 +74,8 @@ struct ProduceVerify::History {
   std::vector<std::string> violations;
   uint64_t sends = 0;
   uint64_t polls = 0;
+  uint64_t retries = 0;       // IdempotentProducer: the producers' retries ...
+  uint64_t producer_ids = 0;  // ... and the producer ids they took
   void violation(std::string v) {
     if (violations.size() < kViolationsMax) violations.push_back(std::move(v));
   }
@@ -99,7 +102,7 @@ absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create(
   if (bug == "no_flush") {
     options.bug_no_flush = true;
   } else if (bug == "high_watermark_from_leader" || bug == "truncate_to_high_watermark" ||
-             bug == "ignore_unflushed_data_lost") {
+             bug == "ignore_unflushed_data_lost" || bug == "producer_accept_duplicates") {
     options.broker_bug = bug;
   } else if (bug != "none") {
     return absl::InvalidArgumentError("unknown ProduceVerify bug " + bug);
@@ -107,6 +110,7 @@ absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create(
   auto scenario = parse_isr_scenario(o.get_string("scenario", "none"));
   if (!scenario.ok()) return scenario.status();
   options.scenario = *scenario;
+  options.idempotent = o.get_bool("idempotent", false);
   if (auto s = o.finish(); !s.ok()) return s;
   if (options.scenario != IsrScenario::kNone &&
       (options.brokers != 3 || options.replication_factor != 3 || options.partitions != 1))
@@ -126,6 +130,15 @@ absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create_isr_shrink_uncle
   // Leader loss is Jepsen's: the leader may acknowledge alone. The last replica standing needs
   // two replicas per commit, so that the one killed second holds everything committed.
   raw.try_emplace("min_insync", scenario == "leader_loss" ? "1" : "2");
+  return create(std::move(raw));
+}
+
+absl::StatusOr<std::unique_ptr<Workload>> ProduceVerify::create_idempotent_producer(
+    std::map<std::string, std::string> raw) {
+  raw.try_emplace("idempotent", "true");
+  raw.try_emplace("acks_one_probability", "0");
+  if (raw["acks_one_probability"] != "0")
+    return absl::InvalidArgumentError("IdempotentProducer sends with acks=all only");
   return create(std::move(raw));
 }
 
@@ -237,6 +250,51 @@ void send_one(ClientCluster& cluster, ProduceVerify::History& history,
   if (req->acks == -1) history.acked_all += static_cast<uint64_t>(n);
 }
 
+// IdempotentProducer: one of Weir's idempotent producers sending fresh values to random
+// partitions until stopped, then flushing. Every outcome lands in `history`: acknowledged at
+// an offset, or unknown (a failure after retries may still have been written).
+void run_idempotent_producer(const std::string& bootstrap, const std::string& id,
+                             const ProduceVerify::Options& options,
+                             std::shared_ptr<ProduceVerify::History> history, const bool& stopped) {
+  ProcessContext& ctx = current_context();
+  IRandom& random = *ctx.random;
+  broker::client::ProducerConfig config{.bootstrap_servers = bootstrap,
+                                        .client_id = id,
+                                        .acks = -1,
+                                        .linger_ms = static_cast<int32_t>(random.below(6)),
+                                        .batch_size = 256 << random.below(4),
+                                        .retry_backoff_ms = 100,
+                                        .request_timeout_ms = 2000,
+                                        .delivery_timeout_ms = 30000,
+                                        .max_in_flight = 5,
+                                        .enable_idempotence = true};
+  if (random.coinflip(0.3)) config.compression = broker::log::Compression::kLz4;
+  auto producer = broker::client::Producer::create(config, *ctx.network, *ctx.clock, random);
+  WEIR_ASSERT_MSG(producer.ok(), "the workload's producer configuration is valid");
+  int64_t seq = 0;
+  while (!stopped) {
+    const auto partition = static_cast<int32_t>(random.below(options.partitions));
+    auto value = std::make_shared<std::string>(absl::StrCat(id, "-", seq++));
+    ++history->sends;
+    auto done = [history, value, partition](const broker::client::RecordMetadata& md) {
+      if (!md.status.ok()) {
+        history->unknown.insert(*value);
+        return;
+      }
+      history->acked[*value] = Where{partition, md.offset, -1, -1,
+                                     to_seconds(Scheduler::current().now().time_since_epoch())};
+      ++history->acked_all;
+    };
+    auto s = (*producer)->send({.topic = kTopic, .partition = partition, .value = *value},
+                               std::move(done));
+    if (!s.ok()) history->unknown.insert(*value);
+    delay(std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
+  }
+  (*producer)->close();
+  history->retries += (*producer)->stats().retries;
+  history->producer_ids += (*producer)->stats().producer_ids;
+}
+
 // Fetches one partition from its leader from its position on, recording what it saw.
 void poll_once(ClientCluster& cluster, ProduceVerify::History& history,
                std::vector<int64_t>& positions) {
@@ -295,6 +353,12 @@ void ProduceVerify::start(ICluster& cluster) {
   for (int c = 0; c < cluster.client_count(); ++c) {
     for (int i = 0; i < options.producers_per_client; ++i) {
       const std::string id = absl::StrCat("p", next_id++);
+      if (options.idempotent) {
+        workers.push_back(spawn_in(cluster.client(c), "idempotent-producer", [=, this] {
+          run_idempotent_producer(bootstrap, id, options, history, stopped_);
+        }));
+        continue;
+      }
       workers.push_back(spawn_in(cluster.client(c), "verify-producer", [=, this] {
         std::shared_ptr<ClientCluster> client = make_cluster(bootstrap);
         int64_t seq = 0;
@@ -578,7 +642,9 @@ std::map<std::string, double> ProduceVerify::metrics() const {
           {"healed_after_s", healed_after_s_},
           {"offline_by_design", static_cast<double>(offline_partitions_)},
           {"scenario_offline_s", nemesis_.offline_s},
-          {"scenario_completed", nemesis_.completed ? 1.0 : 0.0}};
+          {"scenario_completed", nemesis_.completed ? 1.0 : 0.0},
+          {"producer_retries", static_cast<double>(history_->retries)},
+          {"producer_ids", static_cast<double>(history_->producer_ids)}};
 }
 
 }  // namespace weir::workloads

@@ -8,11 +8,18 @@
 //     before it acknowledges, flush.messages=1, so an ack means it is on disk; replicated,
 //     acks=all means min.insync replicas have it; acks=1 losses are counted, not violations);
 //   - moved: an acknowledged value found at another offset than its ack said;
-//   - duplicated: one value at two offsets (the workload never retries a send);
+//   - duplicated: one value at two offsets (the workload never retries a send; as
+//     IdempotentProducer, Weir's idempotent producer retries every send until it is
+//     acknowledged, and the brokers' deduplication must keep each value at one offset);
 //   - offsets dense and increasing from the log start to the high watermark;
 //   - order per producer and partition kept;
 //   - consumers never saw a value at an offset that the final log holds differently (nobody
 //     reads data that is later lost).
+// IdempotentProducer (option idempotent=true) sends through Weir's Producer with
+// enable_idempotence, acks=all and unbounded retries instead of one raw request per batch: the
+// same checks then say that retries across leader failover, lost responses and restarts
+// neither duplicate nor reorder a value. Option bug=producer_accept_duplicates makes brokers
+// append retries again: the checker must report the duplicates.
 // Options bug=high_watermark_from_leader and bug=truncate_to_high_watermark break the
 // brokers' replication rules (see broker_config.h weir_bug): the checker must report the
 // acknowledged values they lose. Option bug=no_flush leaves flushing to the OS (Kafka's default,
@@ -53,6 +60,8 @@ class ProduceVerify final : public Workload {
     std::string broker_bug;
     // IsrShrinkUnclean: aimed faults drive partition 0 through one scenario (isr_nemesis.h).
     IsrScenario scenario = IsrScenario::kNone;
+    // IdempotentProducer: producers are Weir's idempotent Producer (see above).
+    bool idempotent = false;
   };
 
   static absl::StatusOr<std::unique_ptr<Workload>> create(
@@ -61,10 +70,14 @@ class ProduceVerify final : public Workload {
   // (option scenario=leader_loss|last_replica_standing) whose min.insync.replicas it sets.
   static absl::StatusOr<std::unique_ptr<Workload>> create_isr_shrink_unclean(
       std::map<std::string, std::string> options);
+  // IdempotentProducer: idempotent=true, acks=all only.
+  static absl::StatusOr<std::unique_ptr<Workload>> create_idempotent_producer(
+      std::map<std::string, std::string> options);
   explicit ProduceVerify(Options options);
   ~ProduceVerify() override;
 
   std::string_view name() const override {
+    if (options_.idempotent) return "IdempotentProducer";
     return options_.scenario == IsrScenario::kNone ? "ProduceVerify" : "IsrShrinkUnclean";
   }
   absl::Status setup(ICluster& cluster) override;

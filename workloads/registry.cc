@@ -25,6 +25,7 @@ const std::map<std::string, Factory>& factories() {
       {"DiskDurability", &DiskDurability::create},
       {"GroupChurn", &GroupChurn::create},
       {"HarnessSelfTest", &HarnessSelfTest::create},
+      {"IdempotentProducer", &ProduceVerify::create_idempotent_producer},
       {"IsrShrinkUnclean", &ProduceVerify::create_isr_shrink_unclean},
       {"LogDurability", &LogDurability::create},
       {"Nondeterministic", &Nondeterministic::create},
