@@ -33,7 +33,9 @@ struct FakeBatch {
   int64_t base_offset = -1;  // assigned, -1 when refused
   log::Compression compression = log::Compression::kNone;
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
-  uint64_t request = 0;  // which produce request carried it (0, 1, ...)
+  uint64_t request = 0;      // which produce request carried it (0, 1, ...)
+  int64_t producer_id = -1;  // idempotence: the batch header's producer fields
+  int32_t base_sequence = -1;
 };
 
 class FakeBroker {
@@ -53,6 +55,7 @@ class FakeBroker {
   std::vector<FakeBatch> batches;
   uint64_t produce_requests = 0;
   uint64_t metadata_requests = 0;
+  uint64_t init_producer_id_requests = 0;  // answered with ids 1000, 1001, ...
   // While true, produce requests are read but not answered (nor are later requests of the
   // same connection read).
   bool hold = false;
@@ -104,8 +107,8 @@ class FakeBroker {
     switch (static_cast<kafka::ApiKey>(header.request_api_key)) {
       case kafka::ApiKey::kApiVersions: {
         kafka::ApiVersionsResponse rsp;
-        for (kafka::ApiKey k :
-             {kafka::ApiKey::kProduce, kafka::ApiKey::kMetadata, kafka::ApiKey::kApiVersions}) {
+        for (kafka::ApiKey k : {kafka::ApiKey::kProduce, kafka::ApiKey::kMetadata,
+                                kafka::ApiKey::kApiVersions, kafka::ApiKey::kInitProducerId}) {
           const kafka::ApiInfo* api = kafka::find_api(k);
           rsp.api_keys.push_back({.api_key = static_cast<int16_t>(k),
                                   .min_version = api->min_version,
@@ -127,6 +130,15 @@ class FakeBroker {
         kafka::ProduceResponse rsp = produce(req);
         wait_for(hold_changed_, [&] { return !hold; });
         if (req.acks == 0) return "";
+        kafka::append_response_frame(rsp, v, header.correlation_id, out);
+        return out;
+      }
+      case kafka::ApiKey::kInitProducerId: {
+        kafka::InitProducerIdRequest req;
+        if (!kafka::decode_message(body, v, req).ok()) return "";
+        kafka::InitProducerIdResponse rsp;
+        rsp.producer_id = 1000 + static_cast<int64_t>(init_producer_id_requests++);
+        rsp.producer_epoch = 0;
         kafka::append_response_frame(rsp, v, header.correlation_id, out);
         return out;
       }
@@ -183,6 +195,8 @@ class FakeBroker {
         WEIR_ASSERT_MSG(view.ok(), "the producer sent a malformed batch");
         b.record_count = view->header().record_count;
         b.compression = view->header().compression();
+        b.producer_id = view->header().producer_id;
+        b.base_sequence = view->header().base_sequence;
         if (inject) b.error = inject(b);
         auto& rp = rt.partition_responses.emplace_back();
         rp.index = p.index;

@@ -253,6 +253,56 @@ TEST(Producer, RetriesRetriableErrorsWithTheSameBatch) {
   EXPECT_TRUE(done);
 }
 
+// Idempotence: one producer id, sequences per partition that a retry keeps; a broker that lost
+// the producer (OUT_OF_ORDER_SEQUENCE_NUMBER) makes it take a new id and send the batch again
+// from sequence 0; a batch that fails for good does the same for the batches after it.
+TEST(Producer, IdempotenceNumbersBatchesAndStartsOverUnderANewId) {
+  FakeEnv env(8);
+  int refusals_left = 1;
+  env.broker.inject = [&](const FakeBatch& b) {
+    if (b.request == 1) return kafka::ErrorCode::kNotLeaderOrFollower;  // an ordinary retry
+    if (b.request == 3 && refusals_left-- > 0) return kafka::ErrorCode::kOutOfOrderSequenceNumber;
+    return kafka::ErrorCode::kNone;
+  };
+  bool done = env.run([&] {
+    auto p = env.producer({.acks = -1,
+                           .linger_ms = 0,
+                           .retry_backoff_ms = 10,
+                           .max_in_flight = 5,
+                           .enable_idempotence = true});
+    for (int i = 0; i < 4; ++i) {
+      auto md = await(p->send({.topic = "t", .partition = 0, .value = value_of(20, i)}));
+      ASSERT_TRUE(md.ok()) << i << ": " << md.status();
+    }
+    ASSERT_EQ(env.broker.batches.size(), 6u);
+    const auto& b = env.broker.batches;
+    // 0: seq 0; 1: seq 1 refused, 2: its retry (same id and sequence); 3: seq 2 refused as out
+    // of order, 4: under a new id from 0; 5: the next batch continues it.
+    EXPECT_EQ(b[0].producer_id, 1000);
+    EXPECT_EQ(b[0].base_sequence, 0);
+    EXPECT_EQ(b[1].base_sequence, 1);
+    EXPECT_EQ(b[2].producer_id, 1000);
+    EXPECT_EQ(b[2].base_sequence, 1);
+    EXPECT_EQ(b[3].base_sequence, 2);
+    EXPECT_EQ(b[4].producer_id, 1001);
+    EXPECT_EQ(b[4].base_sequence, 0);
+    EXPECT_EQ(b[5].producer_id, 1001);
+    EXPECT_EQ(b[5].base_sequence, 1);
+    EXPECT_EQ(p->stats().producer_ids, 2u);
+    p->close();
+  });
+  EXPECT_TRUE(done);
+}
+
+TEST(Producer, IdempotenceNeedsAcksAll) {
+  EXPECT_FALSE(client::validate_producer_config(
+                   {.bootstrap_servers = "x:1", .acks = 1, .enable_idempotence = true})
+                   .ok());
+  EXPECT_FALSE(client::validate_producer_config(
+                   {.bootstrap_servers = "x:1", .max_in_flight = 6, .enable_idempotence = true})
+                   .ok());
+}
+
 TEST(Producer, GivesUpAfterRetriesAndOnFatalErrors) {
   FakeEnv env(8);
   kafka::ErrorCode error = kafka::ErrorCode::kNotLeaderOrFollower;
