@@ -265,7 +265,9 @@ void run_idempotent_producer(const std::string& bootstrap, const std::string& id
                                         .batch_size = 256 << random.below(4),
                                         .retry_backoff_ms = 100,
                                         .request_timeout_ms = 2000,
-                                        .delivery_timeout_ms = 30000,
+                                        // Records of a partition left offline by design
+                                        // must fail before the workload's 15 s to stop.
+                                        .delivery_timeout_ms = 10000,
                                         .max_in_flight = 5,
                                         .enable_idempotence = true};
   if (random.coinflip(0.3)) config.compression = broker::log::Compression::kLz4;
@@ -290,7 +292,13 @@ void run_idempotent_producer(const std::string& bootstrap, const std::string& id
     if (!s.ok()) history->unknown.insert(*value);
     delay(std::chrono::milliseconds(random.below(static_cast<uint64_t>(options.think_ms_max) + 1)));
   }
+  const TimePoint closing = Scheduler::current().now();
   (*producer)->close();
+  TraceEvent(Severity::kInfo, "IdempotentProducerClosed")
+      .detail("Producer", id)
+      .detail("CloseSeconds", to_seconds(Scheduler::current().now() - closing))
+      .detail("Failed", (*producer)->stats().records_failed)
+      .detail("Retries", (*producer)->stats().retries);
   history->retries += (*producer)->stats().retries;
   history->producer_ids += (*producer)->stats().producer_ids;
 }

@@ -194,6 +194,7 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> ClientCluster::metadata_connect
     KafkaConnectionOptions o;
     o.client_id = options_.client_id;
     o.in_flight_max = 1;
+    o.negotiate_timeout = options_.request_timeout;
     auto c = KafkaConnection::connect(network_, address, o);
     if (shut_down_) {
       if (c.ok()) (*c)->close();
@@ -257,6 +258,7 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> ClientCluster::connection(
   KafkaConnectionOptions o;
   o.client_id = options_.client_id;
   o.in_flight_max = options_.in_flight_max;
+  o.negotiate_timeout = options_.request_timeout;
   auto c = KafkaConnection::connect(network_, *address, o);
   if (shut_down_) {
     if (c.ok()) (*c)->close();

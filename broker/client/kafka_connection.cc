@@ -27,8 +27,21 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> KafkaConnection::connect(
   c->actors_.add(spawn(
       "kafka-client-reader",
       [weak, io = c->io_, max = c->options_.response_bytes_max] { read_loop(weak, io, max); }));
-  if (auto s = c->negotiate(); !s.ok()) {
+  bool expired = false;
+  Scheduler& scheduler = Scheduler::current();
+  const TimerKey deadline = scheduler.add_timer(
+      scheduler.now() + to_scheduler_duration(c->options_.negotiate_timeout), [&expired, weak] {
+        expired = true;
+        if (auto conn = weak.lock()) conn->close();
+      });
+  const absl::Status s = c->negotiate();
+  scheduler.cancel_timer(deadline);
+  if (!s.ok()) {
     c->close();
+    if (expired) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(address, ": ApiVersions not answered within the negotiation timeout"));
+    }
     return s;
   }
   return c;

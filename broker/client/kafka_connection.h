@@ -25,6 +25,10 @@ struct KafkaConnectionOptions {
   std::string client_id = "weir";
   size_t in_flight_max = 5;  // librdkafka's max.in.flight default
   size_t response_bytes_max = 128 << 20;
+  // connect() gives up (DeadlineExceeded) when ApiVersions is not answered within this: a
+  // broker that accepted the connection and then froze, or whose answers a partition drops,
+  // must not hold the caller forever (it would hold every caller waiting for this connection).
+  Duration negotiate_timeout = std::chrono::seconds(30);
 };
 
 class KafkaConnection : public std::enable_shared_from_this<KafkaConnection> {

@@ -14,6 +14,7 @@
 #include "runtime/bytes/byte_writer.h"
 #include "runtime/crc32c.h"
 #include "runtime/sync.h"
+#include "runtime/trace.h"
 
 namespace weir::broker::client {
 namespace {
@@ -595,6 +596,9 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
     for (size_t p = 0; p < t->queues.size(); ++p) {
       PartitionQueue& q = t->queues[p];
       if (expire(q, now) || q.batches.empty()) continue;
+      // Whatever holds the batch back (no leader, no producer id), its expiry must wake the
+      // sender: nothing else may.
+      next_wake = std::min(next_wake, q.batches.front()->created + ms(config_.delivery_timeout_ms));
       if (!can_send) {
         if (!producer_id_fatal_.ok()) fail_queue(q, producer_id_fatal_);
         continue;
@@ -889,8 +893,13 @@ bool Producer::Core::producer_id_ready(TimePoint now, TimePoint& next_wake) {
 void Producer::Core::run_init_producer_id() {
   const absl::Status s = init_producer_id_once();
   producer_id_pending_ = false;
+  const bool transient = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+  TraceEvent(s.ok() || transient ? Severity::kInfo : Severity::kWarn, "ProducerInitProducerId")
+      .detail("ClientId", config_.client_id)
+      .detail("ProducerId", producer_id_)
+      .detail("Error", s.ToString());
   if (!s.ok()) {
-    if (!absl::IsUnavailable(s) && !absl::IsDeadlineExceeded(s)) producer_id_fatal_ = s;
+    if (!transient) producer_id_fatal_ = s;
     producer_id_retry_at_ = clock_.now() + ms(config_.retry_backoff_ms);
   }
   wake();
