@@ -599,7 +599,9 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
       // Whatever holds the batch back (no leader, no producer id), its expiry must wake the
       // sender: nothing else may.
       next_wake = std::min(next_wake, q.batches.front()->created + ms(config_.delivery_timeout_ms));
-      if (!can_send) {
+      // Per partition: a batch completed with an error earlier in this pass may have dropped
+      // the producer id.
+      if (!can_send || (idempotent && producer_id_ < 0)) {
         if (!producer_id_fatal_.ok()) fail_queue(q, producer_id_fatal_);
         continue;
       }
