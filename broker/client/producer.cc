@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/client/client_cluster.h"
 #include "broker/log/compression.h"
+#include "buggify/code_probe.h"
 #include "runtime/actor_collection.h"
 #include "runtime/bytes/byte_writer.h"
 #include "runtime/crc32c.h"
@@ -78,6 +79,13 @@ class RecordWriter {
 
 void store_be(char* p, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) p[i] = static_cast<char>(v >> (8 * (n - 1 - i)));
+}
+
+// Outcomes after which the batch may be in the log (every other error refuses it before the
+// append).
+bool maybe_appended(ErrorCode code) {
+  return code == ErrorCode::kNetworkException || code == ErrorCode::kRequestTimedOut ||
+         code == ErrorCode::kNotEnoughReplicasAfterAppend || code == ErrorCode::kKafkaStorageError;
 }
 
 bool needs_metadata_refresh(ErrorCode code) {
@@ -176,6 +184,9 @@ struct Batch {
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
   bool restamp = false;
+  // An attempt ended without a definite refusal (no answer, or appended but not committed):
+  // the batch may be in the log under its sequences, so it must never be restamped.
+  bool maybe_written = false;
   std::vector<PendingRecord> pending;
 };
 
@@ -818,18 +829,35 @@ std::unique_ptr<Batch> Producer::Core::take_in_flight(Batch* b) {
 
 void Producer::Core::retry_or_fail(Batch* b, ErrorCode code, const absl::Status& status) {
   const TimePoint now = clock_.now();
-  // The broker has no history of this producer that the batch continues: under a new
-  // producer id, the batch starts its partition's sequences again.
-  const bool lost_producer =
+  if (maybe_appended(code)) b->maybe_written = true;
+  // The broker has no history of this producer that the batch continues. If no attempt of
+  // the batch can have been written, it starts over under a new producer id. If one may have
+  // been, the refusal may come from a deposed leader that missed the batch (and the batches
+  // before it) while the real leader has it: restamping would write it twice, so it is
+  // retried as it is, after a metadata refresh, until the real leader answers or the delivery
+  // timeout fails it (and the next batches go under a new id).
+  const bool sequence_refused =
       config_.enable_idempotence &&
       (code == ErrorCode::kOutOfOrderSequenceNumber || code == ErrorCode::kUnknownProducerId);
+  const bool lost_producer = sequence_refused && !b->maybe_written;
   const bool retriable =
-      kafka::is_retriable(code) || code == ErrorCode::kNetworkException || lost_producer;
+      kafka::is_retriable(code) || code == ErrorCode::kNetworkException || sequence_refused;
   if (retriable && !shut_down_ && b->attempts < config_.retries &&
       now < b->created + ms(config_.delivery_timeout_ms)) {
-    if (needs_metadata_refresh(code)) {
+    if (needs_metadata_refresh(code) || sequence_refused) {
       ++stats_.metadata_refreshes_asked;
       cluster_->request_refresh();
+    }
+    if (sequence_refused) {
+      CODE_PROBE(b->maybe_written, "producer.sequence_refused_batch_maybe_written");
+      TraceEvent(Severity::kInfo, "ProducerSequenceRefused")
+          .detail("ClientId", config_.client_id)
+          .detail("Topic", b->topic)
+          .detail("Partition", b->partition)
+          .detail("ProducerId", b->producer_id)
+          .detail("BaseSequence", b->base_sequence)
+          .detail("MaybeWritten", b->maybe_written)
+          .detail("Error", status.ToString());
     }
     if (lost_producer) {
       b->restamp = true;

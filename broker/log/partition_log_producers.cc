@@ -89,7 +89,12 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::check_producers(
     }
     CODE_PROBE(c.verdict == SequenceVerdict::kOutOfOrder, "broker_log.producer_out_of_order");
     CODE_PROBE(c.verdict == SequenceVerdict::kUnknownProducer, "broker_log.producer_unknown");
-    return sequence_error(c.verdict, h, producers_.find(h.producer_id));
+    absl::Status refused = sequence_error(c.verdict, h, producers_.find(h.producer_id));
+    TraceEvent(Severity::kInfo, "PartitionLogProducerBatchRefused")
+        .detail("Dir", dir_)
+        .detail("LogEndOffset", log_end_offset())
+        .detail("Error", refused.message());
+    return refused;
   }
   if (duplicate.has_value() && batches.size() != 1) {
     return absl::OutOfRangeError(
