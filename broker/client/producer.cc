@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <list>
 #include <map>
 #include <set>
@@ -258,7 +259,7 @@ class Producer::Core : public std::enable_shared_from_this<Core> {
   bool producer_id_ready(TimePoint now, TimePoint& next_wake);
   void run_init_producer_id();
   absl::Status init_producer_id_once();
-  void reset_producer_id(int64_t stale_id);
+  void reset_producer_id(int64_t stale_id, int16_t stale_epoch);
   void fail_queue(PartitionQueue& q, const absl::Status& status);
   void send_request(int32_t node, std::vector<Batch*> batches);
   void run_request(int32_t node, std::shared_ptr<KafkaConnection> connection,
@@ -606,10 +607,12 @@ bool Producer::Core::drain_pass(TimePoint now, TimePoint& next_wake) {
   for (auto& [name, t] : topics_) {
     for (size_t p = 0; p < t->queues.size(); ++p) {
       PartitionQueue& q = t->queues[p];
-      if (expire(q, now) || q.batches.empty()) continue;
-      // Whatever holds the batch back (no leader, no producer id), its expiry must wake the
-      // sender: nothing else may.
+      const bool expired = expire(q, now);
+      if (q.batches.empty()) continue;
+      // Whatever holds the front batch back (no leader, no producer id, a batch in flight), its
+      // expiry must wake the sender: nothing else may.
       next_wake = std::min(next_wake, q.batches.front()->created + ms(config_.delivery_timeout_ms));
+      if (expired) continue;
       // Per partition: a batch completed with an error earlier in this pass may have dropped
       // the producer id.
       if (!can_send || (idempotent && producer_id_ < 0)) {
@@ -861,7 +864,7 @@ void Producer::Core::retry_or_fail(Batch* b, ErrorCode code, const absl::Status&
     }
     if (lost_producer) {
       b->restamp = true;
-      reset_producer_id(b->producer_id);
+      reset_producer_id(b->producer_id, b->producer_epoch);
     }
     ++b->attempts;
     ++stats_.retries;
@@ -883,7 +886,15 @@ void Producer::Core::complete(Batch* b, int64_t base_offset, int64_t log_append_
   std::unique_ptr<Batch> owned = take_in_flight(b);
   // A batch that got sequences and failed leaves a gap (or, if it was written after all, an
   // unknown outcome) in its partition's sequences: later batches go under a new producer id.
-  if (!status.ok() && b->base_sequence >= 0) reset_producer_id(b->producer_id);
+  if (!status.ok() && b->base_sequence >= 0) {
+    TraceEvent(Severity::kInfo, "ProducerSequencedBatchFailed")
+        .detail("ClientId", config_.client_id)
+        .detail("Partition", b->partition)
+        .detail("ProducerId", b->producer_id)
+        .detail("BaseSequence", b->base_sequence)
+        .detail("Error", status.ToString());
+    reset_producer_id(b->producer_id, b->producer_epoch);
+  }
   RecordMetadata md;
   md.topic = b->topic;
   md.partition = b->partition;
@@ -969,11 +980,20 @@ absl::Status Producer::Core::init_producer_id_once() {
   return absl::OkStatus();
 }
 
-// `stale_id` can no longer be trusted to continue its sequences: the next batches wait for a
-// new id. A no-op when it was already replaced (several partitions may report one loss).
-void Producer::Core::reset_producer_id(int64_t stale_id) {
-  if (stale_id < 0 || stale_id != producer_id_) return;
-  producer_id_ = -1;
+// `stale_id` at `stale_epoch` can no longer be trusted to continue its sequences: the next
+// batches go under the next epoch (KIP-360: an idempotent producer bumps its own epoch, and a
+// broker takes a newer epoch's sequence 0), or under a new id when the epoch would wrap. A
+// no-op when they were already replaced (several partitions may report one loss). No round
+// trip: a burst of expiring batches must not cost one InitProducerId each.
+void Producer::Core::reset_producer_id(int64_t stale_id, int16_t stale_epoch) {
+  if (stale_id < 0 || stale_id != producer_id_ || stale_epoch != producer_epoch_) return;
+  if (producer_epoch_ < std::numeric_limits<int16_t>::max() - 1) {
+    ++producer_epoch_;
+    ++producer_generation_;
+    ++stats_.epoch_bumps;
+  } else {
+    producer_id_ = -1;
+  }
   wake();
 }
 

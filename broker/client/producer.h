@@ -31,10 +31,11 @@
 // batch in flight (Kafka's Java producer allows five and re-sequences them after an error;
 // one keeps the ordering argument to the broker's check alone, at the cost of a round trip
 // per batch and partition). A batch that fails for good after it got its sequences leaves a
-// gap, so the producer takes a new producer id for the batches after it (as Kafka's epoch
-// bump); OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID (the broker lost this
-// producer's history, e.g. after producer.id.expiration.ms) do the same and retry the batch
-// under the new id.
+// gap, so the producer bumps its epoch for the batches after it (KIP-360; a new producer id
+// only when the epoch would wrap); OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID (the
+// broker lost this producer's history, e.g. after producer.id.expiration.ms) do the same and
+// retry the batch under the new epoch, unless an earlier attempt of it may have been written
+// (then it is retried as it is: the refusal may come from a deposed leader).
 //
 // The hot path: each batch is built in one buffer reserved at batch_size, records are encoded
 // straight into it (no per-record allocation besides the completion's own state), and the
@@ -117,6 +118,7 @@ struct ProducerStats {
   uint64_t retries = 0;
   uint64_t metadata_refreshes_asked = 0;
   uint64_t producer_ids = 0;  // taken from InitProducerId (idempotence)
+  uint64_t epoch_bumps = 0;   // KIP-360: after a batch with sequences failed
 };
 
 class Producer {

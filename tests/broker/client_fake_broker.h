@@ -35,6 +35,7 @@ struct FakeBatch {
   kafka::ErrorCode error = kafka::ErrorCode::kNone;
   uint64_t request = 0;      // which produce request carried it (0, 1, ...)
   int64_t producer_id = -1;  // idempotence: the batch header's producer fields
+  int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
 };
 
@@ -196,6 +197,7 @@ class FakeBroker {
         b.record_count = view->header().record_count;
         b.compression = view->header().compression();
         b.producer_id = view->header().producer_id;
+        b.producer_epoch = view->header().producer_epoch;
         b.base_sequence = view->header().base_sequence;
         if (inject) b.error = inject(b);
         auto& rp = rt.partition_responses.emplace_back();

@@ -254,9 +254,9 @@ TEST(Producer, RetriesRetriableErrorsWithTheSameBatch) {
 }
 
 // Idempotence: one producer id, sequences per partition that a retry keeps; a broker that lost
-// the producer (OUT_OF_ORDER_SEQUENCE_NUMBER) makes it take a new id and send the batch again
-// from sequence 0; a batch that fails for good does the same for the batches after it.
-TEST(Producer, IdempotenceNumbersBatchesAndStartsOverUnderANewId) {
+// the producer (OUT_OF_ORDER_SEQUENCE_NUMBER) makes it bump its epoch and send the batch again
+// from sequence 0 (KIP-360); a batch that fails for good does the same for the batches after it.
+TEST(Producer, IdempotenceNumbersBatchesAndStartsOverUnderANewEpoch) {
   FakeEnv env(8);
   int refusals_left = 1;
   env.broker.inject = [&](const FakeBatch& b) {
@@ -277,18 +277,21 @@ TEST(Producer, IdempotenceNumbersBatchesAndStartsOverUnderANewId) {
     ASSERT_EQ(env.broker.batches.size(), 6u);
     const auto& b = env.broker.batches;
     // 0: seq 0; 1: seq 1 refused, 2: its retry (same id and sequence); 3: seq 2 refused as out
-    // of order, 4: under a new id from 0; 5: the next batch continues it.
+    // of order, 4: under the next epoch from 0; 5: the next batch continues it.
     EXPECT_EQ(b[0].producer_id, 1000);
     EXPECT_EQ(b[0].base_sequence, 0);
     EXPECT_EQ(b[1].base_sequence, 1);
     EXPECT_EQ(b[2].producer_id, 1000);
     EXPECT_EQ(b[2].base_sequence, 1);
     EXPECT_EQ(b[3].base_sequence, 2);
-    EXPECT_EQ(b[4].producer_id, 1001);
+    EXPECT_EQ(b[3].producer_epoch, 0);
+    EXPECT_EQ(b[4].producer_id, 1000);
+    EXPECT_EQ(b[4].producer_epoch, 1);
     EXPECT_EQ(b[4].base_sequence, 0);
-    EXPECT_EQ(b[5].producer_id, 1001);
+    EXPECT_EQ(b[5].producer_epoch, 1);
     EXPECT_EQ(b[5].base_sequence, 1);
-    EXPECT_EQ(p->stats().producer_ids, 2u);
+    EXPECT_EQ(p->stats().producer_ids, 1u);
+    EXPECT_EQ(p->stats().epoch_bumps, 1u);
     p->close();
   });
   EXPECT_TRUE(done);
