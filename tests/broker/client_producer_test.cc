@@ -297,6 +297,41 @@ TEST(Producer, IdempotenceNumbersBatchesAndStartsOverUnderANewEpoch) {
   EXPECT_TRUE(done);
 }
 
+// A batch whose attempt went unanswered may be in the log: an OUT_OF_ORDER_SEQUENCE_NUMBER
+// after it (a deposed leader's answer, say) must not make the producer send it under a new
+// epoch, which would write it twice; it is retried with its own id, epoch and sequence.
+TEST(Producer, IdempotenceNeverRestampsABatchThatMayBeWritten) {
+  FakeEnv env(9);
+  env.broker.inject = [&](const FakeBatch& b) {
+    return b.request == 1 ? kafka::ErrorCode::kOutOfOrderSequenceNumber : kafka::ErrorCode::kNone;
+  };
+  bool done = env.run([&] {
+    env.broker.hold = true;
+    auto p = env.producer({.acks = -1,
+                           .linger_ms = 0,
+                           .retry_backoff_ms = 10,
+                           .request_timeout_ms = 200,
+                           .max_in_flight = 5,
+                           .enable_idempotence = true});
+    auto sent = p->send({.topic = "t", .partition = 0, .value = value_of(20, 0)});
+    delay(300ms);  // the first attempt timed out unanswered; its retry waits in the broker
+    env.broker.release();
+    auto md = await(sent);
+    ASSERT_TRUE(md.ok()) << md.status();
+    const auto& b = env.broker.batches;
+    ASSERT_GE(b.size(), 3u);
+    EXPECT_EQ(b[1].error, kafka::ErrorCode::kOutOfOrderSequenceNumber);
+    for (const FakeBatch& x : b) {
+      EXPECT_EQ(x.producer_id, 1000);
+      EXPECT_EQ(x.producer_epoch, 0);
+      EXPECT_EQ(x.base_sequence, 0);
+    }
+    EXPECT_EQ(p->stats().epoch_bumps, 0u);
+    p->close();
+  });
+  EXPECT_TRUE(done);
+}
+
 TEST(Producer, IdempotenceNeedsAcksAll) {
   EXPECT_FALSE(client::validate_producer_config(
                    {.bootstrap_servers = "x:1", .acks = 1, .enable_idempotence = true})
