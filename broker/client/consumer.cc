@@ -32,6 +32,7 @@ struct PartitionState {
   uint64_t fetch_token = 0;          // the fetch in flight, 0: none
   bool buffered = false;             // a response not yet fully handed out
   bool held = false;                 // OFFSET_OUT_OF_RANGE with reset none: until a seek
+  bool paused = false;               // pause(): not fetched, nothing handed out
   int64_t high_watermark = -1;
   TimePoint retry_at{};  // scheduler time: no fetch before (after an error)
 };
@@ -79,6 +80,14 @@ class Consumer::Core : public std::enable_shared_from_this<Core> {
                     std::optional<OffsetReset> reset);
   absl::StatusOr<int64_t> position(const TopicPartition& tp);
   int64_t high_watermark(const TopicPartition& tp) const;
+  absl::Status set_paused(const std::vector<TopicPartition>& partitions, bool paused);
+  std::vector<TopicPartition> paused() const {
+    std::vector<TopicPartition> out;
+    for (const auto& [tp, ps] : parts_) {
+      if (ps.paused) out.push_back(tp);
+    }
+    return out;
+  }
   absl::StatusOr<ConsumerRecords> poll(Duration timeout);
   absl::StatusOr<std::map<TopicPartition, int64_t>> list_offsets(
       const std::vector<TopicPartition>& partitions, int64_t timestamp, TimePoint deadline);
@@ -100,6 +109,7 @@ class Consumer::Core : public std::enable_shared_from_this<Core> {
   absl::Status update_positions(TimePoint deadline);
   void ensure_fetchers();
   ConsumerRecords drain();
+  bool drainable();
 
   void run_metadata_watch();
   void run_fetcher(int32_t node);
@@ -379,7 +389,7 @@ absl::StatusOr<ConsumerRecords> Consumer::Core::poll(Duration timeout) {
       return ConsumerRecords();
     }
     ensure_fetchers();
-    if (!completed_.empty()) {
+    if (drainable()) {
       ConsumerRecords out = drain();
       // Let the fetchers ask for the next data before the application handles this.
       yield_now();
@@ -408,14 +418,39 @@ void Consumer::Core::ensure_fetchers() {
   }
 }
 
+// Whether drain() has anything to hand out or drop (paused partitions' data only waits).
+bool Consumer::Core::drainable() {
+  for (const CompletedFetch& cf : completed_) {
+    const PartitionState* ps = find(cf.tp);
+    if (ps == nullptr || ps->epoch != cf.epoch || !ps->paused) return true;
+  }
+  return false;
+}
+
+absl::Status Consumer::Core::set_paused(const std::vector<TopicPartition>& partitions,
+                                        bool paused) {
+  for (const TopicPartition& tp : partitions) {
+    if (find(tp) == nullptr)
+      return absl::InvalidArgumentError(
+          absl::StrCat(tp.topic, "-", tp.partition, " is not assigned"));
+  }
+  for (const TopicPartition& tp : partitions) find(tp)->paused = paused;
+  wake();
+  return absl::OkStatus();
+}
+
 ConsumerRecords Consumer::Core::drain() {
   ConsumerRecords out;
   const auto max = static_cast<size_t>(config_.max_poll_records);
-  while (!completed_.empty() && out.records_.size() < max) {
-    CompletedFetch& cf = completed_.front();
+  for (auto it = completed_.begin(); it != completed_.end() && out.records_.size() < max;) {
+    CompletedFetch& cf = *it;
     PartitionState* ps = find(cf.tp);
     if (ps == nullptr || ps->epoch != cf.epoch) {  // unassigned or seeked since
-      completed_.pop_front();
+      it = completed_.erase(it);
+      continue;
+    }
+    if (ps->paused) {  // kept for resume()
+      ++it;
       continue;
     }
     const size_t take = std::min(cf.records.size() - cf.next, max - out.records_.size());
@@ -429,7 +464,9 @@ ConsumerRecords Consumer::Core::drain() {
     if (cf.next == cf.records.size()) {
       ps->position = std::max(*ps->position, cf.next_fetch_offset);
       ps->buffered = false;
-      completed_.pop_front();
+      it = completed_.erase(it);
+    } else {
+      ++it;
     }
   }
   stats_.records += out.records_.size();
@@ -449,7 +486,8 @@ std::vector<PartitionState*> Consumer::Core::fetchable(int32_t node, TimePoint& 
   std::vector<PartitionState*> out;
   const TimePoint now = Scheduler::current().now();
   for (auto& [tp, ps] : parts_) {
-    if (!ps.position || ps.reset || ps.fetch_token != 0 || ps.buffered || ps.held) continue;
+    if (!ps.position || ps.reset || ps.fetch_token != 0 || ps.buffered || ps.held || ps.paused)
+      continue;
     if (leader_of(tp) != node) continue;
     if (now < ps.retry_at) {
       next_retry = std::min(next_retry, ps.retry_at);
@@ -713,6 +751,18 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
 
 std::vector<TopicPartition> Consumer::assignment() const {
   return core_->assignment();
+}
+
+absl::Status Consumer::pause(const std::vector<TopicPartition>& partitions) {
+  return core_->set_paused(partitions, true);
+}
+
+absl::Status Consumer::resume(const std::vector<TopicPartition>& partitions) {
+  return core_->set_paused(partitions, false);
+}
+
+std::vector<TopicPartition> Consumer::paused() const {
+  return core_->paused();
 }
 
 absl::Status Consumer::seek(const TopicPartition& tp, int64_t offset) {

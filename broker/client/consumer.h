@@ -119,6 +119,13 @@ class Consumer {
   // Moves to the first (last + 1) offset, looked up lazily at the next poll() or position().
   absl::Status seek_to_beginning(const std::vector<TopicPartition>& partitions);
   absl::Status seek_to_end(const std::vector<TopicPartition>& partitions);
+  // Kafka's pause/resume: a paused partition is not fetched and poll() returns none of its
+  // records (what was already fetched waits for resume()) until it is resumed; it keeps its
+  // position. InvalidArgument for a partition not assigned. An assignment change forgets the
+  // pause of the partitions it drops.
+  absl::Status pause(const std::vector<TopicPartition>& partitions);
+  absl::Status resume(const std::vector<TopicPartition>& partitions);
+  std::vector<TopicPartition> paused() const;
   // The offset of the next record poll() returns for `tp`, looking it up if need be.
   absl::StatusOr<int64_t> position(const TopicPartition& tp);
   // The high watermark the last fetch of `tp` reported (-1 before any).

@@ -57,6 +57,15 @@ class GroupConsumer {
     return consumer_->seek(tp, offset);
   }
   absl::StatusOr<int64_t> position(const TopicPartition& tp) { return consumer_->position(tp); }
+  // Kafka's pause/resume of assigned partitions (Consumer::pause): the member keeps its
+  // assignment and its heartbeats; a rebalance that takes a partition away forgets its pause.
+  absl::Status pause(const std::vector<TopicPartition>& partitions) {
+    return consumer_->pause(partitions);
+  }
+  absl::Status resume(const std::vector<TopicPartition>& partitions) {
+    return consumer_->resume(partitions);
+  }
+  std::vector<TopicPartition> paused() const { return consumer_->paused(); }
   int32_t generation() const { return member_ ? member_->current().generation : -1; }
   // Commits (auto commit), leaves the group and closes.
   void close();

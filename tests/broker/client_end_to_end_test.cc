@@ -453,6 +453,49 @@ TEST(ClientEndToEnd, ProducerAndConsumerRideOutABrokerRestart) {
 namespace weir::broker::testing {
 namespace {
 
+// pause()/resume(): a paused partition hands out nothing (and keeps its position) while the
+// others flow; after resume() its records come, from where it stopped.
+TEST(ClientEndToEnd, PausedPartitionsWaitForResume) {
+  BrokerSimCluster c(27, {.properties = {{"num.partitions", "2"}}});
+  bool done = c.run([&] {
+    ASSERT_TRUE(c.wait_ready());
+    auto producer = make_producer(c, {.acks = -1});
+    for (int i = 0; i < 20; ++i) {
+      auto md = await(
+          producer->send({.topic = "paused", .partition = i % 2, .value = absl::StrCat("v", i)}));
+      ASSERT_TRUE(md.ok()) << md.status();
+    }
+    producer->close();
+    auto consumer =
+        make_consumer(c, {.fetch_max_wait_ms = 50, .auto_offset_reset = OffsetReset::kEarliest});
+    consumer->assign({{"paused", 0}, {"paused", 1}});
+    ASSERT_TRUE(consumer->pause({{"paused", 1}}).ok());
+    EXPECT_FALSE(consumer->pause({{"paused", 7}}).ok()) << "not assigned";
+    EXPECT_EQ(consumer->paused(), (std::vector<client::TopicPartition>{{"paused", 1}}));
+    std::map<int32_t, int> seen;
+    for (int round = 0; round < 10; ++round) {
+      auto polled = consumer->poll(200ms);
+      ASSERT_TRUE(polled.ok()) << polled.status();
+      for (const ConsumerRecord& r : *polled) ++seen[r.partition];
+    }
+    EXPECT_EQ(seen[0], 10);
+    EXPECT_EQ(seen[1], 0) << "a paused partition handed out records";
+    ASSERT_TRUE(consumer->resume({{"paused", 1}}).ok());
+    for (int round = 0; round < 10 && seen[1] < 10; ++round) {
+      auto polled = consumer->poll(200ms);
+      ASSERT_TRUE(polled.ok()) << polled.status();
+      for (const ConsumerRecord& r : *polled) {
+        EXPECT_EQ(r.partition, 1);
+        EXPECT_EQ(r.offset, seen[1]) << "resumed where it stopped";
+        ++seen[1];
+      }
+    }
+    EXPECT_EQ(seen[1], 10);
+    consumer->close();
+  });
+  EXPECT_TRUE(done);
+}
+
 // With idempotence, the log holds every record exactly once, in the order sent, whatever
 // is lost: responses dropped on their way back (the broker appended, the producer retries),
 // and a broker killed and restarted (its producer state comes back from the log's snapshots)
