@@ -373,10 +373,9 @@ absl::Status Segment::append(std::string_view bytes, absl::Span<const BatchView>
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch(Offset target,
-                                                                 uint64_t position_limit) {
-  const uint64_t limit = std::min(position_limit, size_bytes_);
-  uint64_t position = offset_index_.lookup(target).position;
+// The first batch from `position` (a batch boundary) on, before `limit`, that `stop` accepts.
+absl::StatusOr<std::optional<BatchLocation>> Segment::walk_headers(
+    uint64_t position, uint64_t limit, const std::function<bool(const BatchHeader&)>& stop) {
   HeaderScan scan(*log_, size_bytes_);
   while (position < limit) {
     BatchHeader h;
@@ -385,44 +384,32 @@ absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch(Offset target,
     if (*outcome != ScanOutcome::kBatch) {
       return absl::DataLossError(absl::StrCat(log_path_, ": invalid batch header at ", position));
     }
-    if (h.last() >= target) return BatchLocation{position, h};
+    if (stop(h)) return BatchLocation{position, h};
     position += h.size_bytes();
   }
   return std::nullopt;
 }
 
+absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch(Offset target,
+                                                                 uint64_t position_limit) {
+  return walk_headers(offset_index_.lookup(target).position, std::min(position_limit, size_bytes_),
+                      [target](const BatchHeader& h) { return h.last() >= target; });
+}
+
 absl::Status Segment::scan_headers(Offset from, const std::function<void(const BatchHeader&)>& f) {
-  uint64_t position = offset_index_.lookup(from).position;
-  HeaderScan scan(*log_, size_bytes_);
-  while (position < size_bytes_) {
-    BatchHeader h;
-    auto outcome = scan.at(position, h);
-    if (!outcome.ok()) return outcome.status();
-    if (*outcome != ScanOutcome::kBatch) {
-      return absl::DataLossError(absl::StrCat(log_path_, ": invalid batch header at ", position));
-    }
-    if (h.last() >= from) f(h);
-    position += h.size_bytes();
-  }
-  return absl::OkStatus();
+  auto walked =
+      walk_headers(offset_index_.lookup(from).position, size_bytes_, [&](const BatchHeader& h) {
+        if (h.last() >= from) f(h);
+        return false;
+      });
+  return walked.status();
 }
 
 absl::StatusOr<std::optional<BatchLocation>> Segment::find_batch_by_time(int64_t target_ms) {
   if (max_timestamp_ms_ < target_ms) return std::nullopt;
   const TimeIndex::Entry entry = time_index_.lookup(target_ms);
-  uint64_t position = offset_index_.lookup(entry.offset).position;
-  HeaderScan scan(*log_, size_bytes_);
-  while (position < size_bytes_) {
-    BatchHeader h;
-    auto outcome = scan.at(position, h);
-    if (!outcome.ok()) return outcome.status();
-    if (*outcome != ScanOutcome::kBatch) {
-      return absl::DataLossError(absl::StrCat(log_path_, ": invalid batch header at ", position));
-    }
-    if (h.max_timestamp >= target_ms) return BatchLocation{position, h};
-    position += h.size_bytes();
-  }
-  return std::nullopt;
+  return walk_headers(offset_index_.lookup(entry.offset).position, size_bytes_,
+                      [target_ms](const BatchHeader& h) { return h.max_timestamp >= target_ms; });
 }
 
 absl::StatusOr<std::string> Segment::read(uint64_t position, size_t size) {

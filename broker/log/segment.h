@@ -157,6 +157,8 @@ class Segment {
                                           BatchHeader& header);
   absl::StatusOr<bool> validate_at(uint64_t position, uint64_t file_bytes, bool check_crc,
                                    BatchHeader& header);
+  absl::StatusOr<std::optional<BatchLocation>> walk_headers(
+      uint64_t position, uint64_t limit, const std::function<bool(const BatchHeader&)>& stop);
   absl::Status write_indexes();
   absl::Status cut(uint64_t position);
 

@@ -65,6 +65,24 @@ std::vector<int64_t> produce_n(PartitionLog& log, int n) {
   return firsts;
 }
 
+// Producer 42's retry of its batch at sequence `seq` is answered with the original's offsets.
+void expect_duplicate(PartitionLog& log, int32_t seq, int64_t original_first) {
+  auto retry = produce(log, 42, 0, seq);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->duplicate) << seq;
+  EXPECT_EQ(retry->first_offset, Offset(original_first)) << seq;
+}
+
+// Twenty batches of producer 42 in a log closed cleanly: their first offsets, and where the
+// clean shutdown's snapshot is.
+std::pair<std::vector<int64_t>, std::string> produce_and_close(DiskHarness& h) {
+  auto log = open_log(h, small_config());
+  std::vector<int64_t> firsts = produce_n(*log, 20);
+  const Offset end = log->log_end_offset();
+  EXPECT_TRUE(log->close().ok());
+  return {firsts, std::string(kDir) + "/" + segment_file_name(end, kProducerSnapshotSuffix)};
+}
+
 TEST(ProducerLog, RetryIsAnsweredWithTheOriginalOffsetsAndAppendsNothing) {
   DiskHarness h(1);
   h.run([&] {
@@ -154,19 +172,12 @@ TEST(ProducerLog, TruncationRebuildsTheStateFromWhatRemains) {
 TEST(ProducerLog, SnapshotsKeepTheStateAcrossACleanRestart) {
   DiskHarness h(5);
   h.run([&] {
-    auto log = open_log(h, small_config());
-    const std::vector<int64_t> firsts = produce_n(*log, 20);
-    const Offset end = log->log_end_offset();
-    ASSERT_TRUE(log->close().ok());
-    log.reset();
-    EXPECT_TRUE(
-        h.disk().exists(std::string(kDir) + "/" + segment_file_name(end, kProducerSnapshotSuffix)));
+    const auto [firsts, snapshot] = produce_and_close(h);
+    EXPECT_TRUE(h.disk().exists(snapshot));
     auto reopened = open_log(h, small_config());
+    const Offset end = reopened->log_end_offset();
     for (int i = 15; i < 20; ++i) {  // every batch a producer may still have in flight
-      auto retry = produce(*reopened, 42, 0, 2 * i);
-      ASSERT_TRUE(retry.ok()) << retry.status();
-      EXPECT_TRUE(retry->duplicate) << i;
-      EXPECT_EQ(retry->first_offset, Offset(firsts[static_cast<size_t>(i)]));
+      expect_duplicate(*reopened, 2 * i, firsts[static_cast<size_t>(i)]);
     }
     EXPECT_EQ(reopened->log_end_offset(), end);
   });
@@ -186,23 +197,14 @@ TEST(ProducerLog, ACrashReplaysFromTheLastRollsSnapshot) {
   h.run([&] { log.reset(); });
   h.run([&] {
     auto reopened = open_log(h, c);
-    auto retry = produce(*reopened, 42, 0, 38);
-    ASSERT_TRUE(retry.ok()) << retry.status();
-    EXPECT_TRUE(retry->duplicate);
-    EXPECT_EQ(retry->first_offset, Offset(firsts[19]));
+    expect_duplicate(*reopened, 38, firsts[19]);
   });
 }
 
 TEST(ProducerLog, ACorruptSnapshotIsSkippedAndTheStateRebuilt) {
   DiskHarness h(7);
   h.run([&] {
-    auto log = open_log(h, small_config());
-    const std::vector<int64_t> firsts = produce_n(*log, 20);
-    const Offset end = log->log_end_offset();
-    ASSERT_TRUE(log->close().ok());
-    log.reset();
-    const std::string path =
-        std::string(kDir) + "/" + segment_file_name(end, kProducerSnapshotSuffix);
+    const auto [firsts, path] = produce_and_close(h);
     auto f = h.disk().open(path, OpenMode::kReadWrite);
     ASSERT_TRUE(f.ok());
     const uint8_t junk[4] = {0xde, 0xad, 0xbe, 0xef};
@@ -210,10 +212,7 @@ TEST(ProducerLog, ACorruptSnapshotIsSkippedAndTheStateRebuilt) {
     ASSERT_TRUE((*f)->sync().ok());
     auto reopened = open_log(h, small_config());
     EXPECT_FALSE(h.disk().exists(path));
-    auto retry = produce(*reopened, 42, 0, 38);
-    ASSERT_TRUE(retry.ok()) << retry.status();
-    EXPECT_TRUE(retry->duplicate);
-    EXPECT_EQ(retry->first_offset, Offset(firsts[19]));
+    expect_duplicate(*reopened, 38, firsts[19]);
   });
 }
 
