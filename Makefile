@@ -8,7 +8,7 @@ SPEC       ?= workloads/specs/standard.textproto
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: up test test-asan-all deps build build-asan bench bench-coord sweep format clean
+.PHONY: up test test-asan-all deps build build-asan bench bench-coord bench-rebalance sweep format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -45,6 +45,14 @@ bench: build
 # weir coord against Apache ZooKeeper 3.8, three servers each on 127.0.0.1, same loads.
 bench-coord: build
 	@bash scripts/bench-coord-vs-zk.sh $(BUILD)/cli/weir
+
+# A consumer group of 10 real confluent-kafka processes on a weir coord + three weir brokers
+# (127.0.0.1): time until the other nine own every partition again after one member is killed
+# with -9, and after one closes (LeaveGroup). Options through REBALANCE_ARGS, e.g.
+# REBALANCE_ARGS="--cooperative-sticky --runs 10" (scripts/bench-rebalance.py --help).
+REBALANCE_ARGS ?=
+bench-rebalance: build
+	@/usr/bin/python3 scripts/bench-rebalance.py $(BUILD)/cli/weir $(REBALANCE_ARGS)
 
 format:
 	@find runtime sim buggify coord broker workloads cli tests bench -name '*.h' -o -name '*.cc' \
