@@ -4,8 +4,12 @@
 // checks every delivery report (no error, partition 0, offset i, CreateTime i), then consumes
 // them with rd_kafka_assign() at OFFSET_BEGINNING and checks every offset, key, value, header
 // and timestamp, and the watermarks. Every failed check prints what it expected and exits 1.
+// With `idempotent` the producer has enable.idempotence=true (and batches of at most 25 records,
+// so that N records take several Produce requests): idempotence_test.py runs it behind a proxy
+// that drops Produce responses, and the same checks (offset i for record i, exactly N records)
+// then say that the broker answered each retried batch with its original offsets.
 //
-//   rdkafka_c_test BOOTSTRAP TOPIC N
+//   rdkafka_c_test BOOTSTRAP TOPIC N [idempotent]
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -127,7 +131,8 @@ bool same(const void* p, size_t len, bool want_null, const std::string& want) {
   return p != nullptr && len == want.size() && std::memcmp(p, want.data(), len) == 0;
 }
 
-void produce(const char* bootstrap, const char* topic, const std::vector<Record>& records) {
+void produce(const char* bootstrap, const char* topic, const std::vector<Record>& records,
+             bool idempotent) {
   g_step = "produce";
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
@@ -136,6 +141,10 @@ void produce(const char* bootstrap, const char* topic, const std::vector<Record>
   set(conf, "compression.codec", "lz4");
   set(conf, "linger.ms", "5");
   set(conf, "message.timeout.ms", "30000");
+  if (idempotent) {
+    set(conf, "enable.idempotence", "true");
+    set(conf, "batch.num.messages", "25");
+  }
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -175,8 +184,8 @@ void produce(const char* bootstrap, const char* topic, const std::vector<Record>
           i, static_cast<int>(r.tstype), r.timestamp, records[i].timestamp);
   }
   rd_kafka_destroy(rk);
-  std::printf("rdkafka_c_test: %zu delivery reports: offsets 0..%zu, CreateTime as given\n",
-              records.size(), records.size() - 1);
+  std::printf("rdkafka_c_test: %zu delivery reports%s: offsets 0..%zu, CreateTime as given\n",
+              records.size(), idempotent ? " (enable.idempotence=true)" : "", records.size() - 1);
 }
 
 void check_record(const rd_kafka_message_t* m, const Record& want, int64_t expect_offset) {
@@ -271,8 +280,9 @@ void consume(const char* bootstrap, const char* topic, const std::vector<Record>
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC N\n", argv[0]);
+  const bool idempotent = argc == 5 && std::strcmp(argv[4], "idempotent") == 0;
+  if (argc != 4 && !idempotent) {
+    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC N [idempotent]\n", argv[0]);
     return 2;
   }
   const int n = std::atoi(argv[3]);
@@ -288,7 +298,7 @@ int main(int argc, char** argv) {
       3600 * 1000;  // an hour ago: only the producer could have set these timestamps
   std::vector<Record> records;
   for (int i = 0; i < n; ++i) records.push_back(record_for(i, base_ts));
-  produce(argv[1], argv[2], records);
+  produce(argv[1], argv[2], records, idempotent);
   consume(argv[1], argv[2], records);
   std::printf("rdkafka_c_test: %d passed\n", n);
   return 0;
