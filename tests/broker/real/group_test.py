@@ -559,7 +559,10 @@ def confluent_case(weir):
         ev1 = [(k, p) for _, k, p in one.events]
         ev2 = [(k, p) for _, k, p in two.events if p]
         gave = sorted({0, 1, 2, 3} - one.owned())
-        expect_eq(ev1, [("assign", [0, 1, 2, 3]), ("revoke", gave)] + ([("assign", [])] if len(ev1) > 2 else []),
+        # After the revocation come the follow-up rebalances that give it nothing: one as a rule,
+        # more when a loaded machine delays a member (seen under ctest -j2), each ('assign', []).
+        expect_eq(ev1[:2] + [e for e in ev1[2:] if e != ("assign", [])],
+                  [("assign", [0, 1, 2, 3]), ("revoke", gave)],
                   "ck-coop-one: callbacks (cooperative: only the 2 partitions it gives up are revoked)")
         expect_eq(ev2, [("assign", gave)], "ck-coop-two: callbacks (non-empty increments)")
         more = produce_kp(c, "ckc", 10, 4, "b")
