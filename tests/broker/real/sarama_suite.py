@@ -55,7 +55,7 @@ dependencies or the functional test sources are not installed.
 
 Packages: golang-go golang-github-shopify-sarama-dev golang-github-stretchr-testify-dev, and
 the source package golang-github-shopify-sarama (scripts/install-deps.sh)."""
-import ctypes, hashlib, os, re, shutil, signal, socket, struct, subprocess, sys, tarfile, tempfile, time
+import hashlib, os, re, shutil, signal, socket, struct, subprocess, sys, tarfile, tempfile, time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,6 +63,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "coord", "real"))
 from cluster import kafka_request, metadata  # noqa: E402
 from ensemble import free_port_block  # noqa: E402
 from toxiproxy_standin import ToxiproxyStandin  # noqa: E402
+from third_party_suite import _die_with_parent, go_env, tail  # noqa: E402  (shared with kafka-go's runner)
 
 GOCODE = "/usr/share/gocode/src"
 PKG = "github.com/Shopify/sarama"
@@ -124,26 +125,10 @@ HINTS = {
 }
 
 
-def _die_with_parent():
-    """preexec_fn: the child gets SIGKILL when this process dies (ctest's timeout kill)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def skip(why):
     print(f"SKIP: {why} (scripts/install-deps.sh installs golang-go golang-github-shopify-sarama-dev "
           f"golang-github-stretchr-testify-dev and fetches the source package golang-github-shopify-sarama)")
     sys.exit(77)
-
-
-def tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError as e:
-        return f"({e})"
 
 
 def functional_sources():
@@ -176,16 +161,6 @@ def functional_tests(sources):
     for base in sorted(sources):
         names += re.findall(r"^func (Test\w+)\(t \*testing\.T\)", sources[base], re.M)
     return names
-
-
-def go_env(root):
-    env = dict(os.environ)
-    for k in ("GOFLAGS", "GOROOT", "GOBIN"):
-        env.pop(k, None)
-    env.update(GOPATH=f"{root}/gopath:/usr/share/gocode", GO111MODULE="off", GOPROXY="off",
-               GOFLAGS="", GOTOOLCHAIN="local", CGO_ENABLED="0",
-               GOCACHE=os.environ.get("GOCACHE") or "/tmp/weir-third-party-gocache")
-    return env
 
 
 def build(root, sources, env):
