@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "buggify/code_probe.h"
 
 namespace weir::broker::client {
 
@@ -38,6 +39,7 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> KafkaConnection::connect(
   scheduler.cancel_timer(deadline);
   if (!s.ok()) {
     c->close();
+    CODE_PROBE(expired, "kafka_client.negotiation_timed_out");
     if (expired) {
       return absl::DeadlineExceededError(
           absl::StrCat(address, ": ApiVersions not answered within the negotiation timeout"));

@@ -987,7 +987,10 @@ absl::Status Producer::Core::init_producer_id_once() {
 // trip: a burst of expiring batches must not cost one InitProducerId each.
 void Producer::Core::reset_producer_id(int64_t stale_id, int16_t stale_epoch) {
   if (stale_id < 0 || stale_id != producer_id_ || stale_epoch != producer_epoch_) return;
-  if (producer_epoch_ < std::numeric_limits<int16_t>::max() - 1) {
+  const bool bump = producer_epoch_ < std::numeric_limits<int16_t>::max() - 1;
+  CODE_PROBE(bump, "producer.epoch_bumped");
+  CODE_PROBE(!bump, "producer.epoch_exhausted_new_id");
+  if (bump) {
     ++producer_epoch_;
     ++producer_generation_;
     ++stats_.epoch_bumps;
