@@ -364,6 +364,13 @@ absl::Status GroupChurn::setup(ICluster& cluster) {
   (*props)["group.initial.rebalance.delay.ms"] = "200";
   (*props)["group.min.session.timeout.ms"] = "500";
   (*props)["log.segment.bytes"] = "65536";
+  // Small offsets segments and an eager cleaner: coordinators load compacted logs, replicas
+  // fetch compacted ranges, and tombstones (offsets expiry, the read barrier's) go.
+  IRandom& r = cluster.random();
+  (*props)["offsets.topic.segment.bytes"] = absl::StrCat(r.uniform_int(1024, 16384));
+  (*props)["log.cleaner.backoff.ms"] = absl::StrCat(r.uniform_int(100, 3000));
+  (*props)["log.cleaner.min.cleanable.ratio"] = r.coinflip(0.5) ? "0.01" : "0.5";
+  (*props)["log.cleaner.delete.retention.ms"] = absl::StrCat(r.uniform_int(0, 10000));
   (*props)["replica.lag.time.max.ms"] = "2000";
   (*props)["replica.fetch.wait.max.ms"] = "200";
   (*props)["controlled.shutdown.retry.backoff.ms"] = "200";

@@ -20,6 +20,15 @@ absl::Status validate(const LogConfig& c) {
   if (c.max_message_bytes < static_cast<int32_t>(kBatchHeaderBytes)) {
     return absl::InvalidArgumentError("max.message.bytes below a batch header");
   }
+  if (!c.delete_policy && !c.compact) {
+    return absl::InvalidArgumentError("cleanup.policy names neither delete nor compact");
+  }
+  if (c.delete_retention_ms < 0 || c.min_compaction_lag_ms < 0) {
+    return absl::InvalidArgumentError("delete.retention.ms or min.compaction.lag.ms < 0");
+  }
+  if (!(c.min_cleanable_dirty_ratio >= 0 && c.min_cleanable_dirty_ratio <= 1)) {
+    return absl::InvalidArgumentError("min.cleanable.dirty.ratio outside [0, 1]");
+  }
   return absl::OkStatus();
 }
 

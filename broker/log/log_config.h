@@ -34,6 +34,20 @@ struct LogConfig {
   // The largest batch accepted (max.message.bytes).
   int32_t max_message_bytes = 1048588;
 
+  // cleanup.policy: "delete" (retention by time and size), "compact" (the log cleaner keeps
+  // the latest record of each key, broker/log/compaction.h), or both.
+  bool delete_policy = true;
+  bool compact = false;
+  // A tombstone (null value) is kept this long after its segment's newest record, so that a
+  // consumer reading from the start sees the deletion (delete.retention.ms).
+  int64_t delete_retention_ms = 86400000;
+  // A record stays uncompacted at least this long (min.compaction.lag.ms): the cleaner stops
+  // before the first segment holding a younger one.
+  int64_t min_compaction_lag_ms = 0;
+  // The cleaner takes a log when its dirty bytes are at least this share of its cleanable
+  // bytes (min.cleanable.dirty.ratio).
+  double min_cleanable_dirty_ratio = 0.5;
+
   // An idempotent producer is forgotten after this long without a batch
   // (producer.id.expiration.ms, a broker-level key in Kafka).
   int64_t producer_id_expiration_ms = 86400000;
@@ -51,6 +65,9 @@ struct LogConfig {
   // TEST ONLY, the broken variant: a retried idempotent batch is appended again instead of
   // being answered with its original offsets.
   bool unsafe_accept_duplicates = false;
+  // TEST ONLY, the broken variant: the cleaner drops the latest record of a key too (whenever
+  // the map names the record's own offset), so compaction loses what it must keep.
+  bool unsafe_cleaner_drops_latest = false;
 };
 
 // InvalidArgument when a setting is out of its valid range.

@@ -129,6 +129,8 @@ absl::Status LogManager::load_dir(size_t dir_index) {
   if (!log_starts.ok()) return log_starts.status();
   auto high_watermarks = read_checkpoint(dir, kHighWatermarkCheckpointName);
   if (!high_watermarks.ok()) high_watermarks = OffsetCheckpoint{};
+  auto cleaned = read_checkpoint(dir, kCleanerCheckpointName);
+  if (!cleaned.ok()) cleaned = OffsetCheckpoint{};
   auto names = fs_.list(dir);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
@@ -158,7 +160,9 @@ absl::Status LogManager::load_dir(size_t dir_index) {
     if (!log.ok()) return log.status();
     if (auto hw = high_watermarks->find(*tp); hw != high_watermarks->end())
       (*log)->set_high_watermark(hw->second);
-    logs_.emplace(*tp, Entry{dir_index, std::move(*log)});
+    std::optional<Offset> first_dirty;
+    if (auto c = cleaned->find(*tp); c != cleaned->end()) first_dirty = c->second;
+    logs_.emplace(*tp, Entry{dir_index, std::move(*log), first_dirty});
   }
   return absl::OkStatus();
 }
@@ -259,6 +263,55 @@ absl::Status LogManager::close() {
   }
   if (auto s = checkpoint(); !s.ok() && first.ok()) first = s;
   return first;
+}
+
+absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
+    int64_t now_ms, size_t offset_map_bytes_max, const bool* stop) {
+  std::optional<TopicPartition> dirtiest;
+  double dirtiest_ratio = -1;
+  for (const auto& [tp, entry] : logs_) {
+    const PartitionLog& log = *entry.log;
+    if (!log.config().compact || !log.failure().ok()) continue;
+    const CleanableExtent e =
+        log.cleanable_extent(entry.first_dirty.value_or(log.log_start_offset()), now_ms);
+    if (e.dirty_bytes == 0 || e.dirty_ratio() < log.config().min_cleanable_dirty_ratio) continue;
+    if (e.dirty_ratio() > dirtiest_ratio) {
+      dirtiest = tp;
+      dirtiest_ratio = e.dirty_ratio();
+    }
+  }
+  if (!dirtiest.has_value()) return std::optional<CleanerPass>();
+  PartitionLog* log = logs_.at(*dirtiest).log.get();
+  const CleanerOptions options{
+      .first_dirty = logs_.at(*dirtiest).first_dirty.value_or(log->log_start_offset()),
+      .offset_map_bytes_max = offset_map_bytes_max,
+      .now_ms = now_ms,
+      .stop = stop};
+  auto report = log->compact(options);
+  // The pass suspended: the log may have been removed meanwhile (remove() waits for the pass,
+  // so `log` was still alive when it returned, but the entry must be looked up again).
+  auto it = logs_.find(*dirtiest);
+  if (it == logs_.end() || it->second.log.get() != log)
+    return absl::AbortedError("the log was removed while it was cleaned");
+  if (!report.ok()) return report.status();
+  it->second.first_dirty = report->first_dirty;
+  if (auto s = write_cleaner_checkpoint(it->second.dir_index); !s.ok()) return s;
+  return std::optional<CleanerPass>(CleanerPass{*dirtiest, *std::move(report)});
+}
+
+std::optional<Offset> LogManager::first_dirty(const TopicPartition& tp) const {
+  auto it = logs_.find(tp);
+  return it == logs_.end() ? std::nullopt : it->second.first_dirty;
+}
+
+absl::Status LogManager::write_cleaner_checkpoint(size_t dir_index) {
+  OffsetCheckpoint offsets;
+  for (const auto& [tp, entry] : logs_) {
+    if (entry.dir_index == dir_index && entry.first_dirty.has_value())
+      offsets.emplace(tp, *entry.first_dirty);
+  }
+  return write_file_atomically(fs_, log_dirs_[dir_index], kCleanerCheckpointName,
+                               encode_offset_checkpoint(offsets));
 }
 
 std::vector<TopicPartition> LogManager::partitions() const {

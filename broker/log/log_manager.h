@@ -33,6 +33,9 @@ namespace weir::broker::log {
 inline constexpr char kRecoveryPointCheckpointName[] = "recovery-point-offset-checkpoint";
 inline constexpr char kLogStartOffsetCheckpointName[] = "log-start-offset-checkpoint";
 inline constexpr char kHighWatermarkCheckpointName[] = "replication-offset-checkpoint";
+// Each compacted log's first dirty offset (Kafka's name and format); a hint like the high
+// watermark's: a lost one only makes the next pass re-read the whole log.
+inline constexpr char kCleanerCheckpointName[] = "cleaner-offset-checkpoint";
 
 struct TopicPartition {
   std::string topic;
@@ -77,6 +80,19 @@ class LogManager {
   absl::Status flush_due();
   // apply_retention(now_ms) on every log, then checkpoint().
   absl::Status apply_retention(int64_t now_ms);
+  // One pass of the log cleaner (Kafka's LogCleaner thread, one at a time): of the compacted
+  // logs whose dirty ratio reaches their min.cleanable.dirty.ratio, the dirtiest is compacted
+  // (PartitionLog::compact) and `cleaner-offset-checkpoint` rewritten. Returns the partition
+  // cleaned and what was done, or nullopt when no log was due.
+  struct CleanerPass {
+    TopicPartition partition;
+    CompactionReport report;
+  };
+  // `stop`, when given, ends a pass at its next batch once it is true (a stopping broker).
+  absl::StatusOr<std::optional<CleanerPass>> clean_one(int64_t now_ms, size_t offset_map_bytes_max,
+                                                       const bool* stop = nullptr);
+  // The first dirty offset the cleaner has for `tp` (nullopt: never cleaned here).
+  std::optional<Offset> first_dirty(const TopicPartition& tp) const;
   // Closes every log (flushing it) and writes the checkpoints.
   absl::Status close();
 
@@ -87,11 +103,13 @@ class LogManager {
   struct Entry {
     size_t dir_index = 0;
     std::unique_ptr<PartitionLog> log;
+    std::optional<Offset> first_dirty;  // cleaner-offset-checkpoint
   };
   LogManager(IFileSystem& fs, IClock& clock, std::vector<std::string> log_dirs,
              LogConfig default_config);
   absl::Status load_dir(size_t dir_index);
   absl::StatusOr<OffsetCheckpoint> read_checkpoint(const std::string& dir, const char* name);
+  absl::Status write_cleaner_checkpoint(size_t dir_index);
   std::string partition_path(size_t dir_index, const TopicPartition& tp) const;
 
   IFileSystem& fs_;

@@ -168,6 +168,9 @@ absl::StatusOr<AppendInfo> PartitionLog::append(absl::Span<uint8_t> records,
   if (!batches.ok()) return batches.status();
   for (const BatchView& batch : *batches) {
     if (auto s = validate_client_batch(batch); !s.ok()) return s;
+    if (config_.compact) {
+      if (auto s = check_keyed(batch, kDecompressedBytesMax); !s.ok()) return s;
+    }
     if (batch.size_bytes() > static_cast<uint64_t>(config_.segment_bytes_max)) {
       return absl::OutOfRangeError(absl::StrCat(
           "RECORD_LIST_TOO_LARGE: batch of ", batch.size_bytes(), " bytes exceeds segment.bytes"));
@@ -214,6 +217,21 @@ absl::StatusOr<AppendInfo> PartitionLog::append_replicated(std::string_view reco
   if (!failed_.ok()) return failed_;
   auto batches = split_batches(records, static_cast<size_t>(config_.segment_bytes_max));
   if (!batches.ok()) return batches.status();
+  // A compacted leader may answer with a batch that starts below this log's end: its cleaner
+  // covered the offsets of batches it removed with the batch before them (compaction.h), so
+  // this log's end, a batch boundary of the uncompacted log, lies inside it. Those offsets are
+  // below the leader's high watermark, committed: this log holds them uncompacted, and takes
+  // the leader's form of them instead (or, when its own cleaner merged differently, cuts to
+  // its batch below and fetches again from there).
+  if (const BatchHeader& first = batches->front().header();
+      first.base() < log_end_offset() && first.last() >= log_end_offset()) {
+    CODE_PROBE(true, "broker_log.follower_took_a_compacted_batch_over_its_end");
+    if (auto s = truncate_locked(first.base()); !s.ok()) return s;
+    if (log_end_offset() != first.base())
+      return absl::FailedPreconditionError(absl::StrCat(
+          "replicated batch at offset ", first.base_offset, " covers this log's end; cut to ",
+          log_end_offset().value(), ", fetch again"));
+  }
   AppendInfo info;
   info.first_offset = log_end_offset();
   Offset next = info.first_offset;
@@ -224,8 +242,10 @@ absl::StatusOr<AppendInfo> PartitionLog::append_replicated(std::string_view reco
       return absl::FailedPreconditionError(
           absl::StrCat("replicated batch at offset ", h.base_offset,
                        " does not continue the log at ", next.value()));
-    if (h.record_count <= 0 || h.last_offset_delta < 0)
-      return absl::InvalidArgumentError("replicated batch without records");
+    // An empty batch is a compacted leader's (compaction.h), and as Kafka's followers do, this
+    // one takes it: it carries offsets and a leader epoch.
+    if (h.record_count < 0 || h.last_offset_delta < 0)
+      return absl::InvalidArgumentError("replicated batch with a negative count or delta");
     const LeaderEpoch batch_epoch(h.partition_leader_epoch);
     if (epoch.has_value() && batch_epoch < *epoch)
       return absl::FailedPreconditionError(absl::StrCat("replicated batch of leader epoch ",
@@ -299,7 +319,7 @@ std::shared_ptr<Segment> PartitionLog::segment_for(Offset offset) const {
 
 absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
                                               Offset end_offset_max, bool min_one_batch,
-                                              ReadMode mode) {
+                                              ReadMode mode, bool skip_empty_batches) {
   if (!failed_.ok()) return failed_;
   const Offset end = log_end_offset();
   if (start < log_start_offset_ || start > end) {
@@ -320,6 +340,13 @@ absl::StatusOr<ReadResult> PartitionLog::read(Offset start, int32_t bytes_max,
     // First: a scan that met a segment mid-cut may have failed on bytes that are not there.
     if (truncations_ != generation) return truncated_during_read();
     if (!location.ok()) return location.status();
+    if (location->has_value() && skip_empty_batches && (*location)->header.record_count == 0 &&
+        !(*location)->header.is_control()) {
+      CODE_PROBE(true, "broker_log.read_passed_over_an_empty_batch");
+      start = Offset((*location)->header.last().value() + 1);
+      if (start >= std::min(end, end_offset_max)) return empty;
+      continue;
+    }
     if (location->has_value()) {
       const BatchLocation& at = **location;
       auto result = mode == ReadMode::kFileRange
@@ -579,7 +606,8 @@ absl::Status PartitionLog::apply_retention(int64_t now_ms) {
   if (!failed_.ok()) return failed_;
   const size_t expired = producers_.expire(now_ms, config_.producer_id_expiration_ms);
   CODE_PROBE(expired > 0, "broker_log.producer_ids_expired");
-  const size_t deletable = segments_.size() - 1;  // never the active segment
+  if (!config_.delete_policy) return absl::OkStatus();  // compact only: the cleaner's
+  const size_t deletable = segments_.size() - 1;        // never the active segment
   size_t by_time = 0;
   if (config_.retention_ms >= 0) {
     while (by_time < deletable && segments_[by_time]->max_timestamp_ms() >= 0 &&
@@ -620,6 +648,10 @@ absl::Status PartitionLog::truncate_fully(Offset offset) {
 
 absl::Status PartitionLog::truncate_to(Offset offset) {
   Mutation mutation(*this);
+  return truncate_locked(offset);
+}
+
+absl::Status PartitionLog::truncate_locked(Offset offset) {
   if (!failed_.ok()) return failed_;
   if (offset >= log_end_offset()) {
     // No batch to cut, but an epoch begun at the log end with nothing appended in it (a leader
@@ -670,6 +702,8 @@ absl::Status PartitionLog::truncate_to(Offset offset) {
 }
 
 absl::Status PartitionLog::close() {
+  closing_ = true;
+  ActorMutex::Guard cleaner(cleaner_lock_);
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
   if (auto s = segments_.back()->seal(); !s.ok()) return fail(s, "seal");
@@ -681,6 +715,8 @@ absl::Status PartitionLog::close() {
 }
 
 absl::Status PartitionLog::remove() {
+  closing_ = true;
+  ActorMutex::Guard cleaner(cleaner_lock_);
   Mutation mutation(*this);
   failed_ = absl::FailedPreconditionError("PartitionLog: removed");
   return remove_directory(fs_, dir_);
@@ -694,6 +730,40 @@ absl::Status PartitionLog::update_config(const LogConfig& config) {
   config_ = config;
   config_.recovery_rewrite_validated = rewrite;
   config_.unsafe_skip_recovery_crc_check = skip_crc;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction's swap (the pass itself is in partition_log_cleaner.cc)
+
+// Under the mutation lock: commit (`.cleaned` -> `.swap`), remove the sources, then give the
+// cleaned segment its plain name, a directory fsync after each step. A crash after the commit
+// leaves a `.log.swap` that open() finishes (complete_swaps); before it, a leftover it drops.
+absl::Status PartitionLog::swap_in(absl::Span<const std::shared_ptr<Segment>> group,
+                                   std::unique_ptr<Segment> cleaned) {
+  Mutation mutation(*this);
+  if (!failed_.ok()) return failed_;
+  auto at = std::find(segments_.begin(), segments_.end(), group.front());
+  bool intact = at != segments_.end() &&
+                static_cast<size_t>(segments_.end() - at) > group.size();  // not the active one
+  for (size_t i = 0; intact && i < group.size(); ++i) intact = *(at + i) == group[i];
+  if (!intact) {
+    (void)cleaned->remove_files(fs_);
+    return absl::AbortedError("the log changed while the group was cleaned");
+  }
+  if (auto s = cleaned->rename_files(fs_, ".swap"); !s.ok()) return fail(s, "commit swap");
+  if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+  for (const auto& source : group) {
+    if (auto s = source->remove_files(fs_); !s.ok()) return fail(s, "remove cleaned source");
+  }
+  if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+  if (auto s = cleaned->rename_files(fs_, ""); !s.ok()) return fail(s, "finish swap");
+  if (auto s = fs_.sync_directory(dir_); !s.ok()) return fail(s, "sync directory");
+  const size_t index = static_cast<size_t>(at - segments_.begin());
+  segments_.erase(at, at + static_cast<std::ptrdiff_t>(group.size()));
+  segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(index), std::move(cleaned));
+  WEIR_ASSERT(index + 1 < segments_.size());
+  WEIR_ASSERT(segments_[index]->next_offset() == segments_[index + 1]->base_offset());
   return absl::OkStatus();
 }
 

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "broker/ids.h"
+#include "broker/log/compaction.h"
 #include "broker/log/leader_epoch_cache.h"
 #include "broker/log/log_config.h"
 #include "broker/log/producer_state.h"
@@ -85,6 +86,42 @@ struct RecoveryReport {
   Offset log_end_offset;
 };
 
+// The part of a compacted log the cleaner may rewrite (PartitionLog::cleanable_extent): whole
+// sealed segments below the high watermark, so that replicas only ever clean what they all hold
+// alike and a follower never truncates into a range it cleaned (truncation stays above the high
+// watermark except after an unclean election), and older than min.compaction.lag.ms.
+struct CleanableExtent {
+  Offset first_dirty;        // where the dirty section starts (clamped into the log)
+  Offset end;                // the first offset the cleaner may not touch
+  uint64_t clean_bytes = 0;  // in segments wholly before first_dirty
+  uint64_t dirty_bytes = 0;  // in the cleanable segments after them
+  double dirty_ratio() const {
+    const uint64_t total = clean_bytes + dirty_bytes;
+    return total == 0 ? 0.0 : static_cast<double>(dirty_bytes) / static_cast<double>(total);
+  }
+};
+
+// What one cleaning pass may use.
+struct CleanerOptions {
+  Offset first_dirty;  // the cleaner checkpoint's offset; the log start when unknown
+  size_t offset_map_bytes_max = size_t{128} << 20;  // log.cleaner.dedupe.buffer.size
+  int64_t now_ms = 0;          // wall clock: delete.retention.ms and min.compaction.lag.ms
+  const bool* stop = nullptr;  // when given and true, the pass ends at its next batch
+};
+
+// What a cleaning pass did.
+struct CompactionReport {
+  Offset first_dirty;     // where the next pass starts: the checkpoint to write
+  bool map_full = false;  // the offset map ran out of room before the cleanable end
+  int64_t groups_rewritten = 0;
+  int64_t groups_abandoned = 0;  // the log changed under the pass (truncation, retention)
+  int64_t segments_before = 0;   // of the rewritten groups
+  int64_t segments_after = 0;
+  uint64_t bytes_before = 0;
+  uint64_t bytes_after = 0;
+  CleanStats stats;
+};
+
 class PartitionLog {
  public:
   // Opens (creating if needed) the log in `dir` and recovers it: segments wholly below
@@ -116,7 +153,10 @@ class PartitionLog {
   // Appends batches a leader sent to this follower, as they are: offsets, leader epochs and
   // timestamps were set by the leader. Each batch's CRC is checked, the first must start at
   // the log end offset, offsets must be contiguous and epochs never go back (the leader epoch
-  // cache learns each new one); on any error nothing is appended.
+  // cache learns each new one); on any error nothing is appended. Except: a first batch that
+  // starts below the log end and reaches past it (a compacted leader's, compaction.h) makes
+  // the log cut back to that batch's base first, then append (or, when that is no batch
+  // boundary here, return FailedPrecondition with the log cut below it: fetch again).
   absl::StatusOr<AppendInfo> append_replicated(std::string_view records);
   // A new leader records that its epoch starts at the log end offset (Kafka does so when it
   // becomes leader, before any append), so OffsetsForLeaderEpoch answers a follower of an
@@ -128,8 +168,13 @@ class PartitionLog {
   // kFileRange returns a file range only for bytes the segment has verified (appended by this
   // process, validated by recovery, or checked by an earlier copying read); other bytes are
   // read and checked as with kCopy, which verifies them for the next read.
+  // With skip_empty_batches (a consumer's fetch), empty batches where the read would begin
+  // (the cleaner's, compaction.h) are passed over as the offset gaps they stand for: the read
+  // begins at the first batch after them that holds records, as Kafka's compacted logs have
+  // gaps there, and some clients (kafka-python 2.0) fail on a response holding no record.
   absl::StatusOr<ReadResult> read(Offset start, int32_t bytes_max, Offset end_offset_max,
-                                  bool min_one_batch, ReadMode mode = ReadMode::kCopy);
+                                  bool min_one_batch, ReadMode mode = ReadMode::kCopy,
+                                  bool skip_empty_batches = false);
   // The first offset whose record timestamp is >= timestamp_ms (ListOffsets), nullopt when
   // every record is older or the log holds none (log start = log end).
   absl::StatusOr<std::optional<Offset>> offset_for_timestamp(int64_t timestamp_ms);
@@ -147,6 +192,16 @@ class PartitionLog {
   // Deletes the oldest segments past retention.ms (by their largest timestamp) or beyond
   // retention.bytes; never the active segment.
   absl::Status apply_retention(int64_t now_ms);
+  // Log compaction (partition_log_cleaner.cc, README "Compaction"). The extent a pass would
+  // take from `first_dirty` ...
+  CleanableExtent cleanable_extent(Offset first_dirty, int64_t now_ms) const;
+  // ... and the pass: builds the map of each key's latest offset over the dirty section (as far
+  // as it fits), then rewrites the cleanable segments below the map's end in groups that fit in
+  // one segment, each into `<base>.log.cleaned`, committed as `.swap` and swapped in under the
+  // mutation lock (appends wait only for the swap, never for the rewrite). Crash-safe: open()
+  // finishes a committed swap and drops an uncommitted one. FailedPrecondition unless the log
+  // is compacted; DataLoss when a source batch is damaged (the pass stops, the log stays).
+  absl::StatusOr<CompactionReport> compact(const CleanerOptions& options);
   // Drops every batch from the one holding `offset` on (durably); log end offset becomes the
   // base of that batch. Below the first segment, the log restarts empty at `offset`.
   absl::Status truncate_to(Offset offset);
@@ -189,6 +244,15 @@ class PartitionLog {
 
   absl::Status recover(Offset recovery_point, Offset log_start_offset);
   absl::Status remove_stray_files(std::vector<Offset>& bases);
+  absl::Status complete_swaps();
+  // Compaction (partition_log_cleaner.cc).
+  absl::StatusOr<Offset> build_offset_map(absl::Span<const std::shared_ptr<Segment>> segments,
+                                          Offset first_dirty, Offset end, OffsetMap& map,
+                                          const bool* stop);
+  absl::Status clean_group(absl::Span<const std::shared_ptr<Segment>> group, const OffsetMap& map,
+                           Offset map_end, const CleanerOptions& options, CompactionReport& report);
+  absl::Status swap_in(absl::Span<const std::shared_ptr<Segment>> group,
+                       std::unique_ptr<Segment> cleaned);
   absl::Status recover_segments(const std::vector<Offset>& bases, Offset recovery_point);
   absl::Status load_epochs();
   absl::Status save_epochs_if_changed();
@@ -200,6 +264,7 @@ class PartitionLog {
   absl::Status flush_locked();
   absl::Status delete_oldest_segments(size_t count, const char* reason);
   absl::Status truncate_fully(Offset offset);
+  absl::Status truncate_locked(Offset offset);
   // Producer state (partition_log_producers.cc).
   absl::StatusOr<std::optional<ProducerBatch>> check_producers(
       absl::Span<const BatchView> batches) const;
@@ -229,6 +294,10 @@ class PartitionLog {
   const std::string dir_;
   LogConfig config_;  // Kafka's topic configs are dynamic: see update_config
   ActorMutex lock_;
+  // Held by a compaction pass throughout (it takes lock_ only to swap): close() and remove()
+  // wait for it, after setting closing_ to make it stop at its next batch.
+  ActorMutex cleaner_lock_;
+  bool closing_ = false;
   absl::Status failed_;
   // Ordered by base offset, contiguous; the last is the active segment. shared_ptr: a read
   // in progress keeps a deleted segment alive.

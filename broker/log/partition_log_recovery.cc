@@ -42,6 +42,43 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::open(IFileSystem& fs
   return log;
 }
 
+// Finishes the cleaner's committed swaps (PartitionLog::swap_in): a `<base>.log.swap` holds
+// the cleaned form of every segment from `base` to its own end, fsynced before it got that
+// name, so those segments go and it takes the plain name. (An uncommitted `.cleaned` is a
+// leftover.) Its end comes from validating it, as every batch it holds was written whole.
+absl::Status PartitionLog::complete_swaps() {
+  auto names = fs_.list(dir_);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    auto base = parse_segment_file_name(name, absl::StrCat(kLogSuffix, ".swap"));
+    if (!base.has_value()) continue;
+    auto swap =
+        Segment::open(fs_, dir_, *base, config_.index_interval_bytes, clock_.now(), ".swap");
+    if (!swap.ok()) return swap.status();
+    auto checked = (*swap)->recover(/*check_crc=*/true, /*rewrite=*/false);
+    if (!checked.ok()) return checked.status();
+    const Offset end = (*swap)->next_offset();
+    for (const std::string& other : *names) {
+      auto old = parse_segment_file_name(other, kLogSuffix);
+      if (!old.has_value() || *old < *base || *old >= end) continue;
+      for (const char* kind : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix}) {
+        auto s = fs_.remove(absl::StrCat(dir_, "/", segment_file_name(*old, kind)));
+        if (!s.ok() && !absl::IsNotFound(s)) return s;
+      }
+    }
+    if (auto s = fs_.sync_directory(dir_); !s.ok()) return s;
+    if (auto s = (*swap)->rename_files(fs_, ""); !s.ok()) return s;
+    if (auto s = fs_.sync_directory(dir_); !s.ok()) return s;
+    CODE_PROBE(true, "broker_log.recovery_finished_a_cleaner_swap");
+    TraceEvent(Severity::kInfo, "PartitionLogSwapFinished")
+        .detail("Dir", dir_)
+        .detail("Base", *base)
+        .detail("End", end)
+        .detail("Damage", checked->damage != nullptr ? checked->damage : "");
+  }
+  return absl::OkStatus();
+}
+
 // Segment bases (from the .log files) in order; removes index files without a log file and
 // leftovers of interrupted operations.
 absl::Status PartitionLog::remove_stray_files(std::vector<Offset>& bases) {
@@ -164,6 +201,7 @@ absl::Status PartitionLog::recover_segments(const std::vector<Offset>& bases,
 absl::Status PartitionLog::recover(Offset recovery_point, Offset log_start_offset) {
   if (auto s = fs_.create_directories(dir_); !s.ok()) return s;
   std::vector<Offset> bases;
+  if (auto s = complete_swaps(); !s.ok()) return s;
   if (auto s = remove_stray_files(bases); !s.ok()) return s;
   if (auto s = load_epochs(); !s.ok()) return s;
   if (auto s = recover_segments(bases, recovery_point); !s.ok()) return s;

@@ -49,6 +49,9 @@ class RecordIterator {
   bool next(Record& record);
   // After next() returned false: OK when exactly record_count records filled the area.
   absl::Status status() const;
+  // Bytes of the area consumed so far: the record next() returned last spans the bytes
+  // between the positions before and after that call (the cleaner copies records whole).
+  size_t position() const { return reader_.position(); }
 
  private:
   ByteReader reader_;

@@ -91,12 +91,14 @@ class Segment::HeaderScan {
   uint64_t window_position_ = 0;
 };
 
-Segment::Segment(std::string dir, Offset base, int32_t index_interval_bytes, TimePoint now)
+Segment::Segment(std::string dir, Offset base, int32_t index_interval_bytes, TimePoint now,
+                 std::string_view suffix)
     : dir_(std::move(dir)),
       base_(base),
       index_interval_bytes_(index_interval_bytes),
       created_(now),
-      log_path_(file_path(dir_, base, kLogSuffix)),
+      suffix_(suffix),
+      log_path_(path_of(kLogSuffix)),
       offset_index_(base),
       time_index_(base),
       next_offset_(base),
@@ -104,12 +106,16 @@ Segment::Segment(std::string dir, Offset base, int32_t index_interval_bytes, Tim
 
 Segment::~Segment() = default;
 
+std::string Segment::path_of(const char* kind) const {
+  return absl::StrCat(file_path(dir_, base_, kind), suffix_);
+}
+
 absl::Status Segment::open_files(IFileSystem& fs, OpenMode mode) {
   auto log = fs.open(log_path_, mode);
   if (!log.ok()) return log.status();
-  auto index = fs.open(file_path(dir_, base_, kIndexSuffix), OpenMode::kCreate);
+  auto index = fs.open(path_of(kIndexSuffix), OpenMode::kCreate);
   if (!index.ok()) return index.status();
-  auto time_index = fs.open(file_path(dir_, base_, kTimeIndexSuffix), OpenMode::kCreate);
+  auto time_index = fs.open(path_of(kTimeIndexSuffix), OpenMode::kCreate);
   if (!time_index.ok()) return time_index.status();
   log_ = std::move(*log);
   index_file_ = std::move(*index);
@@ -119,8 +125,8 @@ absl::Status Segment::open_files(IFileSystem& fs, OpenMode mode) {
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::create(IFileSystem& fs, const std::string& dir,
                                                          Offset base, int32_t index_interval_bytes,
-                                                         TimePoint now) {
-  std::unique_ptr<Segment> segment(new Segment(dir, base, index_interval_bytes, now));
+                                                         TimePoint now, std::string_view suffix) {
+  std::unique_ptr<Segment> segment(new Segment(dir, base, index_interval_bytes, now, suffix));
   if (auto s = segment->open_files(fs, OpenMode::kCreate); !s.ok()) return s;
   for (IFile* f :
        {segment->log_.get(), segment->index_file_.get(), segment->time_index_file_.get()}) {
@@ -135,8 +141,8 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::create(IFileSystem& fs, const 
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::open(IFileSystem& fs, const std::string& dir,
                                                        Offset base, int32_t index_interval_bytes,
-                                                       TimePoint now) {
-  std::unique_ptr<Segment> segment(new Segment(dir, base, index_interval_bytes, now));
+                                                       TimePoint now, std::string_view suffix) {
+  std::unique_ptr<Segment> segment(new Segment(dir, base, index_interval_bytes, now, suffix));
   if (auto s = segment->open_files(fs, OpenMode::kReadWrite); !s.ok()) return s;
   return segment;
 }
@@ -483,10 +489,27 @@ absl::Status Segment::seal() {
 }
 
 absl::Status Segment::remove_files(IFileSystem& fs) {
-  for (const char* suffix : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix}) {
-    auto s = fs.remove(file_path(dir_, base_, suffix));
+  for (const char* kind : {kIndexSuffix, kTimeIndexSuffix, kLogSuffix}) {
+    auto s = fs.remove(path_of(kind));
     if (!s.ok() && !absl::IsNotFound(s)) return s;
   }
+  return absl::OkStatus();
+}
+
+absl::Status Segment::rename_files(IFileSystem& fs, std::string_view suffix) {
+  // Into a marked name the log goes last (its `.log.swap` commits a swap, so its indexes must
+  // be there by then); back to the plain name it goes first (until it is there, the marked
+  // log still names the swap, and recovery finishes it).
+  const bool log_first = suffix.empty();
+  std::vector<const char*> kinds = {kIndexSuffix, kTimeIndexSuffix};
+  kinds.insert(log_first ? kinds.begin() : kinds.end(), kLogSuffix);
+  for (const char* kind : kinds) {
+    if (auto s = fs.rename(path_of(kind), file_path(dir_, base_, kind) + std::string(suffix));
+        !s.ok())
+      return s;
+  }
+  suffix_ = std::string(suffix);
+  log_path_ = path_of(kLogSuffix);
   return absl::OkStatus();
 }
 

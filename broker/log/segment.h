@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -65,14 +66,17 @@ class Segment {
  public:
   // Creates the three files of a new, empty segment (cutting any leftover files of that
   // name, which recovery has already judged unreachable).
+  // `suffix` follows each file's kind ("" for a live segment; the cleaner writes its output
+  // as ".cleaned" and commits it as ".swap", Kafka's names).
   static absl::StatusOr<std::unique_ptr<Segment>> create(IFileSystem& fs, const std::string& dir,
                                                          Offset base, int32_t index_interval_bytes,
-                                                         TimePoint now);
+                                                         TimePoint now,
+                                                         std::string_view suffix = "");
   // Opens an existing segment's files without reading them; load_trusted() or recover()
   // must follow. Missing index files are created empty.
   static absl::StatusOr<std::unique_ptr<Segment>> open(IFileSystem& fs, const std::string& dir,
                                                        Offset base, int32_t index_interval_bytes,
-                                                       TimePoint now);
+                                                       TimePoint now, std::string_view suffix = "");
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -128,6 +132,10 @@ class Segment {
   // Removes the three files (the caller syncs the directory). Handles stay open until the
   // segment is destroyed, so a read in progress finishes.
   absl::Status remove_files(IFileSystem& fs);
+  // Renames the three files to carry `suffix` instead (the caller syncs the directory); the
+  // log file last into a marked name, first back to the plain one (segment.cc says why). Open
+  // handles follow their files.
+  absl::Status rename_files(IFileSystem& fs, std::string_view suffix);
 
   Offset base_offset() const { return base_; }
   Offset next_offset() const { return next_offset_; }
@@ -145,7 +153,9 @@ class Segment {
 
  private:
   class HeaderScan;
-  Segment(std::string dir, Offset base, int32_t index_interval_bytes, TimePoint now);
+  Segment(std::string dir, Offset base, int32_t index_interval_bytes, TimePoint now,
+          std::string_view suffix);
+  std::string path_of(const char* kind) const;
   absl::Status open_files(IFileSystem& fs, OpenMode mode);
   absl::Status load_indexes();
   // Recomputes the end, largest timestamp and index bookkeeping from the batch headers after
@@ -166,7 +176,8 @@ class Segment {
   const Offset base_;
   const int32_t index_interval_bytes_;
   const TimePoint created_;
-  const std::string log_path_;
+  std::string suffix_;
+  std::string log_path_;
   std::shared_ptr<IFile> log_;  // shared: a fetch's file range keeps it open
   std::unique_ptr<IFile> index_file_;
   std::unique_ptr<IFile> time_index_file_;

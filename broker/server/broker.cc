@@ -300,6 +300,36 @@ void Broker::run_housekeeping() {
   }
 }
 
+void Broker::run_log_cleaner() {
+  while (!stopping_) {
+    delay(std::chrono::milliseconds(config_.log_cleaner_backoff_ms));
+    if (stopping_) break;
+    cleaner_busy_ = true;
+    for (int pass = 0; pass < 64 && !stopping_; ++pass) {
+      auto cleaned =
+          logs_->clean_one(context_.clock->wall_ms(),
+                           static_cast<size_t>(config_.log_cleaner_dedupe_buffer_size), &stopping_);
+      if (!cleaned.ok()) {
+        if (!stopping_)
+          TraceEvent(Severity::kWarn, "BrokerLogCleanerFailed")
+              .detail("Error", cleaned.status().ToString());
+        break;
+      }
+      if (!cleaned->has_value()) break;
+      const log::CompactionReport& r = (*cleaned)->report;
+      TraceEvent(Severity::kInfo, "BrokerLogCleaned")
+          .detail("Partition", (*cleaned)->partition.dir_name())
+          .detail("FirstDirty", r.first_dirty)
+          .detail("BytesBefore", r.bytes_before)
+          .detail("BytesAfter", r.bytes_after)
+          .detail("SegmentsBefore", r.segments_before)
+          .detail("SegmentsAfter", r.segments_after);
+    }
+    cleaner_busy_ = false;
+    state_changed_.fire_all();
+  }
+}
+
 void Broker::housekeeping_pass(Schedule& schedule) {
   const TimePoint now = context_.clock->now();
   const bool retention_due = now >= schedule.next_retention;
@@ -445,6 +475,8 @@ absl::Status Broker::run() {
       .detail("Partitions", logs_->partitions().size())
       .detail("UnflushedDataLost", unflushed_data_lost_);
   background_.add(spawn("broker-housekeeping", [this] { run_housekeeping(); }));
+  if (config_.log_cleaner_enable)
+    background_.add(spawn("broker-log-cleaner", [this] { run_log_cleaner(); }));
   background_.add(spawn("broker-lost-flag", [this] { clear_lost_flag_when_seen(); }));
   background_.add(spawn("broker-session", [this] { watch_session(); }));
   // Serves until cancelled (the caller's stop), stopped, or a log fails for good; only this
@@ -473,7 +505,7 @@ absl::Status Broker::stop() {
   state_changed_.fire_all();
   // Nothing is cancelled in the middle of log I/O: housekeeping finishes its pass, requests
   // already handed to a log finish (fetch long polls wake up and answer at once).
-  wait_for(state_changed_, [this] { return !housekeeping_busy_; });
+  wait_for(state_changed_, [this] { return !housekeeping_busy_ && !cleaner_busy_; });
   background_.clear();
   if (controller_ != nullptr) controller_->stop();
   if (groups_ != nullptr) groups_->stop();

@@ -65,6 +65,9 @@ class Broker {
     TimePoint next_high_watermarks;
   };
   void housekeeping_pass(Schedule& schedule);
+  // The log cleaner: every log.cleaner.backoff.ms, passes over the compacted logs while any
+  // is due (LogManager::clean_one).
+  void run_log_cleaner();
   // Kafka's controlled shutdown: asks the controller to move leadership away, retried.
   void controlled_shutdown();
   // Whether every write of the previous process survived: Kafka's .kafka_cleanshutdown marker
@@ -102,7 +105,8 @@ class Broker {
   bool stopping_ = false;
   bool stopped_ = false;
   bool housekeeping_busy_ = false;  // in log I/O: stop() waits rather than cancel it there
-  WaitList state_changed_;          // stopping_ or housekeeping_busy_ changed
+  bool cleaner_busy_ = false;       // likewise (a pass stops at its next batch once stopping_)
+  WaitList state_changed_;          // stopping_, housekeeping_busy_ or cleaner_busy_ changed
   ActorCollection background_;
 };
 

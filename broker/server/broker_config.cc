@@ -75,9 +75,9 @@ const std::set<std::string>& accepted_keys() {
                                              "socket.send.buffer.bytes",
                                              "socket.receive.buffer.bytes",
                                              "queued.max.requests",
-                                             "log.cleaner.enable",
                                              "log.cleaner.threads",
-                                             "log.cleanup.policy",
+                                             "log.cleaner.io.buffer.size",
+                                             "log.cleaner.io.max.bytes.per.second",
                                              "offsets.topic.replication.factor",
                                              "offsets.topic.num.partitions",
                                              "transaction.state.log.replication.factor",
@@ -230,6 +230,28 @@ std::map<std::string, Setter> make_setters() {
   s["log.flush.scheduler.interval.ms"] = int_key(&BrokerConfig::log_flush_scheduler_interval_ms, 0);
   s["log.flush.offset.checkpoint.interval.ms"] =
       int_key(&BrokerConfig::log_flush_offset_checkpoint_interval_ms, 0);
+  s["log.cleaner.enable"] = bool_key(&BrokerConfig::log_cleaner_enable);
+  s["log.cleaner.backoff.ms"] = int_key(&BrokerConfig::log_cleaner_backoff_ms, 1);
+  // Kafka's floor is 1 MiB per cleaner thread; the map also needs room for one batch's keys.
+  s["log.cleaner.dedupe.buffer.size"] =
+      int_key(&BrokerConfig::log_cleaner_dedupe_buffer_size, 1 << 20);
+  s["log.cleaner.delete.retention.ms"] = int_key(&BrokerConfig::log_cleaner_delete_retention_ms, 0);
+  s["log.cleaner.min.compaction.lag.ms"] =
+      int_key(&BrokerConfig::log_cleaner_min_compaction_lag_ms, 0);
+  s["log.cleaner.min.cleanable.ratio"] = [](std::string_view k, std::string_view v,
+                                            BrokerConfig& c) {
+    double ratio = 0;
+    if (!absl::SimpleAtod(sv(v), &ratio) || !(ratio >= 0 && ratio <= 1))
+      return bad(k, v, "must be a number in [0, 1]");
+    c.log_cleaner_min_cleanable_ratio = ratio;
+    return absl::OkStatus();
+  };
+  s["log.cleanup.policy"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
+    if (!parse_cleanup_policy(v).has_value())
+      return bad(k, v, "must be delete, compact or compact,delete");
+    c.log_cleanup_policy = std::string(v);
+    return absl::OkStatus();
+  };
   s["log.message.timestamp.type"] = [](std::string_view k, std::string_view v, BrokerConfig& c) {
     if (v == "CreateTime") {
       c.log_message_timestamp_type_log_append = false;
@@ -320,6 +342,21 @@ absl::StatusOr<BrokerConfig> parse_broker_config(std::string_view text) {
   auto props = parse_properties(text);
   if (!props.ok()) return props.status();
   return broker_config_from(*props);
+}
+
+std::optional<CleanupPolicy> parse_cleanup_policy(std::string_view value) {
+  CleanupPolicy out;
+  for (absl::string_view item : absl::StrSplit(sv(value), ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    if (item == "delete") {
+      out.delete_policy = true;
+    } else if (item == "compact") {
+      out.compact = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace weir::broker

@@ -54,6 +54,14 @@ struct BrokerConfig {
   int64_t log_flush_scheduler_interval_ms = INT64_MAX;
   int64_t log_flush_offset_checkpoint_interval_ms = 60000;
   bool log_message_timestamp_type_log_append = false;  // log.message.timestamp.type
+  // The log cleaner (compaction) and the defaults of its topic keys.
+  bool log_cleaner_enable = true;
+  int64_t log_cleaner_backoff_ms = 15000;
+  int64_t log_cleaner_dedupe_buffer_size = 134217728;
+  int64_t log_cleaner_delete_retention_ms = 86400000;
+  int64_t log_cleaner_min_compaction_lag_ms = 0;
+  double log_cleaner_min_cleanable_ratio = 0.5;
+  std::string log_cleanup_policy = "delete";  // delete | compact | compact,delete
 
   int32_t connections_max = 2147483647;      // max.connections
   int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
@@ -112,6 +120,14 @@ struct BrokerConfig {
 
 // Java properties syntax (`key=value`, `key: value`, `#`/`!` comments, `\` continuations).
 // Errors name the key and the line.
+// cleanup.policy / log.cleanup.policy: a comma-separated list of "delete" and "compact";
+// nullopt for anything else.
+struct CleanupPolicy {
+  bool delete_policy = false;
+  bool compact = false;
+};
+std::optional<CleanupPolicy> parse_cleanup_policy(std::string_view value);
+
 absl::StatusOr<std::map<std::string, std::string>> parse_properties(std::string_view text);
 absl::StatusOr<BrokerConfig> parse_broker_config(std::string_view text);
 // The same from already-split properties (tests, `--override key=value`).

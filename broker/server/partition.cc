@@ -86,6 +86,11 @@ absl::StatusOr<log::AppendInfo> Partition::append_as_follower(std::string_view r
   if (role_ != ReplicaRole::kFollower) return absl::FailedPreconditionError("not a follower");
   auto info = log_->append_replicated(records);
   if (!info.ok() && !log_->failure().ok() && health_ != nullptr) health_->fail(log_->failure());
+  // A compacted leader's batch may have made the log cut its end first (append_replicated).
+  if (high_watermark_ > log_->log_end_offset()) {
+    high_watermark_ = log_->log_end_offset();
+    log_->set_high_watermark(high_watermark_);
+  }
   return info;
 }
 

@@ -30,9 +30,11 @@ const std::vector<KeySpec>& key_specs() {
   using C = const BrokerConfig&;
   using L = log::LogConfig&;
   static const std::vector<KeySpec> specs = {
-      {"cleanup.policy", ConfigType::kList, [](C) { return std::string("delete"); }},
+      {"cleanup.policy", ConfigType::kList, [](C c) { return c.log_cleanup_policy; }},
       {"compression.type", ConfigType::kString, [](C) { return std::string("producer"); }},
-      {"delete.retention.ms", ConfigType::kLong, [](C) { return str(86400000); }, 0},
+      {"delete.retention.ms", ConfigType::kLong,
+       [](C c) { return str(c.log_cleaner_delete_retention_ms); }, 0,
+       std::numeric_limits<int64_t>::max(), [](L l, int64_t v) { l.delete_retention_ms = v; }},
       {"file.delete.delay.ms", ConfigType::kLong, [](C) { return str(60000); }, 0},
       {"flush.messages", ConfigType::kLong, [](C c) { return str(c.log_flush_interval_messages); },
        1, std::numeric_limits<int64_t>::max(),
@@ -51,6 +53,11 @@ const std::vector<KeySpec>& key_specs() {
          return std::string(c.log_message_timestamp_type_log_append ? "LogAppendTime"
                                                                     : "CreateTime");
        }},
+      {"min.cleanable.dirty.ratio", ConfigType::kDouble,
+       [](C c) { return absl::StrCat(c.log_cleaner_min_cleanable_ratio); }},
+      {"min.compaction.lag.ms", ConfigType::kLong,
+       [](C c) { return str(c.log_cleaner_min_compaction_lag_ms); }, 0,
+       std::numeric_limits<int64_t>::max(), [](L l, int64_t v) { l.min_compaction_lag_ms = v; }},
       {"min.insync.replicas", ConfigType::kInt, [](C c) { return str(c.min_insync_replicas); }, 1,
        INT32_MAX},
       {"preallocate", ConfigType::kBoolean, [](C) { return std::string("false"); }},
@@ -101,8 +108,12 @@ absl::Status check_value(const KeySpec& spec, const std::string& value) {
   const std::string name = spec.name;
   if (name == "message.timestamp.type" && value != "CreateTime" && value != "LogAppendTime")
     return bad("must be CreateTime or LogAppendTime");
-  if (name == "cleanup.policy" && value != "delete")
-    return bad("only \"delete\" is served by this build (compaction is not implemented)");
+  if (name == "cleanup.policy" && !parse_cleanup_policy(value).has_value())
+    return bad("must be delete, compact or compact,delete");
+  if (name == "min.cleanable.dirty.ratio") {
+    double v = 0;
+    if (!absl::SimpleAtod(value, &v) || !(v >= 0 && v <= 1)) return bad("must be in [0, 1]");
+  }
   if (name == "compression.type" && value != "producer")
     return bad("only \"producer\" is served: batches are stored as producers send them");
   return absl::OkStatus();
@@ -133,7 +144,19 @@ log::LogConfig log_config_for(const BrokerConfig& broker, const TopicOverrides& 
   out.log_append_time = ts != overrides.end() ? ts->second == "LogAppendTime"
                                               : broker.log_message_timestamp_type_log_append;
   out.producer_id_expiration_ms = broker.producer_id_expiration_ms;
+  auto policy_value = overrides.find("cleanup.policy");
+  const std::optional<CleanupPolicy> policy = parse_cleanup_policy(
+      policy_value != overrides.end() ? policy_value->second : broker.log_cleanup_policy);
+  if (policy.has_value()) {
+    out.delete_policy = policy->delete_policy;
+    out.compact = policy->compact;
+  }
+  auto ratio = overrides.find("min.cleanable.dirty.ratio");
+  out.min_cleanable_dirty_ratio = broker.log_cleaner_min_cleanable_ratio;
+  if (ratio != overrides.end())
+    (void)absl::SimpleAtod(ratio->second, &out.min_cleanable_dirty_ratio);
   out.unsafe_accept_duplicates = broker.weir_bug == "producer_accept_duplicates";
+  out.unsafe_cleaner_drops_latest = broker.weir_bug == "cleaner_drops_latest";
   return out;
 }
 

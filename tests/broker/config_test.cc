@@ -54,6 +54,10 @@ TEST(BrokerConfig, ErrorsNameTheKey) {
   EXPECT_NE(bad("listeners=SSL://:9093\n").find("only PLAINTEXT"), std::string::npos);
   EXPECT_NE(bad("auto.create.topics.enable=yes\n").find("true or false"), std::string::npos);
   EXPECT_NE(bad("log.message.timestamp.type=Now\n").find("LogAppendTime"), std::string::npos);
+  EXPECT_NE(bad("log.cleanup.policy=squash\n").find("log.cleanup.policy"), std::string::npos);
+  EXPECT_NE(bad("log.cleaner.min.cleanable.ratio=2\n").find("[0, 1]"), std::string::npos);
+  EXPECT_NE(bad("log.cleaner.dedupe.buffer.size=10\n").find("log.cleaner.dedupe.buffer.size"),
+            std::string::npos);
   EXPECT_NE(bad("advertised.listeners=PLAINTEXT://0.0.0.0:9092\n").find("a host clients"),
             std::string::npos);
   auto missing = parse_broker_config("broker.id=1\n");
@@ -148,7 +152,23 @@ TEST(TopicConfig, OverridesAreValidatedAndReachTheLog) {
   EXPECT_TRUE(validate_topic_overrides({{"retention.ms", "1000"}, {"segment.bytes", "4096"}}).ok());
   EXPECT_FALSE(validate_topic_overrides({{"retention.ms", "soon"}}).ok());
   EXPECT_FALSE(validate_topic_overrides({{"no.such", "1"}}).ok());
-  EXPECT_FALSE(validate_topic_overrides({{"cleanup.policy", "compact"}}).ok());
+  EXPECT_TRUE(validate_topic_overrides({{"cleanup.policy", "compact"}}).ok());
+  EXPECT_TRUE(validate_topic_overrides({{"cleanup.policy", "compact,delete"}}).ok());
+  EXPECT_FALSE(validate_topic_overrides({{"cleanup.policy", "squash"}}).ok());
+  EXPECT_FALSE(validate_topic_overrides({{"cleanup.policy", ""}}).ok());
+  EXPECT_FALSE(validate_topic_overrides({{"min.cleanable.dirty.ratio", "1.5"}}).ok());
+  EXPECT_TRUE(validate_topic_overrides({{"min.cleanable.dirty.ratio", "0.25"}}).ok());
+  const log::LogConfig compacted = log_config_for(broker, {{"cleanup.policy", "compact"},
+                                                           {"delete.retention.ms", "5"},
+                                                           {"min.compaction.lag.ms", "7"},
+                                                           {"min.cleanable.dirty.ratio", "0.25"}});
+  EXPECT_TRUE(compacted.compact);
+  EXPECT_FALSE(compacted.delete_policy);
+  EXPECT_EQ(compacted.delete_retention_ms, 5);
+  EXPECT_EQ(compacted.min_compaction_lag_ms, 7);
+  EXPECT_EQ(compacted.min_cleanable_dirty_ratio, 0.25);
+  const log::LogConfig both = log_config_for(broker, {{"cleanup.policy", "delete, compact"}});
+  EXPECT_TRUE(both.compact && both.delete_policy);
   EXPECT_FALSE(validate_topic_overrides({{"message.timestamp.type", "x"}}).ok());
   const log::LogConfig l = log_config_for(
       broker, {{"retention.ms", "1000"}, {"message.timestamp.type", "LogAppendTime"}});

@@ -87,7 +87,10 @@ FetchResponse::PartitionData fetch_partition(BrokerCore& core, const std::string
   const int32_t limit = std::min(fp.partition_max_bytes, bytes_left);
   // v0-v3 are down-converted, which needs the bytes in memory.
   const auto mode = version >= 4 ? log::ReadMode::kFileRange : log::ReadMode::kCopy;
-  auto read = p->log().read(start, limit, readable, min_one_batch, mode);
+  // A follower copies the log as it is; a consumer's read passes over the cleaner's empty
+  // batches as the offset gaps they stand for (PartitionLog::read).
+  auto read = p->log().read(start, limit, readable, min_one_batch, mode,
+                            /*skip_empty_batches=*/replica_id < 0);
   if (!read.ok()) {
     out.error_code = static_cast<int16_t>(error_for_log_status(read.status()));
     state.any_error = true;

@@ -21,11 +21,13 @@ struct Found {
   int32_t port = -1;
 };
 
-// Kafka's internal topic settings, less compaction (not built: the log keeps every commit, and
-// never deletes one by time, since a live group's offsets must not vanish).
+// Kafka's internal topic settings: compacted (the latest commit of each group and partition and
+// the latest metadata of each group stay; nothing goes by time, so a live group's offsets never
+// vanish: offsets.retention.minutes writes their tombstones), segments of
+// offsets.topic.segment.bytes.
 TopicOverrides offsets_topic_overrides(const BrokerConfig& config) {
-  return {{"segment.bytes", std::to_string(config.offsets_topic_segment_bytes)},
-          {"retention.ms", "-1"},
+  return {{"cleanup.policy", "compact"},
+          {"segment.bytes", std::to_string(config.offsets_topic_segment_bytes)},
           {"compression.type", "producer"}};
 }
 
