@@ -114,7 +114,8 @@ absl::StatusOr<std::unique_ptr<Workload>> GroupChurn::create(
       options.assignor != "cooperative-sticky")
     return absl::InvalidArgumentError("unknown assignor " + options.assignor);
   const std::string bug = o.get_string("bug", "none");
-  if (bug == "group_reuse_generation" || bug == "group_commit_any_generation") {
+  if (bug == "group_reuse_generation" || bug == "group_commit_any_generation" ||
+      bug == "cleaner_drops_latest") {
     options.broker_bug = bug;
   } else if (bug != "none") {
     return absl::InvalidArgumentError("unknown GroupChurn bug " + bug);

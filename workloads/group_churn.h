@@ -13,8 +13,11 @@
 //     owned) within a bounded time; rebalance stops are reported as a histogram.
 // Option bug= sets the brokers' weir.bug to a broken coordinator rule the checker must catch:
 // group_reuse_generation (a rebalance keeps the generation number: two owners in one
-// generation) and group_commit_any_generation (commits from fenced members accepted: offsets
-// move back).
+// generation), group_commit_any_generation (commits from fenced members accepted: offsets
+// move back) and cleaner_drops_latest (the log cleaner drops the latest record of a key too:
+// a coordinator reloading __consumer_offsets loses commits, so offsets move back). The offsets
+// topic runs with small segments and an eager cleaner (knobs drawn per seed), so coordinators
+// load compacted logs and replicas fetch compacted ranges.
 #pragma once
 
 #include <cstdint>

@@ -271,7 +271,7 @@ absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
   double dirtiest_ratio = -1;
   for (const auto& [tp, entry] : logs_) {
     const PartitionLog& log = *entry.log;
-    if (!log.config().compact || !log.failure().ok()) continue;
+    if (!log.config().compact || !log.failure().ok() || entry.uncleanable) continue;
     const CleanableExtent e =
         log.cleanable_extent(entry.first_dirty.value_or(log.log_start_offset()), now_ms);
     if (e.dirty_bytes == 0 || e.dirty_ratio() < log.config().min_cleanable_dirty_ratio) continue;
@@ -293,7 +293,15 @@ absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
   auto it = logs_.find(*dirtiest);
   if (it == logs_.end() || it->second.log.get() != log)
     return absl::AbortedError("the log was removed while it was cleaned");
-  if (!report.ok()) return report.status();
+  if (!report.ok()) {
+    if (!absl::IsCancelled(report.status())) {
+      it->second.uncleanable = true;
+      TraceEvent(Severity::kWarnAlways, "LogCleanerMarkedUncleanable")
+          .detail("Partition", dirtiest->dir_name())
+          .detail("Error", report.status().ToString());
+    }
+    return report.status();
+  }
   it->second.first_dirty = report->first_dirty;
   if (auto s = write_cleaner_checkpoint(it->second.dir_index); !s.ok()) return s;
   return std::optional<CleanerPass>(CleanerPass{*dirtiest, *std::move(report)});

@@ -740,11 +740,11 @@ absl::Status PartitionLog::update_config(const LogConfig& config) {
 // cleaned segment its plain name, a directory fsync after each step. A crash after the commit
 // leaves a `.log.swap` that open() finishes (complete_swaps); before it, a leftover it drops.
 absl::Status PartitionLog::swap_in(absl::Span<const std::shared_ptr<Segment>> group,
-                                   std::unique_ptr<Segment> cleaned) {
+                                   std::unique_ptr<Segment> cleaned, uint64_t truncations) {
   Mutation mutation(*this);
   if (!failed_.ok()) return failed_;
   auto at = std::find(segments_.begin(), segments_.end(), group.front());
-  bool intact = at != segments_.end() &&
+  bool intact = truncations_ == truncations && at != segments_.end() &&
                 static_cast<size_t>(segments_.end() - at) > group.size();  // not the active one
   for (size_t i = 0; intact && i < group.size(); ++i) intact = *(at + i) == group[i];
   if (!intact) {

@@ -250,9 +250,10 @@ class PartitionLog {
                                           Offset first_dirty, Offset end, OffsetMap& map,
                                           const bool* stop);
   absl::Status clean_group(absl::Span<const std::shared_ptr<Segment>> group, const OffsetMap& map,
-                           Offset map_end, const CleanerOptions& options, CompactionReport& report);
+                           Offset map_end, const CleanerOptions& options, uint64_t truncations,
+                           CompactionReport& report);
   absl::Status swap_in(absl::Span<const std::shared_ptr<Segment>> group,
-                       std::unique_ptr<Segment> cleaned);
+                       std::unique_ptr<Segment> cleaned, uint64_t truncations);
   absl::Status recover_segments(const std::vector<Offset>& bases, Offset recovery_point);
   absl::Status load_epochs();
   absl::Status save_epochs_if_changed();

@@ -117,8 +117,17 @@ absl::StatusOr<CompactionReport> PartitionLog::compact(const CleanerOptions& opt
     if (s->next_offset() > extent.end) break;
     cleanable.push_back(s);
   }
+  // A truncation cuts segments in place (the same objects stay in segments_): a group cleaned
+  // from bytes a truncation has since cut must not be swapped in (swap_in checks this count).
+  const uint64_t truncations = truncations_;
   OffsetMap map(options.offset_map_bytes_max);
   auto map_end = build_offset_map(cleanable, extent.first_dirty, extent.end, map, options.stop);
+  if (truncations_ != truncations) {
+    // The map may hold keys of records the truncation removed: this pass is void.
+    CODE_PROBE(true, "broker_log.cleaner_pass_voided_by_a_truncation");
+    report.groups_abandoned = 1;
+    return report;
+  }
   if (!map_end.ok()) return map_end.status();
   report.map_full = *map_end < extent.end;
   CODE_PROBE(report.map_full, "broker_log.cleaner_offset_map_full");
@@ -127,7 +136,7 @@ absl::StatusOr<CompactionReport> PartitionLog::compact(const CleanerOptions& opt
   while (n < cleanable.size() && cleanable[n]->base_offset() < *map_end) ++n;
   for (auto group :
        group_segments(absl::MakeConstSpan(cleanable).subspan(0, n), config_.segment_bytes_max)) {
-    if (auto s = clean_group(group, map, *map_end, options, report); !s.ok()) return s;
+    if (auto s = clean_group(group, map, *map_end, options, truncations, report); !s.ok()) return s;
     if (!failed_.ok()) return failed_;
   }
   report.first_dirty = *map_end;
@@ -181,7 +190,8 @@ absl::StatusOr<Offset> PartitionLog::build_offset_map(
 
 absl::Status PartitionLog::clean_group(absl::Span<const std::shared_ptr<Segment>> group,
                                        const OffsetMap& map, Offset map_end,
-                                       const CleanerOptions& options, CompactionReport& report) {
+                                       const CleanerOptions& options, uint64_t truncations,
+                                       CompactionReport& report) {
   const int64_t now_ms = options.now_ms;
   const bool* stop = options.stop;
   const Offset base = group.front()->base_offset();
@@ -212,25 +222,37 @@ absl::Status PartitionLog::clean_group(absl::Span<const std::shared_ptr<Segment>
         .drop_tombstones = newest >= 0 && newest < now_ms - config_.delete_retention_ms,
         .unsafe_drop_latest = config_.unsafe_cleaner_drops_latest};
     status = for_each_batch(*source, [&](const BatchView& b) {
-      return closing_ || stopped(stop) ? absl::CancelledError("the cleaner is stopping")
-                                       : builder.add(b, rule);
+      if (closing_ || stopped(stop)) return absl::CancelledError("the cleaner is stopping");
+      // A segment cut (and maybe appended to) under the pass: its bytes are no longer the ones
+      // the builder was following, so the group is given up before they can reach it.
+      if (truncations_ != truncations) return absl::AbortedError("truncated during the pass");
+      return builder.add(b, rule);
     });
     if (!status.ok()) break;
   }
+  if (status.ok() && truncations_ != truncations)
+    status = absl::AbortedError("truncated during the pass");
   if (status.ok()) status = builder.finish(end);
   if (status.ok()) status = write_pending();
   const CleanStats& st = builder.stats();
   const bool unchanged = group.size() == 1 && st.batches_removed == 0 &&
                          st.batches_rewritten == 0 && st.tombstones_dropped == 0;
   if (status.ok() && !unchanged) status = (*cleaned)->seal();
+  if (truncations_ != truncations && (status.ok() || !absl::IsCancelled(status)))
+    status = absl::AbortedError("truncated during the pass");
   if (!status.ok() || unchanged) {
     (void)(*cleaned)->remove_files(fs_);  // a leftover is removed by the next open anyway
+    if (absl::IsAborted(status)) {
+      CODE_PROBE(true, "broker_log.cleaner_abandoned_a_group");
+      ++report.groups_abandoned;
+      return absl::OkStatus();
+    }
     return status;
   }
   uint64_t before = 0;
   for (const auto& s : group) before += s->size_bytes();
   const uint64_t after = (*cleaned)->size_bytes();
-  auto swapped = swap_in(group, std::move(*cleaned));
+  auto swapped = swap_in(group, std::move(*cleaned), truncations);
   if (absl::IsAborted(swapped)) {
     CODE_PROBE(true, "broker_log.cleaner_abandoned_a_group");
     ++report.groups_abandoned;

@@ -310,7 +310,9 @@ void Broker::run_log_cleaner() {
           logs_->clean_one(context_.clock->wall_ms(),
                            static_cast<size_t>(config_.log_cleaner_dedupe_buffer_size), &stopping_);
       if (!cleaned.ok()) {
-        if (!stopping_)
+        // Aborted: the log went while it was cleaned; Cancelled: stopping.
+        if (!stopping_ && !absl::IsAborted(cleaned.status()) &&
+            !absl::IsCancelled(cleaned.status()))
           TraceEvent(Severity::kWarn, "BrokerLogCleanerFailed")
               .detail("Error", cleaned.status().ToString());
         break;

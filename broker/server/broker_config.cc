@@ -192,7 +192,8 @@ std::map<std::string, Setter> make_setters() {
     if (v != "high_watermark_from_leader" && v != "truncate_to_high_watermark" &&
         v != "unfenced_controller" && v != "ignore_unflushed_data_lost" &&
         v != "isr_write_unconditional" && v != "group_reuse_generation" &&
-        v != "group_commit_any_generation" && v != "producer_accept_duplicates")
+        v != "group_commit_any_generation" && v != "producer_accept_duplicates" &&
+        v != "cleaner_drops_latest")
       return bad(k, v, "not a known broken variant");
     c.weir_bug = std::string(v);
     return absl::OkStatus();
