@@ -6,6 +6,7 @@
 #include "workloads/disk_durability.h"
 #include "workloads/group_churn.h"
 #include "workloads/harness_self_test.h"
+#include "workloads/log_compaction.h"
 #include "workloads/log_durability.h"
 #include "workloads/nondeterministic.h"
 #include "workloads/produce_verify.h"
@@ -27,6 +28,7 @@ const std::map<std::string, Factory>& factories() {
       {"HarnessSelfTest", &HarnessSelfTest::create},
       {"IdempotentProducer", &ProduceVerify::create_idempotent_producer},
       {"IsrShrinkUnclean", &ProduceVerify::create_isr_shrink_unclean},
+      {"LogCompaction", &LogCompaction::create},
       {"LogDurability", &LogDurability::create},
       {"Nondeterministic", &Nondeterministic::create},
       {"ProduceVerify", &ProduceVerify::create},

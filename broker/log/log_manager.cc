@@ -294,7 +294,7 @@ absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
   if (it == logs_.end() || it->second.log.get() != log)
     return absl::AbortedError("the log was removed while it was cleaned");
   if (!report.ok()) {
-    if (!absl::IsCancelled(report.status())) {
+    if (absl::IsDataLoss(report.status())) {
       it->second.uncleanable = true;
       TraceEvent(Severity::kWarnAlways, "LogCleanerMarkedUncleanable")
           .detail("Partition", dirtiest->dir_name())

@@ -104,8 +104,9 @@ class LogManager {
     size_t dir_index = 0;
     std::unique_ptr<PartitionLog> log;
     std::optional<Offset> first_dirty;  // cleaner-offset-checkpoint
-    // A pass failed on it (a damaged batch): skipped until the next start, as Kafka marks such
-    // partitions uncleanable, so that one bad segment does not take every pass.
+    // A pass found a damaged batch in it (DataLoss): skipped until the next start, as Kafka
+    // marks such partitions uncleanable, so that one bad segment does not take every pass. (An
+    // I/O error only ends that pass.)
     bool uncleanable = false;
   };
   LogManager(IFileSystem& fs, IClock& clock, std::vector<std::string> log_dirs,
