@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "broker/client/client_cluster.h"
 #include "buggify/code_probe.h"
 
 namespace weir::broker::client {
@@ -28,19 +29,15 @@ absl::StatusOr<std::shared_ptr<KafkaConnection>> KafkaConnection::connect(
   c->actors_.add(spawn(
       "kafka-client-reader",
       [weak, io = c->io_, max = c->options_.response_bytes_max] { read_loop(weak, io, max); }));
-  bool expired = false;
-  Scheduler& scheduler = Scheduler::current();
-  const TimerKey deadline = scheduler.add_timer(
-      scheduler.now() + to_scheduler_duration(c->options_.negotiate_timeout), [&expired, weak] {
-        expired = true;
-        if (auto conn = weak.lock()) conn->close();
-      });
+  // RAII, never a timer capturing this frame: negotiate() throws Cancelled when the caller is
+  // cancelled, and a timer left behind fired into a stack another actor had by then (GroupChurn
+  // static seeds 738 and 805: one byte of a framed connection's return address).
+  const ConnectionDeadline deadline(c, c->options_.negotiate_timeout);
   const absl::Status s = c->negotiate();
-  scheduler.cancel_timer(deadline);
   if (!s.ok()) {
     c->close();
-    CODE_PROBE(expired, "kafka_client.negotiation_timed_out");
-    if (expired) {
+    CODE_PROBE(deadline.expired(), "kafka_client.negotiation_timed_out");
+    if (deadline.expired()) {
       return absl::DeadlineExceededError(
           absl::StrCat(address, ": ApiVersions not answered within the negotiation timeout"));
     }

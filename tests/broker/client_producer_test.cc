@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "broker/client/kafka_connection.h"
 #include "broker/client/producer.h"
 #include "tests/broker/client_fake_broker.h"
 
@@ -440,6 +441,51 @@ TEST(Producer, LeavesNoActorsBehind) {
     }
   });
   EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace weir::broker::testing
+
+namespace weir::broker::testing {
+namespace {
+
+// A connect cancelled while it waits for ApiVersions leaves no timer behind: the negotiation
+// deadline once captured the connecting frame, and fired into a stack another actor had by
+// then (GroupChurn static seeds 738 and 805 crashed on the byte it wrote).
+TEST(KafkaConnection, ACancelledConnectLeavesNoTimerBehind) {
+  sim::Simulator sim(1);
+  sim::SimMachine* server = sim.add_machine("server");
+  sim::SimMachine* client = sim.add_machine("client");
+  std::string address;
+  sim.add_process(server, "mute", 9092, [&address](ProcessContext& ctx) {
+    auto listener = ctx.network->listen(ctx.address);
+    WEIR_ASSERT(listener.ok());
+    address = (*listener)->address();
+    std::vector<std::shared_ptr<IConnection>> held;  // accepted, never answered
+    while (true) {
+      auto c = (*listener)->accept();
+      if (c.ok()) held.push_back(*c);
+    }
+  });
+  size_t timers_while_connecting = 0;
+  size_t timers_after = 0;
+  sim.add_process(client, "client", 1, [&](ProcessContext& ctx) {
+    delay(10ms);
+    auto connecting = spawn("connect", [&] {
+      (void)client::KafkaConnection::connect(
+          *ctx.network, address, client::KafkaConnectionOptions{.negotiate_timeout = 5s});
+    });
+    delay(100ms);
+    timers_while_connecting = Scheduler::current().timer_count();
+    connecting = Future<void>();  // cancelled mid-negotiation
+    delay(1s);                    // unwound, well before the 5 s deadline
+    timers_after = Scheduler::current().timer_count();
+    sim.scheduler().stop();
+  });
+  sim.scheduler().run_until(sim.now() + 60s);
+  EXPECT_LT(timers_after, timers_while_connecting)
+      << "the negotiation deadline outlived the cancelled connect";
+  sim.shutdown();
 }
 
 }  // namespace
