@@ -138,6 +138,13 @@ absl::StatusOr<CompactionReport> PartitionLog::compact(const CleanerOptions& opt
        group_segments(absl::MakeConstSpan(cleanable).subspan(0, n), config_.segment_bytes_max)) {
     if (auto s = clean_group(group, map, *map_end, options, truncations, report); !s.ok()) return s;
     if (!failed_.ok()) return failed_;
+    // A group left as it was keeps records the map supersedes: a later group must not then drop
+    // a tombstone (an older value of its key could come back), nor may the checkpoint claim the
+    // range clean. The pass ends here; the next one starts from the same place.
+    if (report.groups_abandoned > 0) {
+      report.first_dirty = extent.first_dirty;
+      return report;
+    }
   }
   report.first_dirty = *map_end;
   TraceEvent(Severity::kInfo, "PartitionLogCleaned")
