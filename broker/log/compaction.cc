@@ -60,37 +60,58 @@ std::optional<Offset> OffsetMap::latest(std::string_view key) const {
   return Offset(it->second);
 }
 
+// On the produce path: one pass over the records, no vector of them (decompressing first when
+// the batch is compressed, as Kafka's LogValidator must for this check).
 absl::Status check_keyed(const BatchView& batch, size_t decompressed_bytes_max) {
+  const BatchHeader& h = batch.header();
   std::string storage;
-  auto records = read_records(batch, storage, decompressed_bytes_max);
-  if (!records.ok())
-    return absl::InvalidArgumentError(
-        absl::StrCat("INVALID_RECORD: records unreadable: ", records.status().message()));
-  for (const Record& r : *records) {
+  std::string_view area = batch.records_bytes();
+  if (h.compression() != Compression::kNone) {
+    auto plain = decompress(h.compression(), area, decompressed_bytes_max);
+    if (!plain.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("INVALID_RECORD: records unreadable: ", plain.status().message()));
+    storage = std::move(*plain);
+    area = storage;
+  }
+  RecordIterator it(area, h.record_count);
+  Record r;
+  while (it.next(r)) {
     if (!r.key.has_value())
       return absl::InvalidArgumentError(
           "INVALID_RECORD: a compacted topic cannot accept a record without a key");
   }
+  if (auto s = it.status(); !s.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("INVALID_RECORD: records unreadable: ", s.message()));
   return absl::OkStatus();
 }
 
+CleanStats& CleanStats::operator+=(const CleanStats& o) {
+  batches_read += o.batches_read;
+  records_read += o.records_read;
+  records_kept += o.records_kept;
+  tombstones_dropped += o.tombstones_dropped;
+  batches_rewritten += o.batches_rewritten;
+  batches_removed += o.batches_removed;
+  gaps_absorbed += o.gaps_absorbed;
+  empty_batches += o.empty_batches;
+  bytes_read += o.bytes_read;
+  bytes_written += o.bytes_written;
+  return *this;
+}
+
+// build_batch's batch of no records (timestamps -1, so a timestamp lookup passes over it, and
+// no producer), stretched over the offsets it stands for.
 std::string empty_batch(Offset base, Offset end, int32_t leader_epoch) {
   WEIR_ASSERT(end > base && end.value() - base.value() - 1 <= std::numeric_limits<int32_t>::max());
-  std::string out(kBatchHeaderBytes, '\0');
-  put_field(out, batch_field::kBaseOffset, static_cast<uint64_t>(base.value()), 8);
-  put_field(out, batch_field::kBatchLength, kBatchHeaderBytes - kLogOverheadBytes, 4);
-  put_field(out, batch_field::kPartitionLeaderEpoch, static_cast<uint32_t>(leader_epoch), 4);
-  out[batch_field::kMagic] = static_cast<char>(kMagicV2);
-  put_field(out, batch_field::kLastOffsetDelta,
+  auto out = build_batch(
+      {}, BatchOptions{.base_offset = base, .partition_leader_epoch = LeaderEpoch(leader_epoch)});
+  WEIR_ASSERT(out.ok());
+  put_field(*out, batch_field::kLastOffsetDelta,
             static_cast<uint32_t>(end.value() - base.value() - 1), 4);
-  // No records, so no timestamps: a timestamp lookup passes over it.
-  put_field(out, batch_field::kBaseTimestamp, static_cast<uint64_t>(int64_t{-1}), 8);
-  put_field(out, batch_field::kMaxTimestamp, static_cast<uint64_t>(int64_t{-1}), 8);
-  put_field(out, batch_field::kProducerId, static_cast<uint64_t>(int64_t{-1}), 8);
-  put_field(out, batch_field::kProducerEpoch, static_cast<uint16_t>(int16_t{-1}), 2);
-  put_field(out, batch_field::kBaseSequence, static_cast<uint32_t>(int32_t{-1}), 4);
-  seal_crc(out);
-  return out;
+  seal_crc(*out);
+  return *std::move(out);
 }
 
 CleanedRunBuilder::CleanedRunBuilder(Offset base, size_t decompressed_bytes_max, Emit emit)
@@ -151,7 +172,9 @@ absl::StatusOr<std::optional<std::string>> CleanedRunBuilder::filter(const Batch
 
 absl::Status CleanedRunBuilder::add(const BatchView& batch, const RetainRule& rule) {
   const BatchHeader& h = batch.header();
-  WEIR_ASSERT_MSG(h.base() == covered_, "a cleaned run's source batches must be contiguous");
+  if (h.base() != covered_)
+    return absl::DataLossError(absl::StrCat("batch at offset ", h.base_offset, " where ",
+                                            covered_.value(), " was next: not contiguous"));
   ++stats_.batches_read;
   stats_.bytes_read += batch.size_bytes();
   auto out = filter(batch, rule);
@@ -214,7 +237,9 @@ absl::Status CleanedRunBuilder::emit_held() {
 }
 
 absl::Status CleanedRunBuilder::finish(Offset end) {
-  WEIR_ASSERT_MSG(covered_ == end, "a cleaned run must end where its last source batch ends");
+  if (covered_ != end)
+    return absl::DataLossError(
+        absl::StrCat("the batches end at ", covered_.value(), ", the segments at ", end.value()));
   if (auto s = close_gaps(); !s.ok()) return s;
   return emit_held();
 }

@@ -62,6 +62,7 @@ struct CleanStats {
   int64_t empty_batches = 0;      // written to cover the other runs of removed offsets
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
+  CleanStats& operator+=(const CleanStats& o);
 };
 
 // Which record of a source batch survives: the latest of its key (by `map`), unless it is a
@@ -83,9 +84,11 @@ class CleanedRunBuilder {
   using Emit = std::function<absl::Status(std::string_view batch)>;
   CleanedRunBuilder(Offset base, size_t decompressed_bytes_max, Emit emit);
 
-  // The next source batch (CRC-checked by the caller), contiguous with the one before.
+  // The next source batch (CRC-checked by the caller), contiguous with the one before: DataLoss
+  // otherwise (a baseOffset, which the CRC leaves out, damaged on the disk), never a crash.
   absl::Status add(const BatchView& batch, const RetainRule& rule);
   // Ends the run at `end` (the offset after the last source batch): emits what is held back.
+  // DataLoss when the batches did not reach `end`.
   absl::Status finish(Offset end);
   const CleanStats& stats() const { return stats_; }
 

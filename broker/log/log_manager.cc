@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/log/checkpoint_file.h"
+#include "buggify/buggify.h"
 #include "buggify/code_probe.h"
 #include "runtime/assert.h"
 #include "runtime/trace.h"
@@ -282,6 +283,9 @@ absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
   }
   if (!dirtiest.has_value()) return std::optional<CleanerPass>();
   PartitionLog* log = logs_.at(*dirtiest).log.get();
+  // A map too small for the dirty section, so that passes end early and resume (the map-full
+  // path), in the simulated clusters whose dedupe buffers are far larger than their logs.
+  if (BUGGIFY_WITH_PROB(0.2)) offset_map_bytes_max = 4 * (16 + OffsetMap::kEntryOverheadBytes);
   const CleanerOptions options{
       .first_dirty = logs_.at(*dirtiest).first_dirty.value_or(log->log_start_offset()),
       .offset_map_bytes_max = offset_map_bytes_max,
@@ -295,6 +299,7 @@ absl::StatusOr<std::optional<LogManager::CleanerPass>> LogManager::clean_one(
     return absl::AbortedError("the log was removed while it was cleaned");
   if (!report.ok()) {
     if (absl::IsDataLoss(report.status())) {
+      CODE_PROBE(true, "broker_log.cleaner_marked_a_log_uncleanable");
       it->second.uncleanable = true;
       TraceEvent(Severity::kWarnAlways, "LogCleanerMarkedUncleanable")
           .detail("Partition", dirtiest->dir_name())

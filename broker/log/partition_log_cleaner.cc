@@ -272,17 +272,7 @@ absl::Status PartitionLog::clean_group(absl::Span<const std::shared_ptr<Segment>
   report.segments_after += 1;
   report.bytes_before += before;
   report.bytes_after += after;
-  CleanStats& t = report.stats;
-  t.batches_read += st.batches_read;
-  t.records_read += st.records_read;
-  t.records_kept += st.records_kept;
-  t.tombstones_dropped += st.tombstones_dropped;
-  t.batches_rewritten += st.batches_rewritten;
-  t.batches_removed += st.batches_removed;
-  t.gaps_absorbed += st.gaps_absorbed;
-  t.empty_batches += st.empty_batches;
-  t.bytes_read += st.bytes_read;
-  t.bytes_written += st.bytes_written;
+  report.stats += st;
   return absl::OkStatus();
 }
 

@@ -289,6 +289,25 @@ TEST(Compaction, TheBrokenCleanerThatDropsLatestRecordsIsCaught) {
   });
 }
 
+// A baseOffset is outside the CRC: one damaged on the disk makes the sealed segment's batches
+// stop being contiguous, which the rewrite reports as DataLoss rather than an assertion.
+TEST(Compaction, TheRewriteRefusesNonContiguousBatchesAsDataLoss) {
+  OffsetMap map(1 << 20);
+  std::vector<std::string> out;
+  CleanedRunBuilder builder(Offset(0), 1 << 20, [&](std::string_view b) {
+    out.emplace_back(b);
+    return absl::OkStatus();
+  });
+  std::string first = build({.records = {{"a", "1"}}});
+  std::string skipped = build({.records = {{"b", "2"}}});
+  set_base_offset(absl::MakeSpan(reinterpret_cast<uint8_t*>(skipped.data()), skipped.size()),
+                  Offset(5));
+  const RetainRule rule{.map = &map, .map_end = Offset(10)};
+  ASSERT_TRUE(builder.add(*BatchView::parse(first), rule).ok());
+  EXPECT_TRUE(absl::IsDataLoss(builder.add(*BatchView::parse(skipped), rule)));
+  EXPECT_TRUE(absl::IsDataLoss(builder.finish(Offset(10))));
+}
+
 TEST(Compaction, TombstonesStayForDeleteRetentionThenGo) {
   DiskHarness h(2);
   h.run([&] {
